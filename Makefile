@@ -1,0 +1,52 @@
+# Relais — the two commands of the README, and their helpers.
+# Everything runs from the virtualenv in .venv, created on first use.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+TEST_SETTINGS := shared_config.settings_test
+
+.PHONY: run test lint typecheck pytest bench messages db-stop clean-db .tools
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+# Local settings for `make run` and manage.py: DEBUG on and a random secret key, never committed.
+.env:
+	printf 'DEBUG=1\nSECRET_KEY=%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > $@
+
+# gettext (msgfmt, xgettext) checks the translation catalogues in the tests.
+.tools:
+	@command -v msgfmt >/dev/null || { apt-get update -qq && apt-get install -y -qq gettext; }
+
+run: $(VENV)/.installed .env
+	$(PY) manage.py migrate_schemas --noinput
+	$(PY) manage.py demo --port $(PORT)
+	$(PY) manage.py runserver $(PORT)
+
+test: $(VENV)/.installed .tools lint typecheck pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(VENV)/bin/mypy .
+
+pytest: $(VENV)/.installed
+	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Regenerate the translation catalogues after changing user-facing text.
+messages: $(VENV)/.installed
+	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(PY) manage.py makemessages -l fr -l en --no-obsolete --ignore='.venv/*' --ignore='.data/*' --ignore='bench/*'
+	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(PY) manage.py compilemessages --ignore='.venv/*'
+
+bench: $(VENV)/.installed
+	$(PY) bench/routing.py
+
+db-stop: $(VENV)/.installed
+	$(PY) -c 'from pathlib import Path; from shared_config.embedded_db import stop_embedded_database as s; s(Path(".data"))'

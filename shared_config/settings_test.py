@@ -1,0 +1,23 @@
+"""Settings for the test suite: the production settings with fast hashers and in-memory email.
+
+Only what tests cannot do without differs; everything else is the real configuration.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "relais-tests-only")
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("RELAIS_BASE_DOMAIN", "localhost")
+
+from shared_config.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Tests render pages without running collectstatic first.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+RELAIS_HTTPS = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False

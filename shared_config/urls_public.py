@@ -1,0 +1,22 @@
+"""URLs of the base domain (public schema): the platform."""
+
+from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import path
+
+from shared_config import health
+from tenants import views as tenant_views
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    *i18n_patterns(
+        path("", tenant_views.platform_home, name="home"),
+        prefix_default_language=False,
+    ),
+]
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,22 @@
+"""URLs of a municipality's hosts (its own schema)."""
+
+from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import path
+
+from crm import views as crm_views
+from shared_config import health
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    *i18n_patterns(
+        path("", crm_views.home, name="home"),
+        prefix_default_language=False,
+    ),
+]
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db import connection
+from django.http import HttpRequest
+from django_tenants.admin import TenantAdminMixin
+from django_tenants.utils import get_public_schema_name
+
+from tenants.models import Domain, Municipality
+
+
+class PlatformOnlyAdmin(admin.ModelAdmin):
+    """Shown only on the base domain: a town's administrators never see other towns."""
+
+    def _on_platform(self) -> bool:
+        return bool(connection.schema_name == get_public_schema_name())  # type: ignore[attr-defined]
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._on_platform() and super().has_module_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return self._on_platform() and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._on_platform() and super().has_add_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return self._on_platform() and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return self._on_platform() and super().has_delete_permission(request, obj)
+
+
+class DomainInline(admin.TabularInline):
+    model = Domain
+    extra = 0
+
+
+@admin.register(Municipality)
+class MunicipalityAdmin(TenantAdminMixin, PlatformOnlyAdmin):
+    list_display = ("name", "slug", "kind", "status", "region", "population")
+    list_filter = ("kind", "status", "region")
+    search_fields = ("name", "slug")
+    readonly_fields = ("schema_name", "created_at", "updated_at")
+    inlines = [DomainInline]
+
+
+@admin.register(Domain)
+class DomainAdmin(PlatformOnlyAdmin):
+    list_display = ("domain", "tenant", "is_primary")
+    search_fields = ("domain",)

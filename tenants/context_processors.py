@@ -1,0 +1,26 @@
+"""Template context shared by every page: the town (or platform) and language links."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import translate_url
+from django.utils.translation import get_language
+
+from tenants.models import Municipality
+
+
+def municipality(request: HttpRequest) -> dict[str, object]:
+    tenant = getattr(request, "tenant", None)
+    current = get_language() or settings.LANGUAGE_CODE
+    path = request.get_full_path()
+    language_links = [
+        {"code": code, "name": name, "url": translate_url(path, code)}
+        for code, name in settings.LANGUAGES
+        if code != current
+    ]
+    return {
+        "municipality": tenant if isinstance(tenant, Municipality) else None,
+        "language_links": language_links,
+        "base_domain": settings.RELAIS_BASE_DOMAIN,
+    }

@@ -1,0 +1,108 @@
+"""Demo data, in one place: the platform, the host Ville de Laval and the partner Ville de Lévis.
+
+Idempotent: running it again brings the same records back to the demo state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django_tenants.utils import schema_context
+
+from tenants.accounts.models import User
+from tenants.models import Domain, Municipality, Region
+from tenants.services import administrator_ensure, municipality_create
+
+DEMO_PASSWORD = "relais-demo-2026"  # noqa: S105  (printed for the demo; refused outside DEBUG)
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    where: str
+    url: str
+    email: str
+    password: str
+
+
+@dataclass(frozen=True)
+class DemoTown:
+    name: str
+    slug: str
+    kind: str
+    region: str
+    population: int
+    privacy_officer_name: str
+    primary_colour: str
+
+
+TOWNS = (
+    DemoTown(
+        name="Ville de Laval",
+        slug="laval",
+        kind=Municipality.Kind.HOST,
+        region=Region.LAVAL,
+        population=438_366,
+        privacy_officer_name="Responsable de l'accès à l'information de Laval",
+        primary_colour="#00558c",
+    ),
+    DemoTown(
+        name="Ville de Lévis",
+        slug="levis",
+        kind=Municipality.Kind.PARTNER,
+        region=Region.CHAUDIERE_APPALACHES,
+        population=149_683,
+        privacy_officer_name="Responsable de l'accès à l'information de Lévis",
+        primary_colour="#1b5e20",
+    ),
+)
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://{host}" + ("" if port == 80 else f":{port}")
+
+
+def build_demo(*, port: int) -> list[DemoAccount]:
+    base = settings.RELAIS_BASE_DOMAIN
+    accounts: list[DemoAccount] = []
+
+    with schema_context("public"), transaction.atomic():
+        operator_email = f"operateur@{base}"
+        operator = User.objects.filter(email=operator_email).first() or User(email=operator_email)
+        operator.first_name, operator.last_name = "Opératrice", "Plateforme"
+        operator.is_staff = operator.is_superuser = operator.is_active = True
+        operator.set_password(DEMO_PASSWORD)
+        operator.save()
+    accounts.append(DemoAccount("Plateforme", _url(base, port), operator_email, DEMO_PASSWORD))
+
+    host: Municipality | None = None
+    for town in TOWNS:
+        domain = f"{town.slug}.{base}"
+        municipality = Municipality.objects.filter(slug=town.slug).first()
+        if municipality is None:
+            municipality = municipality_create(
+                name=town.name,
+                slug=town.slug,
+                kind=town.kind,
+                host=host if town.kind == Municipality.Kind.PARTNER else None,
+                domain=domain,
+                region=town.region,
+                population=town.population,
+                status=Municipality.Status.LIVE,
+                privacy_officer_name=town.privacy_officer_name,
+                privacy_officer_email=f"vie-privee@{domain}",
+                primary_colour=town.primary_colour,
+            )
+        elif not Domain.objects.filter(domain=domain).exists():
+            Domain.objects.create(domain=domain, tenant=municipality, is_primary=True)
+        if town.kind == Municipality.Kind.HOST:
+            host = municipality
+        admin_email = f"admin@{domain}"
+        administrator_ensure(municipality=municipality, email=admin_email, password=DEMO_PASSWORD)
+        with schema_context(municipality.schema_name):
+            User.objects.filter(email=admin_email).update(
+                first_name="Administratrice", last_name=town.name
+            )
+        accounts.append(DemoAccount(town.name, _url(domain, port), admin_email, DEMO_PASSWORD))
+    return accounts

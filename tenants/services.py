@@ -1,0 +1,87 @@
+"""Writes of the tenancy layer: creating municipalities, their domains and administrators."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django_tenants.utils import schema_context
+
+from tenants.accounts.models import User
+from tenants.errors import TenancyError
+from tenants.models import DEFAULT_BRAND_COLOUR, Domain, Municipality
+
+logger = logging.getLogger(__name__)
+
+
+def municipality_create(
+    *,
+    name: str,
+    slug: str,
+    domain: str,
+    region: str,
+    privacy_officer_name: str,
+    privacy_officer_email: str,
+    kind: str = Municipality.Kind.PARTNER,
+    host: Municipality | None = None,
+    status: str = Municipality.Status.ONBOARDING,
+    population: int | None = None,
+    display_name: str = "",
+    primary_colour: str = DEFAULT_BRAND_COLOUR,
+) -> Municipality:
+    """Create a town, its schema (migrated) and its primary domain, all or nothing.
+
+    Raises ValidationError for invalid fields and TenancyError when the domain is taken.
+    """
+    municipality = Municipality(
+        name=name,
+        slug=slug,
+        kind=kind,
+        host=host,
+        status=status,
+        region=region,
+        population=population,
+        privacy_officer_name=privacy_officer_name,
+        privacy_officer_email=privacy_officer_email,
+        display_name=display_name,
+        primary_colour=primary_colour,
+        schema_name=slug.replace("-", "_"),
+    )
+    municipality.full_clean()
+    primary_domain = Domain(domain=domain, tenant=municipality, is_primary=True)
+    primary_domain.full_clean(exclude=["tenant", "domain"])
+    primary_domain.clean()
+    if Domain.objects.filter(domain=primary_domain.domain).exists():
+        raise TenancyError.domain_taken(primary_domain.domain)
+    # Schema creation is DDL, transactional in PostgreSQL: a failure leaves no schema behind.
+    with transaction.atomic():
+        municipality.save()
+        primary_domain.tenant = municipality
+        primary_domain.save()
+    logger.info("municipality created: schema=%s", municipality.schema_name)
+    return municipality
+
+
+def municipality_set_status(*, municipality: Municipality, status: str) -> Municipality:
+    """Change a town's status; suspended towns show a maintenance page, archived ones a 404."""
+    if status not in Municipality.Status.values:
+        raise ValidationError({"status": f"{status!r}"})
+    with transaction.atomic():
+        municipality.status = status
+        municipality.save(update_fields=["status", "updated_at"])
+    logger.info("municipality status: schema=%s status=%s", municipality.schema_name, status)
+    return municipality
+
+
+def administrator_ensure(*, municipality: Municipality, email: str, password: str) -> User:
+    """Create (or reset) a superuser in the town's own schema."""
+    with schema_context(municipality.schema_name), transaction.atomic():
+        user = User.objects.filter(email=email.lower()).first()
+        if user is None:
+            user = User.objects.create_superuser(email=email, password=password)
+        else:
+            user.is_staff = user.is_superuser = user.is_active = True
+            user.set_password(password)
+            user.save()
+    return user

@@ -1,0 +1,101 @@
+"""Session-wide fixtures: two towns created once per test database and reused.
+
+django-tenants' TenantTestCase builds a schema per test class; here Laval and Lévis are created
+once (and kept by --reuse-db), and every test runs in a rolled-back transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from tenants import routing
+from tenants.models import Municipality, Region
+from tenants.services import municipality_create
+
+BASE_DOMAIN = "localhost"
+
+TOWNS: dict[str, dict[str, Any]] = {
+    "laval": {
+        "name": "Ville de Laval",
+        "display_name": "Laval",
+        "kind": Municipality.Kind.HOST,
+        "region": Region.LAVAL,
+        "population": 438_366,
+        "privacy_officer_name": "Julie Responsable",
+        "privacy_officer_email": "vie-privee@laval.localhost",
+        "primary_colour": "#00558c",
+    },
+    "levis": {
+        "name": "Ville de Lévis",
+        "display_name": "Lévis",
+        "kind": Municipality.Kind.PARTNER,
+        "region": Region.CHAUDIERE_APPALACHES,
+        "population": 149_683,
+        "privacy_officer_name": "Marc Gardien",
+        "privacy_officer_email": "vie-privee@levis.localhost",
+        "primary_colour": "#1b5e20",
+    },
+}
+
+
+def host_of(municipality: Municipality) -> str:
+    return f"{municipality.slug}.{BASE_DOMAIN}"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
+    with django_db_blocker.unblock():
+        host = None
+        for slug, spec in TOWNS.items():
+            town = Municipality.objects.filter(slug=slug).first()
+            if town is None:
+                town = municipality_create(
+                    slug=slug,
+                    domain=f"{slug}.{BASE_DOMAIN}",
+                    status=Municipality.Status.LIVE,
+                    host=host if spec["kind"] == Municipality.Kind.PARTNER else None,
+                    **spec,
+                )
+            if town.kind == Municipality.Kind.HOST:
+                host = town
+        connection.set_schema_to_public()
+
+
+@pytest.fixture(autouse=True)
+def _reset_tenancy() -> Iterator[None]:
+    """Each test starts and ends on the public schema with a cold routing table."""
+    routing.invalidate()
+    yield
+    connection.set_schema_to_public()
+    routing.invalidate()
+
+
+@pytest.fixture
+def laval(db: None) -> Municipality:
+    return Municipality.objects.get(slug="laval")
+
+
+@pytest.fixture
+def levis(db: None) -> Municipality:
+    return Municipality.objects.get(slug="levis")
+
+
+@pytest.fixture
+def client_for() -> Callable[[Municipality | str], Client]:
+    """A test client whose requests carry the Host of a town (or of any host name given)."""
+
+    def make(target: Municipality | str) -> Client:
+        host = target if isinstance(target, str) else host_of(target)
+        return Client(HTTP_HOST=host)
+
+    return make
+
+
+@pytest.fixture
+def platform_client() -> Client:
+    return Client(HTTP_HOST=BASE_DOMAIN)
