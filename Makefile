@@ -42,7 +42,7 @@ pytest: $(VENV)/.installed
 
 # Regenerate the translation catalogues after changing user-facing text.
 messages: $(VENV)/.installed
-	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(PY) manage.py makemessages -l fr -l en --no-obsolete --ignore='.venv/*' --ignore='.data/*' --ignore='bench/*'
+	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(PY) manage.py makemessages -l en --no-obsolete --ignore='.venv/*' --ignore='.data/*' --ignore='bench/*'
 	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(PY) manage.py compilemessages --ignore='.venv/*'
 
 bench: $(VENV)/.installed

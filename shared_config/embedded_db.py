@@ -25,7 +25,8 @@ def embedded_database_url(data_dir: Path) -> str:
         pgdata = data_dir / "postgres"
         was_running = (pgdata / "postmaster.pid").exists()
         server = pgserver.get_server(pgdata, cleanup_mode=None)
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
+    # DATABASE_NAME is a constant of this module, not input.
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")  # noqa: S608
     if "(1 row)" not in exists:
         server.psql(f"CREATE DATABASE {DATABASE_NAME};")
     if not was_running:
@@ -45,8 +46,11 @@ def stop_embedded_database(data_dir: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import pgserver
-        from pgserver._commands import pg_ctl
+        from pgserver import _commands
 
         server = pgserver.get_server(pgdata, cleanup_mode=None)
-    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server.system_user)
+    # pgserver defines its command wrappers at import time, invisible to the type checker.
+    _commands.pg_ctl(  # type: ignore[attr-defined]
+        ["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server.system_user
+    )
     print(f"Relais : PostgreSQL intégré arrêté ({pgdata}).")

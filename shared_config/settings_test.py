@@ -9,7 +9,7 @@ os.environ.setdefault("SECRET_KEY", "relais-tests-only")
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("RELAIS_BASE_DOMAIN", "localhost")
 
-from shared_config.settings import *  # noqa: E402,F403
+from shared_config.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

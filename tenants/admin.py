@@ -3,7 +3,6 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db import connection
 from django.http import HttpRequest
-from django_tenants.admin import TenantAdminMixin
 from django_tenants.utils import get_public_schema_name
 
 from tenants.models import Domain, Municipality
@@ -37,7 +36,7 @@ class DomainInline(admin.TabularInline):
 
 
 @admin.register(Municipality)
-class MunicipalityAdmin(TenantAdminMixin, PlatformOnlyAdmin):
+class MunicipalityAdmin(PlatformOnlyAdmin):
     list_display = ("name", "slug", "kind", "status", "region", "population")
     list_filter = ("kind", "status", "region")
     search_fields = ("name", "slug")

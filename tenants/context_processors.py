@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import translate_url
-from django.utils.translation import get_language
+from django.utils.text import capfirst
+from django.utils.translation import get_language, get_language_info
 
 from tenants.models import Municipality
 
@@ -15,8 +16,13 @@ def municipality(request: HttpRequest) -> dict[str, object]:
     current = get_language() or settings.LANGUAGE_CODE
     path = request.get_full_path()
     language_links = [
-        {"code": code, "name": name, "url": translate_url(path, code)}
-        for code, name in settings.LANGUAGES
+        # Each language is named in itself ("English" on a French page), as users look for it.
+        {
+            "code": code,
+            "name": capfirst(get_language_info(code)["name_local"]),
+            "url": translate_url(path, code),
+        }
+        for code, _name in settings.LANGUAGES
         if code != current
     ]
     return {

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
-from django.db import connection
+from django.db import connection as default_connection
+from django_tenants.postgresql_backend.base import DatabaseWrapper
 from django.http import HttpRequest, HttpResponse
-from django.template.loader import render_to_string
 from django.http.request import split_domain_port
+from django.template.loader import render_to_string
 
 from tenants import routing
 from tenants.models import Municipality
+
+connection = cast(DatabaseWrapper, default_connection)
 
 
 class TenantRoutingMiddleware:
@@ -38,7 +42,7 @@ class TenantRoutingMiddleware:
             if connection.schema_name != "public":
                 connection.set_schema_to_public()
             request.tenant = connection.tenant  # type: ignore[attr-defined]
-            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
+            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF  # type: ignore[attr-defined]
             return self.get_response(request)
 
         municipality = routing.municipality_for_host(host)
@@ -49,10 +53,10 @@ class TenantRoutingMiddleware:
             response["Retry-After"] = "3600"
             return response
 
-        if connection.tenant is not municipality:  # type: ignore[attr-defined]
-            connection.set_tenant(municipality)  # type: ignore[attr-defined]
+        if connection.tenant is not municipality:
+            connection.set_tenant(municipality)
         request.tenant = municipality  # type: ignore[attr-defined]
-        request.urlconf = settings.ROOT_URLCONF
+        request.urlconf = settings.ROOT_URLCONF  # type: ignore[attr-defined]
         return self.get_response(request)
 
 

@@ -21,7 +21,7 @@ class Region(models.TextChoices):
     """Québec's seventeen administrative regions, by official code."""
 
     BAS_SAINT_LAURENT = "01", "Bas-Saint-Laurent"
-    SAGUENAY = "02", "Saguenay–Lac-Saint-Jean"
+    SAGUENAY = "02", "Saguenay–Lac-Saint-Jean"  # noqa: RUF001 (official name)
     CAPITALE_NATIONALE = "03", "Capitale-Nationale"
     MAURICIE = "04", "Mauricie"
     ESTRIE = "05", "Estrie"
@@ -30,7 +30,7 @@ class Region(models.TextChoices):
     ABITIBI = "08", "Abitibi-Témiscamingue"
     COTE_NORD = "09", "Côte-Nord"
     NORD_DU_QUEBEC = "10", "Nord-du-Québec"
-    GASPESIE = "11", "Gaspésie–Îles-de-la-Madeleine"
+    GASPESIE = "11", "Gaspésie–Îles-de-la-Madeleine"  # noqa: RUF001
     CHAUDIERE_APPALACHES = "12", "Chaudière-Appalaches"
     LAVAL = "13", "Laval"
     LANAUDIERE = "14", "Lanaudière"
@@ -166,7 +166,9 @@ class Municipality(TenantMixin):
                 {"host": _("Une ville hôte n'est servie par aucune autre ville.")}
             )
         if self.host is not None and self.host.kind != self.Kind.HOST:
-            raise ValidationError({"host": _("La ville qui sert celle-ci doit être une ville hôte.")})
+            raise ValidationError(
+                {"host": _("La ville qui sert celle-ci doit être une ville hôte.")}
+            )
         if not self.languages or Language.FRENCH not in self.languages:
             raise ValidationError(
                 {"languages": _("Le français est obligatoire (Charte de la langue française).")}
@@ -176,7 +178,7 @@ class Municipality(TenantMixin):
         if not self.schema_name:
             # Schema names allow no hyphen unquoted; the slug's hyphens become underscores.
             self.schema_name = self.slug.replace("-", "_")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
+        super().save(*args, **kwargs)
 
 
 class Domain(DomainMixin):

@@ -14,9 +14,7 @@ from django.utils.translation import gettext_lazy as _
 class UserManager(DjangoUserManager["User"]):
     """Accounts are identified by e-mail address; there is no user name."""
 
-    def _create_user_by_email(
-        self, email: str, password: str | None, **extra_fields: Any
-    ) -> User:
+    def _create_user_by_email(self, email: str, password: str | None, **extra_fields: Any) -> User:
         if not email:
             raise ValueError(_("L'adresse courriel est obligatoire."))
         user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
@@ -52,7 +50,7 @@ class User(AbstractUser):
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+    objects: ClassVar[UserManager] = UserManager()
 
     class Meta:
         verbose_name = _("utilisateur")

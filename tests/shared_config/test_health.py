@@ -20,7 +20,9 @@ def test_healthz_answers_on_every_host(client_for, platform_client, town):
     assert response["Cache-Control"].startswith("max-age=0")
 
 
-@pytest.mark.parametrize(("host", "schema"), [("laval.localhost", "laval"), ("localhost", "public")])
+@pytest.mark.parametrize(
+    ("host", "schema"), [("laval.localhost", "laval"), ("localhost", "public")]
+)
 def test_readyz_checks_the_database_and_the_hosts_schema(client_for, laval, host, schema):
     response = client_for(host).get("/readyz")
 

@@ -21,7 +21,7 @@ def _start_django(**env: str) -> subprocess.CompletedProcess[str]:
         "RELAIS_DOTENV": "",  # ignore the developer's .env
         "DATABASE_URL": "postgres://relais@127.0.0.1:1/unused",  # parsed, never connected
     } | env
-    return subprocess.run(  # noqa: S603
+    return subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); print('started')"],
         cwd=PROJECT,
         env=clean,
@@ -49,7 +49,7 @@ def test_debug_off_with_secret_key_starts():
 
 
 def test_allowed_hosts_derive_from_the_base_domain():
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [
             sys.executable,
             "-c",

@@ -93,7 +93,9 @@ def test_a_partner_is_served_by_a_host_not_by_a_partner(levis):
 
 
 def test_creating_a_town_makes_its_schema_and_primary_domain():
-    town = _create(slug="saint-jerome", domain="saint-jerome.localhost", name="Ville de Saint-Jérôme")
+    town = _create(
+        slug="saint-jerome", domain="saint-jerome.localhost", name="Ville de Saint-Jérôme"
+    )
 
     assert town.schema_name == "saint_jerome"
     assert "saint_jerome" in _schemas()
