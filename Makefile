@@ -46,6 +46,7 @@ messages: $(VENV)/.installed
 	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(PY) manage.py compilemessages --ignore='.venv/*'
 
 bench: $(VENV)/.installed
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(PY) bench/routing.py
 
 db-stop: $(VENV)/.installed

@@ -1,0 +1,17 @@
+"""gunicorn configuration: gunicorn -c deploy/gunicorn.conf.py shared_config.wsgi:application"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+# Sync workers: django-tenants binds the schema to the thread's connection.
+worker_class = "sync"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 30
+max_requests = 5000
+max_requests_jitter = 500
+# No preload: each worker opens its own persistent database connection after the fork.
+preload_app = False
+accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG") else None
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
