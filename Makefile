@@ -18,9 +18,11 @@ $(VENV)/.installed: pyproject.toml
 .env:
 	printf 'DEBUG=1\nSECRET_KEY=%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > $@
 
-# gettext (msgfmt, xgettext) checks the translation catalogues in the tests.
+# System tools the tests use: gettext checks the translation catalogues, Chromium runs the
+# browser tests (Playwright drives the system binary; browser downloads are not used).
 .tools:
-	@command -v msgfmt >/dev/null || { apt-get update -qq && apt-get install -y -qq gettext; }
+	@command -v msgfmt >/dev/null && command -v chromium >/dev/null || { \
+	  apt-get update -qq && apt-get install -y -qq gettext chromium; }
 
 run: $(VENV)/.installed .env
 	$(PY) manage.py migrate_schemas --noinput

@@ -29,6 +29,7 @@ class DemoAccount:
 @dataclass(frozen=True)
 class DemoTown:
     name: str
+    display_name: str
     slug: str
     kind: str
     region: str
@@ -40,20 +41,22 @@ class DemoTown:
 TOWNS = (
     DemoTown(
         name="Ville de Laval",
+        display_name="Laval",
         slug="laval",
         kind=Municipality.Kind.HOST,
         region=Region.LAVAL,
         population=438_366,
-        privacy_officer_name="Responsable de l'accès à l'information de Laval",
+        privacy_officer_name="Service du greffe de Laval",
         primary_colour="#00558c",
     ),
     DemoTown(
         name="Ville de Lévis",
+        display_name="Lévis",
         slug="levis",
         kind=Municipality.Kind.PARTNER,
         region=Region.CHAUDIERE_APPALACHES,
         population=149_683,
-        privacy_officer_name="Responsable de l'accès à l'information de Lévis",
+        privacy_officer_name="Service du greffe de Lévis",
         primary_colour="#1b5e20",
     ),
 )
@@ -83,6 +86,7 @@ def build_demo(*, port: int) -> list[DemoAccount]:
         if municipality is None:
             municipality = municipality_create(
                 name=town.name,
+                display_name=town.display_name,
                 slug=town.slug,
                 kind=town.kind,
                 host=host if town.kind == Municipality.Kind.PARTNER else None,
@@ -94,8 +98,15 @@ def build_demo(*, port: int) -> list[DemoAccount]:
                 privacy_officer_email=f"vie-privee@{domain}",
                 primary_colour=town.primary_colour,
             )
-        elif not Domain.objects.filter(domain=domain).exists():
-            Domain.objects.create(domain=domain, tenant=municipality, is_primary=True)
+        else:
+            municipality.name, municipality.display_name = town.name, town.display_name
+            municipality.privacy_officer_name = town.privacy_officer_name
+            municipality.primary_colour = town.primary_colour
+            municipality.status = Municipality.Status.LIVE
+            municipality.full_clean()
+            municipality.save()
+            if not Domain.objects.filter(domain=domain).exists():
+                Domain.objects.create(domain=domain, tenant=municipality, is_primary=True)
         if town.kind == Municipality.Kind.HOST:
             host = municipality
         admin_email = f"admin@{domain}"

@@ -8,10 +8,10 @@ from typing import cast
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.db import connection as default_connection
-from django_tenants.postgresql_backend.base import DatabaseWrapper
 from django.http import HttpRequest, HttpResponse
 from django.http.request import split_domain_port
 from django.template.loader import render_to_string
+from django_tenants.postgresql_backend.base import DatabaseWrapper
 
 from tenants import routing
 from tenants.models import Municipality

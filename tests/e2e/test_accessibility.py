@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.db import connections
 
-# No django_db marker: the server thread only sees committed data, so tests do not hold a
-# transaction open; the one that writes commits and restores explicitly.
-pytestmark = pytest.mark.e2e
+from tenants import routing
+from tenants.models import Municipality
+
+# The django_db marker makes pytest-django set up the test database (without it, a run of the
+# browser tests alone would reach the development database). The server thread has its own
+# connection and sees committed data only: see `committed` for the one test that writes.
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
 WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 
@@ -60,20 +68,38 @@ def test_language_switcher_reaches_the_english_page_and_back(page, live_port):
     assert page.get_by_role("heading", level=1).inner_text() == "Bienvenue à Lévis"
 
 
-def test_suspended_town_page_is_accessible(page, live_port, django_db_blocker):
-    from tenants import routing
-    from tenants.models import Municipality
+def committed(function: Callable[[], object]) -> None:
+    """Run `function` on a connection of its own, outside the test's transaction, and commit."""
+    errors: list[BaseException] = []
 
-    # The server thread reads committed data: suspend for real, then restore.
-    with django_db_blocker.unblock():
-        Municipality.objects.filter(slug="laval").update(status=Municipality.Status.SUSPENDED)
+    def run() -> None:
+        try:
+            function()
+        except BaseException as error:  # re-raised in the test's thread below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+    if errors:
+        raise errors[0]
+
+
+def _set_laval_status(status: str) -> None:
+    Municipality.objects.filter(slug="laval").update(status=status)
+
+
+def test_suspended_town_page_is_accessible(page, live_port):
+    committed(lambda: _set_laval_status(Municipality.Status.SUSPENDED))
     routing.invalidate()
     try:
         response = page.goto(f"http://laval.localhost:{live_port}/")
         assert response.status == 503
+        assert "Service temporairement interrompu" in page.content()
         results = Axe().run(page, options=WCAG_AA)
         assert results.response["violations"] == []
     finally:
-        with django_db_blocker.unblock():
-            Municipality.objects.filter(slug="laval").update(status=Municipality.Status.LIVE)
+        committed(lambda: _set_laval_status(Municipality.Status.LIVE))
         routing.invalidate()

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import pytest
+from django.core.management import CommandError, call_command
+from django_tenants.utils import schema_context
+
+from tenants.accounts.models import User
+from tenants.demo import DEMO_PASSWORD, build_demo
+from tenants.models import Domain, Municipality
+
+pytestmark = pytest.mark.django_db
+
+
+def _state() -> dict[str, object]:
+    state: dict[str, object] = {
+        "towns": sorted(Municipality.objects.values_list("slug", "kind", "status", "host__slug")),
+        "domains": sorted(Domain.objects.values_list("domain", flat=True)),
+    }
+    for schema in ("public", "laval", "levis"):
+        with schema_context(schema):
+            state[schema] = sorted(User.objects.values_list("email", "is_superuser"))
+    return state
+
+
+def test_demo_builds_the_platform_laval_and_levis_and_is_idempotent():
+    accounts = build_demo(port=8000)
+    first = _state()
+    build_demo(port=8000)
+
+    assert _state() == first
+    assert [(a.where, a.url, a.email) for a in accounts] == [
+        ("Plateforme", "http://localhost:8000", "operateur@localhost"),
+        ("Ville de Laval", "http://laval.localhost:8000", "admin@laval.localhost"),
+        ("Ville de Lévis", "http://levis.localhost:8000", "admin@levis.localhost"),
+    ]
+    assert ("levis", "partner", "live", "laval") in first["towns"]
+    assert ("laval", "host", "live", None) in first["towns"]
+    assert ("admin@laval.localhost", True) in first["laval"]
+    assert "admin@laval.localhost" not in [email for email, _ in first["levis"]]
+    with schema_context("levis"):
+        assert User.objects.get(email="admin@levis.localhost").check_password(DEMO_PASSWORD)
+
+
+def test_demo_command_refuses_to_run_without_debug():
+    with pytest.raises(CommandError, match="DEBUG=1"):
+        call_command("demo")
