@@ -36,7 +36,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(VENV)/.installed
-	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(VENV)/bin/mypy .
+	$(VENV)/bin/mypy .
 
 pytest: $(VENV)/.installed
 	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(PY) manage.py makemigrations --check --dry-run
