@@ -1,7 +1,7 @@
 """Sentry, configured in one place and only when SENTRY_DSN is set.
 
 Events carry the schema name as a tag and no personal data: no IP address, no cookies, no
-request body, no user e-mail (Québec Law 25).
+request body, no query string, no frame variables, no user e-mail (Québec Law 25).
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ def init_sentry(*, dsn: str, environment: str) -> None:
         environment=environment,
         integrations=[DjangoIntegration()],
         send_default_pii=False,
+        # Frame variables hold requests, citizens and forms: never send them.
+        include_local_variables=False,
         before_send=scrub_event,  # type: ignore[arg-type]
         traces_sample_rate=0.0,
     )

@@ -6,6 +6,7 @@ import logging
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from tenants.accounts.models import User
@@ -50,8 +51,7 @@ def municipality_create(
     )
     municipality.full_clean()
     primary_domain = Domain(domain=domain, tenant=municipality, is_primary=True)
-    primary_domain.full_clean(exclude=["tenant", "domain"])
-    primary_domain.clean()
+    primary_domain.full_clean(exclude=["tenant"], validate_unique=False)
     if Domain.objects.filter(domain=primary_domain.domain).exists():
         raise TenancyError.domain_taken(primary_domain.domain)
     # Schema creation is DDL, transactional in PostgreSQL: a failure leaves no schema behind.
@@ -66,7 +66,9 @@ def municipality_create(
 def municipality_set_status(*, municipality: Municipality, status: str) -> Municipality:
     """Change a town's status; suspended towns show a maintenance page, archived ones a 404."""
     if status not in Municipality.Status.values:
-        raise ValidationError({"status": f"{status!r}"})
+        raise ValidationError(
+            {"status": _("« {status} » n'est pas un statut de municipalité.").format(status=status)}
+        )
     with transaction.atomic():
         municipality.status = status
         municipality.save(update_fields=["status", "updated_at"])

@@ -6,7 +6,7 @@ from django.db import connection
 
 from tenants.errors import TenancyError
 from tenants.models import Domain, Municipality, Region
-from tenants.services import municipality_create
+from tenants.services import municipality_create, municipality_set_status
 from tenants.validators import contrast_with_white
 
 pytestmark = pytest.mark.django_db
@@ -107,3 +107,12 @@ def test_brand_colour_contrast_is_computed_as_wcag_does():
     assert round(contrast_with_white("#000000"), 1) == 21.0
     assert round(contrast_with_white("#ffffff"), 1) == 1.0
     assert round(contrast_with_white("#767676"), 2) == 4.54
+
+
+def test_an_unknown_status_is_refused_and_nothing_changes(laval):
+    with pytest.raises(ValidationError) as error:
+        municipality_set_status(municipality=laval, status="en-vacances")
+
+    assert "status" in error.value.message_dict
+    laval.refresh_from_db()
+    assert laval.status == Municipality.Status.LIVE
