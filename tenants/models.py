@@ -21,7 +21,7 @@ class Region(models.TextChoices):
     """Québec's seventeen administrative regions, by official code."""
 
     BAS_SAINT_LAURENT = "01", "Bas-Saint-Laurent"
-    SAGUENAY = "02", "Saguenay–Lac-Saint-Jean"  # noqa: RUF001 (official name)
+    SAGUENAY = "02", "Saguenay–Lac-Saint-Jean"
     CAPITALE_NATIONALE = "03", "Capitale-Nationale"
     MAURICIE = "04", "Mauricie"
     ESTRIE = "05", "Estrie"
@@ -30,7 +30,7 @@ class Region(models.TextChoices):
     ABITIBI = "08", "Abitibi-Témiscamingue"
     COTE_NORD = "09", "Côte-Nord"
     NORD_DU_QUEBEC = "10", "Nord-du-Québec"
-    GASPESIE = "11", "Gaspésie–Îles-de-la-Madeleine"  # noqa: RUF001
+    GASPESIE = "11", "Gaspésie–Îles-de-la-Madeleine"
     CHAUDIERE_APPALACHES = "12", "Chaudière-Appalaches"
     LAVAL = "13", "Laval"
     LANAUDIERE = "14", "Lanaudière"

@@ -1,0 +1,134 @@
+"""The information bank: bilingual articles with versions and full-text search."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from django.db.models import F, Func, TextField
+from django.utils.translation import gettext_lazy as _
+
+from crm.models.catalog import Bilingual, Department, Provenance, ServiceCategory, ServiceType
+
+# Accent folding in plain SQL: PostgreSQL's `unaccent` is an extension the embedded server
+# lacks, while lower(), replace() and translate() are built in and immutable, so they can feed
+# a stored generated column and its GIN index.
+_ACCENTED = "àâäáãåçéèêëíìîïñóòôöõúùûüýÿ"
+_PLAIN = "aaaaaaceeeeiiiinooooouuuuyy"
+
+
+class Fold(Func):
+    """Lowercase and strip French (and common) accents: `Déneigement` → `deneigement`."""
+
+    template = (
+        "translate(replace(replace(lower(%(expressions)s), 'œ', 'oe'), 'æ', 'ae'), "
+        f"'{_ACCENTED}', '{_PLAIN}')"
+    )
+    output_field = TextField()
+
+
+def fold_text(text: str) -> str:
+    """The Python twin of Fold, for tests and query preparation."""
+    text = text.lower().replace("œ", "oe").replace("æ", "ae")
+    return text.translate(str.maketrans(_ACCENTED, _PLAIN))
+
+
+class FaqAudience(models.TextChoices):
+    PUBLIC = "public", _("Public")
+    AGENTS = "agents", _("Agents seulement")
+
+
+class FaqStatus(models.TextChoices):
+    DRAFT = "draft", _("Brouillon")
+    PUBLISHED = "published", _("Publié")
+    ARCHIVED = "archived", _("Archivé")
+
+
+class FaqArticle(Bilingual, Provenance):
+    question_fr = models.CharField(_("question (français)"), max_length=300)
+    answer_fr = models.TextField(_("réponse (français)"))
+    question_en = models.CharField(_("question (anglais)"), max_length=300, blank=True)
+    answer_en = models.TextField(_("réponse (anglais)"), blank=True)
+    category = models.ForeignKey(
+        ServiceCategory,
+        verbose_name=_("catégorie"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="faq_articles",
+    )
+    service_types = models.ManyToManyField(
+        ServiceType, verbose_name=_("types de requêtes liés"), blank=True, related_name="faq"
+    )
+    audience = models.CharField(
+        _("public cible"), max_length=8, choices=FaqAudience.choices, default=FaqAudience.PUBLIC
+    )
+    status = models.CharField(
+        _("statut"), max_length=10, choices=FaqStatus.choices, default=FaqStatus.DRAFT
+    )
+    owner_department = models.ForeignKey(
+        Department,
+        verbose_name=_("service responsable"),
+        on_delete=models.PROTECT,
+        related_name="faq_articles",
+    )
+    review_on = models.DateField(_("à réviser le"), null=True, blank=True)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("modifié par"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+    search_vector = models.GeneratedField(
+        expression=(
+            SearchVector(Fold(F("question_fr")), config="french", weight="A")
+            + SearchVector(Fold(F("answer_fr")), config="french", weight="B")
+            + SearchVector(Fold(F("question_en")), config="english", weight="A")
+            + SearchVector(Fold(F("answer_en")), config="english", weight="B")
+        ),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        verbose_name = _("article de la banque d'information")
+        verbose_name_plural = _("banque d'information")
+        ordering = ["question_fr"]
+        indexes = [GinIndex(fields=["search_vector"], name="faq_search_idx")]
+
+    def __str__(self) -> str:
+        return self.localized("question")
+
+
+class FaqArticleVersion(models.Model):
+    """A snapshot of an article after each edit: who changed what, and when."""
+
+    article = models.ForeignKey(FaqArticle, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField(_("version"))
+    question_fr = models.CharField(max_length=300)
+    answer_fr = models.TextField()
+    question_en = models.CharField(max_length=300, blank=True)
+    answer_en = models.TextField(blank=True)
+    audience = models.CharField(max_length=8, choices=FaqAudience.choices)
+    status = models.CharField(max_length=10, choices=FaqStatus.choices)
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    edited_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("version d'article")
+        verbose_name_plural = _("versions d'articles")
+        ordering = ["article", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["article", "version"], name="faq_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.article_id} v{self.version}"

@@ -1,0 +1,196 @@
+"""Reads of the CRM: each returns what a screen or an API needs in a constant number of queries."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncMonth
+
+from crm.business_time import WorkingCalendar
+from crm.models import (
+    BusinessCalendar,
+    Citizen,
+    CrmSettings,
+    Department,
+    Interaction,
+    RequestStatus,
+    RoutingRule,
+    Sector,
+    ServiceRequest,
+    ServiceType,
+)
+
+EARTH_RADIUS_M = 6_371_000
+
+
+def crm_settings() -> CrmSettings:
+    settings, _created = CrmSettings.objects.get_or_create(pk=1)
+    return settings
+
+
+def working_calendar() -> WorkingCalendar:
+    """The town's calendar as a value (three queries)."""
+    calendar, _created = BusinessCalendar.objects.get_or_create(pk=1)
+    hours = {h.weekday: (h.opens_at, h.closes_at) for h in calendar.working_hours.all()}
+    closures = frozenset(calendar.closures.values_list("date", flat=True))
+    return WorkingCalendar(
+        tz=ZoneInfo(calendar.time_zone),
+        hours=hours,
+        closures=closures,
+        quebec_holidays=calendar.quebec_holidays,
+    )
+
+
+def routed_department(*, service_type: ServiceType, sector: Sector | None) -> Department:
+    """The service type's department, unless a sector rule sends it elsewhere.
+
+    A rule for (sector, this type) wins over a rule for (sector, every type).
+    """
+    if sector is not None:
+        rule = (
+            RoutingRule.objects.filter(sector=sector)
+            .filter(Q(service_type=service_type) | Q(service_type__isnull=True))
+            .select_related("department")
+            .order_by("service_type_id")  # NULLS LAST in ascending order: the specific rule first
+            .first()
+        )
+        if rule is not None:
+            return rule.department
+    return service_type.department
+
+
+def service_type_for_intake(*, code: str) -> ServiceType | None:
+    return (
+        ServiceType.objects.filter(code=code, is_active=True)
+        .select_related("department", "category")
+        .prefetch_related("attributes__values")
+        .first()
+    )
+
+
+def request_list(
+    *,
+    status: str | None = None,
+    department: Department | None = None,
+    service_type: ServiceType | None = None,
+    citizen: Citizen | None = None,
+) -> QuerySet[ServiceRequest]:
+    """Requests with what a list shows, in two queries whatever the page size."""
+    queryset = ServiceRequest.objects.select_related(
+        "service_type", "department", "assignee", "sector", "citizen", "duplicate_of"
+    )
+    if status:
+        queryset = queryset.filter(status=status)
+    if department is not None:
+        queryset = queryset.filter(department=department)
+    if service_type is not None:
+        queryset = queryset.filter(service_type=service_type)
+    if citizen is not None:
+        queryset = queryset.filter(citizen=citizen)
+    return queryset
+
+
+def request_timeline(*, service_request: ServiceRequest, public_only: bool = False) -> QuerySet:
+    events = service_request.events.select_related("actor").order_by("created_at", "id")
+    return events.filter(visibility="public") if public_only else events
+
+
+def _distance_m(lat1: Decimal, lon1: Decimal, lat2: Decimal, lon2: Decimal) -> float:
+    """Great-circle distance (haversine), precise to a metre at a town's scale."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi, dlambda = phi2 - phi1, math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+@dataclass(frozen=True)
+class DuplicateCandidate:
+    service_request: ServiceRequest
+    distance_m: float
+
+
+def request_duplicate_candidates(
+    *,
+    service_type: ServiceType,
+    latitude: Decimal | None,
+    longitude: Decimal | None,
+    now: datetime,
+    exclude_pk: int | None = None,
+) -> list[DuplicateCandidate]:
+    """Open requests of the same type within the town's radius and window, nearest first."""
+    if latitude is None or longitude is None:
+        return []
+    settings = crm_settings()
+    radius = settings.duplicate_radius_m
+    # A bounding box on the indexed columns first; the exact distance on the few rows left.
+    dlat = Decimal(radius / 111_320)
+    dlon = Decimal(radius / (111_320 * max(math.cos(math.radians(latitude)), 0.01)))
+    candidates = (
+        ServiceRequest.objects.filter(
+            service_type=service_type,
+            status__in=[
+                RequestStatus.NEW,
+                RequestStatus.ASSIGNED,
+                RequestStatus.IN_PROGRESS,
+                RequestStatus.ON_HOLD,
+            ],
+            created_at__gte=now - timedelta(days=settings.duplicate_window_days),
+            latitude__range=(latitude - dlat, latitude + dlat),
+            longitude__range=(longitude - dlon, longitude + dlon),
+        )
+        .exclude(pk=exclude_pk or 0)
+        .select_related("service_type")
+    )
+    found = [
+        DuplicateCandidate(r, _distance_m(latitude, longitude, r.latitude, r.longitude))  # type: ignore[arg-type]
+        for r in candidates
+    ]
+    return sorted((c for c in found if c.distance_m <= radius), key=lambda c: c.distance_m)
+
+
+def citizen_duplicates(*, citizen: Citizen) -> QuerySet[Citizen]:
+    """Other active records with the same e-mail or the same phone number."""
+    match = Q(pk__in=[])
+    if citizen.email:
+        match |= Q(email__iexact=citizen.email)
+    if citizen.phone:
+        match |= Q(phone=citizen.phone)
+    return Citizen.objects.filter(match, merged_into__isnull=True).exclude(pk=citizen.pk)
+
+
+@dataclass(frozen=True)
+class ResolutionRate:
+    key: str
+    interactions: int
+    resolved_first_contact: int
+
+    @property
+    def rate(self) -> float:
+        return self.resolved_first_contact / self.interactions if self.interactions else 0.0
+
+
+def first_contact_resolution(*, start: date, end: date, by: str) -> list[ResolutionRate]:
+    """First-contact resolution between two dates (end excluded), by channel, department or
+    month. One query."""
+    group = {"channel": "channel", "department": "department__code", "month": "month"}[by]
+    queryset = Interaction.objects.filter(created_at__date__gte=start, created_at__date__lt=end)
+    if by == "month":
+        queryset = queryset.annotate(month=TruncMonth("created_at"))
+    rows = (
+        queryset.values(group)
+        .annotate(total=Count("id"), resolved=Count("id", filter=Q(resolved_at_first_contact=True)))
+        .order_by(group)
+    )
+    return [
+        ResolutionRate(
+            key=row[group].strftime("%Y-%m") if by == "month" else str(row[group] or "-"),
+            interactions=row["total"],
+            resolved_first_contact=row["resolved"],
+        )
+        for row in rows
+    ]

@@ -1,0 +1,847 @@
+"""Writes of the CRM. Each is keyword-only, validates before writing, runs in one transaction
+and writes its timeline or audit row in that same transaction."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm import selectors
+from crm.attributes import clean_answers
+from crm.errors import CrmError
+from crm.models import (
+    AccessAction,
+    AccessLog,
+    Channel,
+    Citizen,
+    CitizenMerge,
+    Consent,
+    ConsentPurpose,
+    Department,
+    EventKind,
+    FaqArticle,
+    FaqArticleVersion,
+    FaqAudience,
+    FaqStatus,
+    Interaction,
+    Priority,
+    RequestEvent,
+    RequestStatus,
+    Sector,
+    ServiceKind,
+    ServiceRequest,
+    ServiceType,
+    SlaUnit,
+    Visibility,
+)
+from tenants.accounts.models import User
+
+# Québec, generously: a coordinate outside is a typo (or a swapped latitude and longitude).
+LATITUDE_BOUNDS = (Decimal("44.9"), Decimal("62.7"))
+LONGITUDE_BOUNDS = (Decimal("-79.8"), Decimal("-57.0"))
+DESCRIPTION_MAX = 4000
+
+S = RequestStatus
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.NEW: frozenset({S.ASSIGNED, S.IN_PROGRESS, S.ON_HOLD, S.RESOLVED, S.CANCELLED}),
+    S.ASSIGNED: frozenset({S.IN_PROGRESS, S.ON_HOLD, S.RESOLVED, S.CANCELLED}),
+    S.IN_PROGRESS: frozenset({S.ASSIGNED, S.ON_HOLD, S.RESOLVED, S.CANCELLED}),
+    S.ON_HOLD: frozenset({S.ASSIGNED, S.IN_PROGRESS, S.RESOLVED, S.CANCELLED}),
+    S.RESOLVED: frozenset({S.CLOSED, S.IN_PROGRESS}),
+    S.CLOSED: frozenset(),
+    S.CANCELLED: frozenset(),
+    S.DUPLICATE: frozenset(),
+}
+
+
+def _who(actor: User | None) -> User | None:
+    """The user to record as author: nobody for anonymous or system actions."""
+    return actor if actor is not None and actor.is_authenticated else None
+
+
+# --- Requests ------------------------------------------------------------------------------------
+def _next_request_number(year: int) -> str:
+    """The next number of `year`, gap-free: the counter row stays locked until the creating
+    transaction ends, and a rolled-back creation rolls the increment back with it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO crm_requestcounter (year, last_number) VALUES (%s, 1) "
+            "ON CONFLICT (year) DO UPDATE SET last_number = crm_requestcounter.last_number + 1 "
+            "RETURNING last_number",
+            [year],
+        )
+        (number,) = cursor.fetchone()
+    return f"{year}-{number:06d}"
+
+
+def _coordinate(value: object, bounds: tuple[Decimal, Decimal], field: str) -> Decimal:
+    try:
+        number = Decimal(str(value).strip().replace(",", "."))
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite() or not bounds[0] <= number <= bounds[1]:
+        label = _("La latitude") if field == "latitude" else _("La longitude")
+        raise CrmError(
+            "invalid_location",
+            _("{label} {value} est hors du Québec (entre {low} et {high}).").format(
+                label=label, value=value, low=bounds[0], high=bounds[1]
+            ),
+            field=field,
+        )
+    return number.quantize(Decimal("0.000001"))
+
+
+def _sla_due(service_type: ServiceType, start: datetime) -> datetime | None:
+    if not service_type.sla_value:
+        return None
+    calendar = selectors.working_calendar()
+    if service_type.sla_unit == SlaUnit.HOURS:
+        return calendar.add_minutes(start, service_type.sla_value * 60)
+    return calendar.add_days(start, service_type.sla_value)
+
+
+def _event(
+    service_request: ServiceRequest,
+    kind: str,
+    *,
+    actor: User | None,
+    visibility: str = Visibility.INTERNAL,
+    message: str = "",
+    from_status: str = "",
+    to_status: str = "",
+    data: Mapping[str, object] | None = None,
+) -> RequestEvent:
+    return RequestEvent.objects.create(
+        request=service_request,
+        kind=kind,
+        actor=_who(actor),
+        visibility=visibility,
+        message=message,
+        from_status=from_status,
+        to_status=to_status,
+        data=dict(data or {}),
+    )
+
+
+def request_create(
+    *,
+    actor: User | None,
+    service_type: ServiceType,
+    channel: str,
+    description: str = "",
+    citizen: Citizen | None = None,
+    address: str = "",
+    latitude: object = None,
+    longitude: object = None,
+    sector: Sector | None = None,
+    attributes: Mapping[str, object] | None = None,
+    priority: str | None = None,
+    channel_detail: str = "",
+    close_at_intake: bool = False,
+    now: datetime | None = None,
+) -> ServiceRequest:
+    """Create a request, numbered, routed, with its SLA due time and its first timeline event.
+
+    `close_at_intake` records an information request answered at first contact as closed.
+    Raises CrmError for an inactive type, a bad channel or priority, a missing or implausible
+    location, invalid attribute answers, or a description over 4,000 characters.
+    """
+    now = now or timezone.now()
+    if not service_type.is_active:
+        raise CrmError(
+            "inactive_service",
+            _("Le type de requête {code} n'est plus offert.").format(code=service_type.code),
+            field="service_type",
+        )
+    if channel not in Channel.values:
+        raise CrmError(
+            "invalid_channel",
+            _("Canal inconnu : {channel}.").format(channel=channel),
+            field="channel",
+        )
+    priority = priority or service_type.default_priority
+    if priority not in Priority.values:
+        raise CrmError(
+            "invalid_priority",
+            _("Priorité inconnue : {priority}.").format(priority=priority),
+            field="priority",
+        )
+    description = (description or "").strip()
+    if len(description) > DESCRIPTION_MAX:
+        raise CrmError(
+            "description_too_long",
+            _("La description dépasse {limit} caractères.").format(limit=DESCRIPTION_MAX),
+            field="description",
+        )
+    has_coordinates = latitude not in (None, "") or longitude not in (None, "")
+    lat = lon = None
+    if has_coordinates:
+        if latitude in (None, "") or longitude in (None, ""):
+            raise CrmError(
+                "invalid_location",
+                _("Donnez la latitude et la longitude, ou ni l'une ni l'autre."),
+                field="latitude" if latitude in (None, "") else "longitude",
+            )
+        lat = _coordinate(latitude, LATITUDE_BOUNDS, "latitude")
+        lon = _coordinate(longitude, LONGITUDE_BOUNDS, "longitude")
+    address = (address or "").strip()
+    if service_type.location_required and lat is None and not address:
+        raise CrmError(
+            "location_required",
+            _("Ce type de requête demande un lieu : une adresse ou des coordonnées."),
+            field="location",
+        )
+    if close_at_intake and service_type.kind != ServiceKind.INFORMATION:
+        raise CrmError(
+            "not_information",
+            _("Seule une demande d'information peut être fermée dès sa réception."),
+            field="service_type",
+        )
+    answers = clean_answers(service_type.attributes.all(), attributes)
+    department = selectors.routed_department(service_type=service_type, sector=sector)
+
+    with transaction.atomic():
+        local_year = timezone.localtime(now).year
+        service_request = ServiceRequest(
+            number=_next_request_number(local_year),
+            service_type=service_type,
+            kind=service_type.kind,
+            priority=priority,
+            description=description,
+            address=address,
+            latitude=lat,
+            longitude=lon,
+            sector=sector,
+            channel=channel,
+            channel_detail=channel_detail[:120],
+            citizen=citizen,
+            attributes=answers,
+            department=department,
+            created_by=_who(actor),
+            sla_due_at=_sla_due(service_type, now),
+            created_at=now,
+        )
+        service_request.save()
+        _event(
+            service_request,
+            EventKind.CREATED,
+            actor=actor,
+            visibility=Visibility.PUBLIC,
+            to_status=S.NEW,
+            data={"channel": channel, "department": department.code},
+        )
+        if close_at_intake:
+            service_request.status = S.CLOSED
+            service_request.first_contact_resolution = True
+            service_request.resolved_at = service_request.closed_at = now
+            service_request.save(
+                update_fields=["status", "first_contact_resolution", "resolved_at", "closed_at"]
+            )
+            _event(
+                service_request,
+                EventKind.STATUS_CHANGED,
+                actor=actor,
+                visibility=Visibility.PUBLIC,
+                from_status=S.NEW,
+                to_status=S.CLOSED,
+                message=_("Répondue au premier contact."),
+            )
+    return service_request
+
+
+def _locked(service_request: ServiceRequest) -> ServiceRequest:
+    return ServiceRequest.objects.select_for_update().get(pk=service_request.pk)
+
+
+def request_change_status(
+    *,
+    actor: User | None,
+    service_request: ServiceRequest,
+    status: str,
+    message: str = "",
+    now: datetime | None = None,
+) -> ServiceRequest:
+    """Move a request along its workflow. Putting it on hold pauses its SLA; leaving hold
+    extends the due time by the working time spent on hold.
+
+    Raises CrmError `illegal_transition` (nothing changes) when the workflow forbids the move.
+    """
+    now = now or timezone.now()
+    if status not in S.values:
+        raise CrmError(
+            "invalid_status", _("Statut inconnu : {status}.").format(status=status), field="status"
+        )
+    if status in {S.CANCELLED, S.DUPLICATE}:
+        raise CrmError(
+            "use_dedicated_action",
+            _("Utilisez l'annulation ou la fusion pour ce statut."),
+            field="status",
+        )
+    with transaction.atomic():
+        current = _locked(service_request)
+        if status not in ALLOWED_TRANSITIONS[current.status]:
+            raise CrmError(
+                "illegal_transition",
+                _("Une requête « {current} » ne peut pas passer à « {target} ».").format(
+                    current=S(current.status).label, target=S(status).label
+                ),
+                status=409,
+                field="status",
+            )
+        previous = current.status
+        if previous == S.ON_HOLD and current.sla_paused_at is not None:
+            if current.sla_due_at is not None:
+                calendar = selectors.working_calendar()
+                paused = calendar.minutes_between(current.sla_paused_at, now)
+                current.sla_due_at = calendar.add_minutes(current.sla_due_at, paused)
+            current.sla_paused_at = None
+        if status == S.ON_HOLD:
+            current.sla_paused_at = now
+        if status == S.RESOLVED:
+            current.resolved_at = now
+        if status == S.CLOSED:
+            current.closed_at = now
+        if status == S.IN_PROGRESS and previous == S.RESOLVED:
+            current.resolved_at = None
+        current.status = status
+        current.save()
+        _event(
+            current,
+            EventKind.STATUS_CHANGED,
+            actor=actor,
+            visibility=Visibility.PUBLIC,
+            from_status=previous,
+            to_status=status,
+            message=message.strip(),
+        )
+    return current
+
+
+def request_assign(
+    *,
+    actor: User | None,
+    service_request: ServiceRequest,
+    department: Department | None = None,
+    assignee: User | None = None,
+) -> ServiceRequest:
+    """Give a request to a department and/or a person; a new request becomes "assigned"."""
+    if department is None and assignee is None:
+        raise CrmError(
+            "nothing_to_assign", _("Choisissez un service ou une personne."), field="assignee"
+        )
+    with transaction.atomic():
+        current = _locked(service_request)
+        if not current.is_open:
+            raise CrmError(
+                "request_not_open",
+                _("La requête {number} est fermée : on ne peut plus l'assigner.").format(
+                    number=current.number
+                ),
+                status=409,
+            )
+        previous_status = current.status
+        if department is not None:
+            current.department = department
+        current.assignee = assignee if assignee is not None else current.assignee
+        if current.status == S.NEW:
+            current.status = S.ASSIGNED
+        current.save()
+        _event(
+            current,
+            EventKind.ASSIGNED,
+            actor=actor,
+            from_status=previous_status,
+            to_status=current.status,
+            data={
+                "department": current.department.code,
+                "assignee": current.assignee_id,
+            },
+        )
+    return current
+
+
+def request_add_note(
+    *, actor: User | None, service_request: ServiceRequest, message: str, public: bool
+) -> RequestEvent:
+    """An internal note (staff only) or a public reply (shown to the citizen)."""
+    message = (message or "").strip()
+    if not message:
+        raise CrmError("empty_message", _("Le message est vide."), field="message")
+    if len(message) > DESCRIPTION_MAX:
+        raise CrmError(
+            "message_too_long",
+            _("Le message dépasse {limit} caractères.").format(limit=DESCRIPTION_MAX),
+            field="message",
+        )
+    with transaction.atomic():
+        return _event(
+            service_request,
+            EventKind.PUBLIC_REPLY if public else EventKind.INTERNAL_NOTE,
+            actor=actor,
+            visibility=Visibility.PUBLIC if public else Visibility.INTERNAL,
+            message=message,
+        )
+
+
+def request_cancel(
+    *, actor: User | None, service_request: ServiceRequest, reason: str
+) -> ServiceRequest:
+    reason = (reason or "").strip()
+    if not reason:
+        raise CrmError("reason_required", _("Indiquez le motif de l'annulation."), field="reason")
+    with transaction.atomic():
+        current = _locked(service_request)
+        if S.CANCELLED not in ALLOWED_TRANSITIONS[current.status]:
+            raise CrmError(
+                "illegal_transition",
+                _("Une requête « {current} » ne peut pas être annulée.").format(
+                    current=S(current.status).label
+                ),
+                status=409,
+            )
+        previous = current.status
+        current.status = S.CANCELLED
+        current.cancellation_reason = reason
+        current.closed_at = timezone.now()
+        current.save()
+        _event(
+            current,
+            EventKind.STATUS_CHANGED,
+            actor=actor,
+            visibility=Visibility.PUBLIC,
+            from_status=previous,
+            to_status=S.CANCELLED,
+            message=reason,
+        )
+    return current
+
+
+def request_merge(
+    *, actor: User | None, duplicate: ServiceRequest, parent: ServiceRequest
+) -> ServiceRequest:
+    """Fold an open request into another open one: the duplicate is closed as "duplicate" and
+    points to its parent; both timelines say so."""
+    if duplicate.pk == parent.pk:
+        raise CrmError("merge_into_itself", _("Une requête ne peut pas être son propre doublon."))
+    with transaction.atomic():
+        first, second = sorted([duplicate.pk, parent.pk])  # lock in a fixed order: no deadlock
+        locked = {
+            r.pk: r
+            for r in ServiceRequest.objects.select_for_update().filter(pk__in=[first, second])
+        }
+        child, kept = locked[duplicate.pk], locked[parent.pk]
+        for request in (child, kept):
+            if not request.is_open:
+                raise CrmError(
+                    "request_not_open",
+                    _("La requête {number} est fermée : elle ne peut pas être fusionnée.").format(
+                        number=request.number
+                    ),
+                    status=409,
+                )
+        previous = child.status
+        child.status = S.DUPLICATE
+        child.duplicate_of = kept
+        child.closed_at = timezone.now()
+        child.save()
+        _event(
+            child,
+            EventKind.MERGED,
+            actor=actor,
+            visibility=Visibility.PUBLIC,
+            from_status=previous,
+            to_status=S.DUPLICATE,
+            message=_("Doublon de la requête {number}.").format(number=kept.number),
+            data={"parent": kept.number},
+        )
+        _event(
+            kept,
+            EventKind.MERGED,
+            actor=actor,
+            message=_("La requête {number} y a été fusionnée.").format(number=child.number),
+            data={"duplicate": child.number},
+        )
+    return child
+
+
+def request_check_sla(*, now: datetime | None = None) -> tuple[int, int]:
+    """Record SLA warnings and breaches for open requests (run by a periodic task).
+
+    Returns (warnings, breaches) recorded. Requests on hold are skipped: their clock is paused.
+    """
+    now = now or timezone.now()
+    ratio = selectors.crm_settings().sla_warning_ratio / 100
+    warnings = breaches = 0
+    open_statuses = [S.NEW, S.ASSIGNED, S.IN_PROGRESS]
+    with transaction.atomic():
+        due = ServiceRequest.objects.select_for_update(skip_locked=True).filter(
+            status__in=open_statuses, sla_due_at__isnull=False, sla_breached_at__isnull=True
+        )
+        for service_request in due.filter(sla_due_at__lte=now):
+            service_request.sla_breached_at = now
+            service_request.save(update_fields=["sla_breached_at"])
+            _event(service_request, EventKind.SLA_BREACHED, actor=None)
+            breaches += 1
+        for service_request in due.filter(sla_due_at__gt=now, sla_warned_at__isnull=True):
+            due_at = service_request.sla_due_at or now  # never None: filtered above
+            total = (due_at - service_request.created_at).total_seconds()
+            elapsed = (now - service_request.created_at).total_seconds()
+            if total > 0 and elapsed / total >= ratio:
+                service_request.sla_warned_at = now
+                service_request.save(update_fields=["sla_warned_at"])
+                _event(service_request, EventKind.SLA_WARNING, actor=None)
+                warnings += 1
+    return warnings, breaches
+
+
+# --- Citizens ------------------------------------------------------------------------------------
+_CITIZEN_FIELDS = ("first_name", "last_name", "email", "phone", "address", "preferred_language")
+
+
+def normalize_phone(raw: str) -> str:
+    """Digits only, without the North American country code: "+1 (450) 555-1234" → 4505551234."""
+    digits = re.sub(r"\D", "", raw or "")
+    if len(digits) == 11 and digits.startswith("1"):
+        digits = digits[1:]
+    return digits
+
+
+def _validated_citizen(citizen: Citizen) -> Citizen:
+    citizen.email = (citizen.email or "").strip().lower()
+    raw_phone = citizen.phone
+    citizen.phone = normalize_phone(citizen.phone)
+    if raw_phone and len(citizen.phone) != 10:
+        raise CrmError(
+            "invalid_phone",
+            _("Le numéro de téléphone {phone} doit compter 10 chiffres.").format(phone=raw_phone),
+            field="phone",
+        )
+    if not (citizen.email or citizen.phone or citizen.first_name or citizen.last_name):
+        raise CrmError(
+            "empty_citizen",
+            _("Donnez au moins un nom, un courriel ou un numéro de téléphone."),
+            field="email",
+        )
+    try:
+        citizen.full_clean(exclude=["account", "merged_into"])
+    except ValidationError as error:
+        field, messages = next(iter(error.message_dict.items()))
+        raise CrmError("invalid_citizen", messages[0], field=field) from error
+    return citizen
+
+
+def citizen_create(*, actor: User | None, **fields: object) -> Citizen:
+    """Create a citizen record. Fields: first_name, last_name, email, phone, address,
+    preferred_language, notify_by_email, notify_by_sms, notify_by_phone."""
+    citizen = _validated_citizen(Citizen(**fields))
+    with transaction.atomic():
+        citizen.save()
+    return citizen
+
+
+def citizen_update(*, actor: User | None, citizen: Citizen, **fields: object) -> Citizen:
+    unknown = set(fields) - {
+        *_CITIZEN_FIELDS,
+        "notify_by_email",
+        "notify_by_sms",
+        "notify_by_phone",
+    }
+    if unknown:
+        raise CrmError(
+            "unknown_field", _("Champ inconnu : {field}.").format(field=sorted(unknown)[0])
+        )
+    with transaction.atomic():
+        current = Citizen.objects.select_for_update().get(pk=citizen.pk)
+        for name, value in fields.items():
+            setattr(current, name, value)
+        _validated_citizen(current).save()
+    return current
+
+
+def consent_record(
+    *, actor: User | None, citizen: Citizen, purpose: str, granted: bool, channel: str = ""
+) -> Consent:
+    """Record a consent given or withdrawn; the history is kept, the latest one counts."""
+    if purpose not in ConsentPurpose.values:
+        raise CrmError(
+            "invalid_purpose",
+            _("Finalité de consentement inconnue : {purpose}.").format(purpose=purpose),
+            field="purpose",
+        )
+    with transaction.atomic():
+        return Consent.objects.create(
+            citizen=citizen,
+            purpose=purpose,
+            granted=granted,
+            channel=channel,
+            recorded_by=_who(actor),
+        )
+
+
+def citizen_merge(*, actor: User | None, kept: Citizen, merged: Citizen) -> CitizenMerge:
+    """Fold `merged` into `kept`: requests, interactions and consents move to `kept`, its empty
+    contact fields are filled from `merged`, and `merged` stays as a trace pointing to `kept`."""
+    if kept.pk == merged.pk:
+        raise CrmError(
+            "merge_into_itself", _("Une fiche ne peut pas être fusionnée avec elle-même.")
+        )
+    with transaction.atomic():
+        locked = {
+            c.pk: c
+            for c in Citizen.objects.select_for_update().filter(pk__in=sorted([kept.pk, merged.pk]))
+        }
+        target, source = locked[kept.pk], locked[merged.pk]
+        if target.merged_into_id or source.merged_into_id:
+            raise CrmError(
+                "already_merged",
+                _("L'une de ces fiches a déjà été fusionnée dans une autre."),
+                status=409,
+            )
+        moved = {
+            "requests": ServiceRequest.objects.filter(citizen=source).update(citizen=target),
+            "interactions": Interaction.objects.filter(citizen=source).update(citizen=target),
+            "consents": Consent.objects.filter(citizen=source).update(citizen=target),
+        }
+        filled = []
+        for name in _CITIZEN_FIELDS:
+            if not getattr(target, name) and getattr(source, name):
+                setattr(target, name, getattr(source, name))
+                filled.append(name)
+        if target.account_id is None and source.account_id is not None:
+            target.account_id, source.account_id = source.account_id, None
+            filled.append("account")
+        moved["filled"] = filled  # type: ignore[assignment]
+        source.merged_into = target
+        source.save()
+        target.save()
+        return CitizenMerge.objects.create(
+            kept=target,
+            merged=source,
+            actor=_who(actor),
+            moved=moved,
+        )
+
+
+def access_log_record(
+    *, actor: User, citizen: Citizen, action: str, purpose: str, context: str = ""
+) -> AccessLog:
+    """Log that `actor` viewed or exported `citizen`'s personal information, and why (Law 25)."""
+    purpose = (purpose or "").strip()
+    if action not in AccessAction.values:
+        raise CrmError("invalid_action", _("Action inconnue : {action}.").format(action=action))
+    if not purpose:
+        raise CrmError(
+            "purpose_required",
+            _("Indiquez pourquoi vous consultez ces renseignements personnels."),
+            field="purpose",
+        )
+    with transaction.atomic():
+        return AccessLog.objects.create(
+            actor=actor,
+            citizen=citizen,
+            action=action,
+            purpose=purpose[:300],
+            context=context[:120],
+        )
+
+
+# --- Information bank ----------------------------------------------------------------------------
+_FAQ_FIELDS = (
+    "question_fr",
+    "answer_fr",
+    "question_en",
+    "answer_en",
+    "category",
+    "audience",
+    "status",
+    "owner_department",
+    "review_on",
+)
+
+
+def _snapshot(article: FaqArticle, actor: User | None) -> FaqArticleVersion:
+    return FaqArticleVersion.objects.create(
+        article=article,
+        version=article.version,
+        question_fr=article.question_fr,
+        answer_fr=article.answer_fr,
+        question_en=article.question_en,
+        answer_en=article.answer_en,
+        audience=article.audience,
+        status=article.status,
+        edited_by=_who(actor),
+    )
+
+
+def _validated_article(article: FaqArticle) -> FaqArticle:
+    try:
+        article.full_clean(exclude=["uuid", "search_vector"])
+    except ValidationError as error:
+        field, messages = next(iter(error.message_dict.items()))
+        raise CrmError("invalid_article", messages[0], field=field) from error
+    if article.status == FaqStatus.PUBLISHED and not (article.question_en and article.answer_en):
+        raise CrmError(
+            "english_missing",
+            _("Un article publié doit avoir sa question et sa réponse en anglais."),
+            field="question_en",
+        )
+    return article
+
+
+def faq_article_create(
+    *,
+    actor: User | None,
+    service_types: Iterable[ServiceType] = (),
+    source_uuid: str | None = None,
+    **fields: object,
+) -> FaqArticle:
+    unknown = set(fields) - set(_FAQ_FIELDS)
+    if unknown:
+        raise CrmError(
+            "unknown_field", _("Champ inconnu : {field}.").format(field=sorted(unknown)[0])
+        )
+    article = _validated_article(FaqArticle(source_uuid=source_uuid, **fields))
+    with transaction.atomic():
+        article.updated_by = _who(actor)
+        article.save()
+        article.service_types.set(list(service_types))
+        _snapshot(article, actor)
+    return article
+
+
+def faq_article_update(
+    *,
+    actor: User | None,
+    article: FaqArticle,
+    service_types: Iterable[ServiceType] | None = None,
+    **fields: object,
+) -> FaqArticle:
+    """Edit an article; the new text becomes a new version, every version is kept."""
+    unknown = set(fields) - set(_FAQ_FIELDS)
+    if unknown:
+        raise CrmError(
+            "unknown_field", _("Champ inconnu : {field}.").format(field=sorted(unknown)[0])
+        )
+    with transaction.atomic():
+        current = FaqArticle.objects.select_for_update().get(pk=article.pk)
+        for name, value in fields.items():
+            setattr(current, name, value)
+        _validated_article(current)
+        current.version += 1
+        current.updated_by = _who(actor)
+        current.save()
+        if service_types is not None:
+            current.service_types.set(list(service_types))
+        _snapshot(current, actor)
+    return FaqArticle.objects.get(pk=current.pk)
+
+
+# --- Interactions --------------------------------------------------------------------------------
+def interaction_record(
+    *,
+    actor: User | None,
+    channel: str,
+    summary: str,
+    citizen: Citizen | None = None,
+    service_request: ServiceRequest | None = None,
+    faq_articles: Iterable[FaqArticle] = (),
+    department: Department | None = None,
+    duration_seconds: int = 0,
+    resolved_at_first_contact: bool = False,
+) -> Interaction:
+    summary = (summary or "").strip()
+    if channel not in Channel.values:
+        raise CrmError(
+            "invalid_channel",
+            _("Canal inconnu : {channel}.").format(channel=channel),
+            field="channel",
+        )
+    if not summary:
+        raise CrmError("summary_required", _("Résumez l'échange."), field="summary")
+    if duration_seconds < 0:
+        raise CrmError(
+            "invalid_duration", _("La durée ne peut pas être négative."), field="duration"
+        )
+    with transaction.atomic():
+        interaction = Interaction.objects.create(
+            channel=channel,
+            summary=summary[:2000],
+            citizen=citizen,
+            request=service_request,
+            department=department or (service_request.department if service_request else None),
+            agent=_who(actor),
+            duration_seconds=duration_seconds,
+            resolved_at_first_contact=resolved_at_first_contact,
+        )
+        interaction.faq_articles.set(list(faq_articles))
+    return interaction
+
+
+def information_call_answer(
+    *,
+    actor: User | None,
+    channel: str,
+    summary: str,
+    faq_articles: Iterable[FaqArticle],
+    citizen: Citizen | None = None,
+    service_type: ServiceType | None = None,
+    duration_seconds: int = 0,
+) -> Interaction:
+    """A question answered from the information bank at first contact.
+
+    Always an interaction resolved at first contact; when the town counts them as requests
+    and an information service type is given, also a request closed at intake.
+    """
+    with transaction.atomic():
+        service_request = None
+        if service_type is not None and selectors.crm_settings().close_information_at_intake:
+            service_request = request_create(
+                actor=actor,
+                service_type=service_type,
+                channel=channel,
+                description=summary,
+                citizen=citizen,
+                close_at_intake=True,
+            )
+        articles = list(faq_articles)
+        return interaction_record(
+            actor=actor,
+            channel=channel,
+            summary=summary,
+            citizen=citizen,
+            service_request=service_request,
+            faq_articles=articles,
+            department=service_type.department if service_type else None,
+            duration_seconds=duration_seconds,
+            resolved_at_first_contact=True,
+        )
+
+
+__all__ = [
+    "ALLOWED_TRANSITIONS",
+    "FaqAudience",
+    "access_log_record",
+    "citizen_create",
+    "citizen_merge",
+    "citizen_update",
+    "consent_record",
+    "faq_article_create",
+    "faq_article_update",
+    "information_call_answer",
+    "interaction_record",
+    "normalize_phone",
+    "request_add_note",
+    "request_assign",
+    "request_cancel",
+    "request_change_status",
+    "request_check_sla",
+    "request_create",
+    "request_merge",
+]
