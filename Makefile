@@ -22,14 +22,16 @@ $(VENV)/.installed: pyproject.toml
 # browser tests (Playwright drives the system binary; browser downloads are not used).
 .tools:
 	@command -v msgfmt >/dev/null && command -v chromium >/dev/null || { \
-	  apt-get update -qq && apt-get install -y -qq gettext chromium; }
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq gettext chromium; \
+	  else echo "Install gettext and chromium (Debian: apt-get install gettext chromium)"; exit 1; fi; }
 
 run: $(VENV)/.installed .env
 	$(PY) manage.py migrate_schemas --noinput
 	$(PY) manage.py demo --port $(PORT)
 	$(PY) manage.py runserver $(PORT)
 
-test: $(VENV)/.installed .tools lint typecheck pytest
+test: $(VENV)/.installed .env .tools lint typecheck pytest
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

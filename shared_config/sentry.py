@@ -12,7 +12,16 @@ import sentry_sdk
 from django.db import connection
 from sentry_sdk.integrations.django import DjangoIntegration
 
-_SENSITIVE_HEADERS = {"cookie", "authorization", "x-api-key", "x-forwarded-for", "x-real-ip"}
+# Only these request headers are kept: others (Cookie, Authorization, Referer with its query
+# string, forwarding addresses, API keys) may identify a person or carry a secret.
+_KEPT_HEADERS = {
+    "host",
+    "user-agent",
+    "accept",
+    "accept-language",
+    "content-type",
+    "content-length",
+}
 
 
 def scrub_event(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
@@ -26,10 +35,14 @@ def scrub_event(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
         headers = request.get("headers")
         if isinstance(headers, dict):
             request["headers"] = {
-                key: value
-                for key, value in headers.items()
-                if key.lower() not in _SENSITIVE_HEADERS
+                key: value for key, value in headers.items() if key.lower() in _KEPT_HEADERS
             }
+    # PostgreSQL puts the offending values in a DETAIL line ("Key (email)=(…) already exists").
+    for exception in (event.get("exception") or {}).get("values") or []:
+        if isinstance(exception.get("value"), str):
+            exception["value"] = "\n".join(
+                line for line in exception["value"].splitlines() if not line.startswith("DETAIL:")
+            )
     user = event.get("user")
     if isinstance(user, dict):
         event["user"] = {"id": user["id"]} if "id" in user else {}

@@ -8,8 +8,11 @@ import os
 os.environ.setdefault("SECRET_KEY", "relais-tests-only")
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("RELAIS_BASE_DOMAIN", "localhost")
+# Integrations stay off in tests even when a developer's .env configures them.
+for _name in ("SENTRY_DSN", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "EMAIL_HOST"):
+    os.environ[_name] = ""
 
-from shared_config.settings import *  # noqa: F403
+from shared_config.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

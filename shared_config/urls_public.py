@@ -6,12 +6,9 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import path
 
-from shared_config import health
 from tenants import views as tenant_views
 
 urlpatterns = [
-    path("healthz", health.healthz, name="healthz"),
-    path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     *i18n_patterns(
         path("", tenant_views.platform_home, name="home"),

@@ -7,11 +7,8 @@ from django.contrib import admin
 from django.urls import path
 
 from crm import views as crm_views
-from shared_config import health
 
 urlpatterns = [
-    path("healthz", health.healthz, name="healthz"),
-    path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     *i18n_patterns(
         path("", crm_views.home, name="home"),

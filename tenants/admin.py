@@ -42,6 +42,10 @@ class DomainInline(admin.TabularInline):
 
 @admin.register(Municipality)
 class MunicipalityAdmin(PlatformOnlyAdmin):
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # A town is archived, never deleted from here: its schema holds citizens' data.
+        return False
+
     list_display = ("name", "slug", "kind", "status", "region", "population")
     list_filter = ("kind", "status", "region")
     search_fields = ("name", "slug")

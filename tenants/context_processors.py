@@ -8,7 +8,7 @@ from django.urls import translate_url
 from django.utils.text import capfirst
 from django.utils.translation import get_language, get_language_info
 
-from tenants.models import Municipality
+from tenants.routing import TownRoute
 
 
 def municipality(request: HttpRequest) -> dict[str, object]:
@@ -26,7 +26,7 @@ def municipality(request: HttpRequest) -> dict[str, object]:
         if code != current
     ]
     return {
-        "municipality": tenant if isinstance(tenant, Municipality) else None,
+        "municipality": tenant if isinstance(tenant, TownRoute) else None,
         "language_links": language_links,
         "base_domain": settings.RELAIS_BASE_DOMAIN,
     }

@@ -6,6 +6,7 @@ Idempotent: running it again brings the same records back to the demo state.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -66,7 +67,7 @@ def _url(host: str, port: int) -> str:
     return f"http://{host}" + ("" if port == 80 else f":{port}")
 
 
-def build_demo(*, port: int) -> list[DemoAccount]:
+def build_demo(*, port: int, towns: tuple[DemoTown, ...] = TOWNS) -> list[DemoAccount]:
     base = settings.RELAIS_BASE_DOMAIN
     accounts: list[DemoAccount] = []
 
@@ -80,29 +81,26 @@ def build_demo(*, port: int) -> list[DemoAccount]:
     accounts.append(DemoAccount("Plateforme", _url(base, port), operator_email, DEMO_PASSWORD))
 
     host: Municipality | None = None
-    for town in TOWNS:
+    for town in towns:
         domain = f"{town.slug}.{base}"
+        fields: dict[str, Any] = {
+            "name": town.name,
+            "display_name": town.display_name,
+            "kind": town.kind,
+            "host": host if town.kind == Municipality.Kind.PARTNER else None,
+            "region": town.region,
+            "population": town.population,
+            "status": Municipality.Status.LIVE,
+            "privacy_officer_name": town.privacy_officer_name,
+            "privacy_officer_email": f"vie-privee@{domain}",
+            "primary_colour": town.primary_colour,
+        }
         municipality = Municipality.objects.filter(slug=town.slug).first()
         if municipality is None:
-            municipality = municipality_create(
-                name=town.name,
-                display_name=town.display_name,
-                slug=town.slug,
-                kind=town.kind,
-                host=host if town.kind == Municipality.Kind.PARTNER else None,
-                domain=domain,
-                region=town.region,
-                population=town.population,
-                status=Municipality.Status.LIVE,
-                privacy_officer_name=town.privacy_officer_name,
-                privacy_officer_email=f"vie-privee@{domain}",
-                primary_colour=town.primary_colour,
-            )
+            municipality = municipality_create(slug=town.slug, domain=domain, **fields)
         else:
-            municipality.name, municipality.display_name = town.name, town.display_name
-            municipality.privacy_officer_name = town.privacy_officer_name
-            municipality.primary_colour = town.primary_colour
-            municipality.status = Municipality.Status.LIVE
+            for name, value in fields.items():
+                setattr(municipality, name, value)
             municipality.full_clean()
             municipality.save()
             if not Domain.objects.filter(domain=domain).exists():

@@ -15,6 +15,17 @@ class TenancyError(Exception):
         self.status = status
 
     @classmethod
+    def schema_exists(cls, schema: str) -> TenancyError:
+        return cls(
+            "schema_exists",
+            _(
+                "Le schéma {schema} existe déjà dans la base de données : choisissez un autre "
+                "identifiant, ou supprimez d'abord l'ancien schéma."
+            ).format(schema=schema),
+            status=409,
+        )
+
+    @classmethod
     def domain_taken(cls, domain: str) -> TenancyError:
         return cls(
             "domain_taken",

@@ -1,4 +1,4 @@
-"""Routing of each request to its municipality's schema, by host name."""
+"""Routing of each request to its town's schema, by host name."""
 
 from __future__ import annotations
 
@@ -13,10 +13,17 @@ from django.http.request import split_domain_port
 from django.template.loader import render_to_string
 from django_tenants.postgresql_backend.base import DatabaseWrapper
 
+from shared_config import health
 from tenants import routing
 from tenants.models import Municipality
 
 connection = cast(DatabaseWrapper, default_connection)
+# Answered here, after the schema is bound and before the rest of the stack: on every host,
+# whatever the town's status, and for a probe that uses a bare address as its host.
+HEALTH_VIEWS: dict[str, Callable[[HttpRequest], HttpResponse]] = {
+    "/healthz": health.healthz,
+    "/readyz": health.readyz,
+}
 
 
 class TenantRoutingMiddleware:
@@ -26,40 +33,65 @@ class TenantRoutingMiddleware:
     routing table (no SQL query), and the connection's tenant is only changed when the town
     differs from the previous request's, so `search_path` is not re-sent on every request.
     An unknown host gets a 404 page of its own, never the platform's site; a suspended town
-    gets a maintenance page (503) and an archived one a 404.
+    gets a maintenance page (503) and an archived one a 404. The health paths answer on every
+    host, whatever the town's status (a probe may use any host, or a bare address).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        health_view = HEALTH_VIEWS.get(request.path_info)
+        is_health = health_view is not None
         try:
-            host, _port = split_domain_port(request.get_host())
+            host = split_domain_port(request.get_host())[0].lower()
         except DisallowedHost:
-            return _page("errors/unknown_host.html", {}, status=404)
-        host = host.lower()
-        if host == settings.RELAIS_BASE_DOMAIN:
-            if connection.schema_name != "public":
-                connection.set_schema_to_public()
+            if not is_health:
+                return _unknown_host("")
+            host = settings.RELAIS_BASE_DOMAIN
+        route = None if host == settings.RELAIS_BASE_DOMAIN else routing.route_for_host(host)
+
+        if route is None:
+            if host != settings.RELAIS_BASE_DOMAIN and not is_health:
+                return _unknown_host(host)
+            self._bind_public()
+            if health_view is not None:
+                return health_view(request)
             request.tenant = connection.tenant  # type: ignore[attr-defined]
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF  # type: ignore[attr-defined]
             return self.get_response(request)
 
-        municipality = routing.municipality_for_host(host)
-        if municipality is None or municipality.status == Municipality.Status.ARCHIVED:
-            return _page("errors/unknown_host.html", {"host": host}, status=404)
-        if municipality.status == Municipality.Status.SUSPENDED:
-            response = _page("errors/suspended.html", {"municipality": municipality}, status=503)
-            response["Retry-After"] = "3600"
-            return response
-
-        if connection.tenant is not municipality:
-            connection.set_tenant(municipality)
-        request.tenant = municipality  # type: ignore[attr-defined]
+        if not is_health:
+            if route.status == Municipality.Status.ARCHIVED:
+                return _unknown_host(host)
+            if route.status == Municipality.Status.SUSPENDED:
+                return _maintenance(route)
+        if connection.tenant is not route:
+            connection.set_tenant(route)
+        if health_view is not None:
+            return health_view(request)
+        request.tenant = route  # type: ignore[attr-defined]
         request.urlconf = settings.ROOT_URLCONF  # type: ignore[attr-defined]
         return self.get_response(request)
 
+    @staticmethod
+    def _bind_public() -> None:
+        if connection.schema_name != "public":
+            connection.set_schema_to_public()
 
-def _page(template: str, context: dict[str, object], *, status: int) -> HttpResponse:
-    # Rendered without a request: these pages must not depend on a session or a database.
-    return HttpResponse(render_to_string(template, context), status=status)
+
+def _unknown_host(host: str) -> HttpResponse:
+    # Nothing of a town is served: logs and error reports must not name the previous one.
+    TenantRoutingMiddleware._bind_public()
+    return HttpResponse(render_to_string("errors/unknown_host.html", {"host": host}), status=404)
+
+
+def _maintenance(route: routing.TownRoute) -> HttpResponse:
+    TenantRoutingMiddleware._bind_public()
+    response = HttpResponse(
+        render_to_string("errors/suspended.html", {"municipality": route}), status=503
+    )
+    response["Retry-After"] = "3600"
+    # A planned suspension is not a server error: keep it out of the error log and alerts.
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response

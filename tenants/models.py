@@ -121,7 +121,7 @@ class Municipality(TenantMixin):
         _("logo"),
         upload_to=logo_upload_path,
         blank=True,
-        validators=[FileExtensionValidator(["svg", "png", "jpg", "jpeg", "webp"])],
+        validators=[FileExtensionValidator(["png", "jpg", "jpeg", "webp"])],
     )
     primary_colour = models.CharField(
         _("couleur principale"),
@@ -191,6 +191,11 @@ class Domain(DomainMixin):
 
     def __str__(self) -> str:
         return self.domain
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        # Hosts are case-insensitive: store them lowercased so uniqueness holds.
+        self.domain = (self.domain or "").strip().lower()
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
 
     def clean(self) -> None:
         super().clean()

@@ -7,7 +7,7 @@ import logging
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django_tenants.utils import schema_context
+from django_tenants.utils import schema_context, schema_exists
 
 from tenants.accounts.models import User
 from tenants.errors import TenancyError
@@ -50,6 +50,9 @@ def municipality_create(
         schema_name=slug.replace("-", "_"),
     )
     municipality.full_clean()
+    if schema_exists(municipality.schema_name):
+        # django-tenants would silently adopt it, with whatever data it still holds.
+        raise TenancyError.schema_exists(municipality.schema_name)
     primary_domain = Domain(domain=domain, tenant=municipality, is_primary=True)
     primary_domain.full_clean(exclude=["tenant"], validate_unique=False)
     if Domain.objects.filter(domain=primary_domain.domain).exists():
@@ -70,10 +73,11 @@ def municipality_set_status(*, municipality: Municipality, status: str) -> Munic
             {"status": _("« {status} » n'est pas un statut de municipalité.").format(status=status)}
         )
     with transaction.atomic():
-        municipality.status = status
-        municipality.save(update_fields=["status", "updated_at"])
-    logger.info("municipality status: schema=%s status=%s", municipality.schema_name, status)
-    return municipality
+        current = Municipality.objects.select_for_update().get(pk=municipality.pk)
+        current.status = status
+        current.save(update_fields=["status", "updated_at"])
+    logger.info("municipality status: schema=%s status=%s", current.schema_name, status)
+    return current
 
 
 def administrator_ensure(*, municipality: Municipality, email: str, password: str) -> User:

@@ -28,7 +28,7 @@ def validate_slug(value: str) -> None:
             code="invalid_slug",
             params={"value": value},
         )
-    if value in RESERVED_SLUGS:
+    if value in RESERVED_SLUGS or value.startswith("pg-") or value == "information-schema":
         raise ValidationError(
             _("« %(value)s » est réservé par la plateforme."),
             code="reserved_slug",

@@ -53,14 +53,17 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
         host = None
         for slug, spec in TOWNS.items():
             town = Municipality.objects.filter(slug=slug).first()
+            fields = {
+                **spec,
+                "status": Municipality.Status.LIVE,
+                "host": host if spec["kind"] == Municipality.Kind.PARTNER else None,
+            }
             if town is None:
-                town = municipality_create(
-                    slug=slug,
-                    domain=f"{slug}.{BASE_DOMAIN}",
-                    status=Municipality.Status.LIVE,
-                    host=host if spec["kind"] == Municipality.Kind.PARTNER else None,
-                    **spec,
-                )
+                town = municipality_create(slug=slug, domain=f"{slug}.{BASE_DOMAIN}", **fields)
+            else:
+                # --reuse-db keeps the towns: bring them back to this fixture's state, whatever
+                # an interrupted run (or a changed fixture) left behind.
+                Municipality.objects.filter(pk=town.pk).update(**fields)
             if town.kind == Municipality.Kind.HOST:
                 host = town
         connection.set_schema_to_public()

@@ -15,3 +15,75 @@ class UserFactory(factory.django.DjangoModelFactory):
     first_name = "Camille"
     last_name = "Tremblay"
     password = factory.django.Password(TEST_PASSWORD)
+
+
+class DepartmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "crm.Department"
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"service-{n}")
+    name_fr = factory.Sequence(lambda n: f"Service municipal {n}")
+    name_en = factory.Sequence(lambda n: f"Municipal department {n}")
+
+
+class ServiceCategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "crm.ServiceCategory"
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"categorie-{n}")
+    name_fr = factory.Sequence(lambda n: f"Catégorie {n}")
+    name_en = factory.Sequence(lambda n: f"Category {n}")
+
+
+class ServiceTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "crm.ServiceType"
+
+    code = factory.Sequence(lambda n: f"type-{n}")
+    name_fr = factory.Sequence(lambda n: f"Nid-de-poule {n}")
+    name_en = factory.Sequence(lambda n: f"Pothole {n}")
+    category = factory.SubFactory(ServiceCategoryFactory)
+    department = factory.SubFactory(DepartmentFactory)
+    kind = "request"
+    sla_value = 2
+    sla_unit = "days"
+    location_required = True
+
+
+class ServiceAttributeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "crm.ServiceAttribute"
+        skip_postgeneration_save = True
+
+    service_type = factory.SubFactory(ServiceTypeFactory)
+    code = factory.Sequence(lambda n: f"champ_{n}")
+    label_fr = factory.Sequence(lambda n: f"Question {n}")
+    label_en = factory.Sequence(lambda n: f"Question {n} (en)")
+    datatype = "string"
+    required = False
+
+    @factory.post_generation
+    def choices(self, create: bool, extracted: list[str] | None, **kwargs: object) -> None:
+        for order, key in enumerate(extracted or []):
+            self.values.create(key=key, name_fr=key.capitalize(), name_en=key, order=order)
+
+
+class SectorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "crm.Sector"
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"secteur-{n}")
+    name_fr = factory.Sequence(lambda n: f"Secteur {n}")
+
+
+class CitizenFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "crm.Citizen"
+
+    first_name = "Camille"
+    last_name = "Tremblay"
+    email = factory.Sequence(lambda n: f"citoyen{n}@exemple.qc.ca")
+    phone = factory.Sequence(lambda n: f"450555{n:04d}")

@@ -6,6 +6,9 @@ import re
 
 import pytest
 
+from tenants.models import Municipality
+from tenants.services import municipality_set_status
+
 pytestmark = pytest.mark.django_db
 
 
@@ -34,14 +37,25 @@ def test_footer_names_the_towns_privacy_officer(client_for, laval, levis):
 
 def test_every_asset_is_served_by_the_project(client_for, platform_client, laval):
     for html in (client_for(laval).get("/").text, platform_client.get("/").text):
-        assets = re.findall(r'(?:src|href)="([^"]+\.(?:css|js|png|svg|woff2?))"', html)
-        assert assets, "the page links its stylesheet"
-        assert all(url.startswith("/static/") for url in assets), assets
+        assert '<link rel="stylesheet" href="/static/relais/css/relais.css">' in html
+        sources = re.findall(r'src="([^"]*)"', html)
+        stylesheets = re.findall(r'<link rel="stylesheet" href="([^"]*)"', html)
+        # No CDN: every asset is a path on the same host.
+        assert all(url.startswith("/") and not url.startswith("//") for url in sources)
+        assert all(url.startswith("/") and not url.startswith("//") for url in stylesheets)
 
 
-def test_unknown_host_and_maintenance_pages_are_bilingual(client_for):
-    html = client_for("inconnue.localhost").get("/").text
+def test_unknown_host_and_maintenance_pages_are_bilingual(
+    client_for, laval, django_capture_on_commit_callbacks
+):
+    unknown = client_for("inconnue.localhost").get("/").text
+    with django_capture_on_commit_callbacks(execute=True):
+        municipality_set_status(municipality=laval, status=Municipality.Status.SUSPENDED)
+    maintenance = client_for(laval).get("/").text
 
-    assert '<html lang="fr">' in html
-    assert '<div lang="en">' in html
-    assert "inconnue.localhost" in html
+    for html in (unknown, maintenance):
+        assert '<html lang="fr">' in html
+        assert '<div lang="en">' in html
+    assert "inconnue.localhost" in unknown
+    assert "Service temporarily unavailable" in maintenance
+    assert "Julie Responsable" in maintenance

@@ -74,6 +74,7 @@ def test_an_error_reaches_sentry_tagged_with_the_schema_and_without_personal_dat
             "/panne?courriel=camille@exemple.qc.ca",
             HTTP_AUTHORIZATION="Token secret-token",
             HTTP_X_FORWARDED_FOR="203.0.113.9",
+            HTTP_REFERER="https://laval.localhost/suivi?courriel=camille@exemple.qc.ca",
         )
         sentry_sdk.flush(timeout=10)
     finally:

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from django.core.management import CommandError, call_command
 from django_tenants.utils import schema_context
 
 from tenants.accounts.models import User
-from tenants.demo import DEMO_PASSWORD, build_demo
-from tenants.models import Domain, Municipality
+from tenants.demo import DEMO_PASSWORD, TOWNS, build_demo
+from tenants.models import Domain, Municipality, Region
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +41,22 @@ def test_demo_builds_the_platform_laval_and_levis_and_is_idempotent():
     assert "admin@laval.localhost" not in [email for email, _ in first["levis"]]
     with schema_context("levis"):
         assert User.objects.get(email="admin@levis.localhost").check_password(DEMO_PASSWORD)
+
+
+def test_demo_creates_missing_towns_through_the_provisioning_service():
+    # Laval and Lévis exist in the test database: build two other towns the same way.
+    towns = tuple(
+        replace(town, slug=f"demo-{town.slug}", name=f"{town.name} (démo)") for town in TOWNS
+    )
+
+    build_demo(port=8000, towns=towns)
+
+    host, partner = (Municipality.objects.get(slug=f"demo-{t.slug}") for t in TOWNS)
+    assert (host.kind, host.host, host.region, host.status) == ("host", None, Region.LAVAL, "live")
+    assert (partner.kind, partner.host, partner.schema_name) == ("partner", host, "demo_levis")
+    assert Domain.objects.get(tenant=partner).domain == "demo-levis.localhost"
+    with schema_context("demo_levis"):
+        assert User.objects.get().email == "admin@demo-levis.localhost"
 
 
 def test_demo_command_refuses_to_run_without_debug():

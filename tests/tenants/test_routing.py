@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.conf import settings
+from django.db import OperationalError, connection, transaction
 
+from tenants import routing
 from tenants.models import Domain, Municipality
 from tenants.services import municipality_set_status
 
@@ -21,11 +23,26 @@ def test_each_host_serves_its_own_town(client_for, laval, levis):
     assert "Laval" not in levis_page.text
 
 
+def _search_path() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW search_path")
+        return cursor.fetchone()[0]
+
+
 def test_request_runs_in_the_towns_schema(client_for, laval, levis):
     client_for(laval).get("/")
-    assert connection.schema_name == "laval"
+    assert _search_path() == "laval, public"
+    client_for(levis).get("/")
+    assert _search_path() == "levis, public"
+
+
+def test_an_unknown_host_after_a_town_leaves_nothing_of_that_town(client_for, levis):
     client_for(levis).get("/")
     assert connection.schema_name == "levis"
+
+    client_for("inconnue.localhost").get("/")
+
+    assert connection.schema_name == "public"  # logs and error reports name no town
 
 
 def test_base_domain_serves_the_platform(platform_client, laval, levis):
@@ -93,6 +110,43 @@ def test_suspended_town_gets_a_maintenance_page(
     assert "Service temporairement interrompu" in response.text
     assert "Laval" in response.text
     assert client_for(levis).get("/").status_code == 200
+
+
+def test_a_rolled_back_status_change_never_reaches_the_site(client_for, laval):
+    client_for(laval).get("/")  # warm table
+    with transaction.atomic():
+        municipality_set_status(municipality=laval, status=Municipality.Status.SUSPENDED)
+        transaction.set_rollback(True)
+
+    assert client_for(laval).get("/").status_code == 200
+    laval.refresh_from_db()
+    assert laval.status == Municipality.Status.LIVE
+
+
+def test_health_answers_on_a_suspended_town_and_on_a_bare_address(
+    client_for, laval, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        municipality_set_status(municipality=laval, status=Municipality.Status.SUSPENDED)
+
+    assert client_for(laval).get("/").status_code == 503
+    assert client_for(laval).get("/healthz").status_code == 200
+    assert client_for(laval).get("/readyz").json()["schema"] == "laval"
+    assert client_for("10.0.0.12:8000").get("/healthz").status_code == 200
+    assert client_for("10.0.0.12:8000").get("/").status_code == 404
+
+
+def test_a_failed_reload_keeps_serving_the_previous_table(client_for, laval, monkeypatch):
+    client_for(laval).get("/")
+    monkeypatch.setattr(settings, "RELAIS_ROUTING_CACHE_SECONDS", -1)  # every request reloads
+
+    def database_down() -> None:
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(routing, "_load", database_down)
+
+    assert client_for(laval).get("/").status_code == 200
+    assert client_for("inconnue.localhost").get("/").status_code == 404
 
 
 def test_archived_town_is_not_found(client_for, laval, django_capture_on_commit_callbacks):

@@ -80,6 +80,31 @@ def test_a_taken_domain_is_refused_and_nothing_is_created(laval):
     assert _schemas() == schemas_before
 
 
+def test_an_existing_schema_is_never_adopted(laval):
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE SCHEMA terrebonne")
+        cursor.execute("CREATE TABLE terrebonne.vestige (id int)")
+
+    with pytest.raises(TenancyError) as error:
+        _create()
+
+    assert error.value.code == "schema_exists"
+    assert not Municipality.objects.filter(slug="terrebonne").exists()
+
+
+@pytest.mark.parametrize("slug", ["information-schema", "pg-catalog", "pg-toast"])
+def test_postgresql_schema_names_are_reserved(slug):
+    with pytest.raises(ValidationError) as error:
+        _create(slug=slug, domain=f"{slug}.localhost")
+    assert "slug" in error.value.message_dict
+
+
+def test_domains_are_stored_lowercase(laval):
+    domain = Domain.objects.create(domain="Requetes.LAVAL.localhost", tenant=laval)
+    domain.refresh_from_db()
+    assert domain.domain == "requetes.laval.localhost"
+
+
 def test_a_host_town_has_no_host(laval):
     with pytest.raises(ValidationError) as error:
         _create(kind=Municipality.Kind.HOST, host=laval)

@@ -1,0 +1,373 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError, connection, transaction
+from django_tenants.utils import schema_context
+
+from crm import selectors
+from crm.errors import CrmError
+from crm.models import (
+    CrmSettings,
+    EventKind,
+    RequestCounter,
+    RequestEvent,
+    RequestStatus,
+    RoutingRule,
+    ServiceRequest,
+)
+from crm.services import (
+    request_add_note,
+    request_assign,
+    request_cancel,
+    request_change_status,
+    request_check_sla,
+    request_create,
+    request_merge,
+)
+from tests.factories import (
+    CitizenFactory,
+    DepartmentFactory,
+    SectorFactory,
+    ServiceAttributeFactory,
+    ServiceTypeFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+TZ = ZoneInfo("America/Toronto")
+MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=TZ)
+LAVAL_POINT = {"latitude": "45.557", "longitude": "-73.721"}
+
+
+def _create(service_type=None, **overrides):
+    fields = {
+        "actor": None,
+        "service_type": service_type or ServiceTypeFactory(),
+        "channel": "web",
+        "description": "Un nid-de-poule profond devant le 12, rue Principale.",
+        "now": MONDAY_9AM,
+        **LAVAL_POINT,
+    } | overrides
+    return request_create(**fields)
+
+
+def _nothing_written():
+    return (
+        ServiceRequest.objects.count(),
+        RequestEvent.objects.count(),
+        list(RequestCounter.objects.values_list("year", "last_number")),
+    )
+
+
+def test_a_request_is_numbered_routed_timed_and_logged(in_laval):
+    service_type = ServiceTypeFactory(sla_value=2, sla_unit="days")
+    citizen = CitizenFactory()
+
+    first = _create(service_type, citizen=citizen)
+    second = _create(service_type)
+
+    assert first.number == "2026-000001"
+    assert second.number == "2026-000002"
+    assert first.status == RequestStatus.NEW
+    assert first.department == service_type.department
+    assert first.kind == "request"
+    assert first.priority == "normal"
+    assert first.sla_due_at == datetime(2026, 11, 25, 9, 0, tzinfo=TZ)
+    assert first.latitude == Decimal("45.557000")
+    assert len(first.tracking_token) >= 20
+    assert first.tracking_token != second.tracking_token
+    events = list(first.events.values_list("kind", "visibility", "to_status"))
+    assert events == [(EventKind.CREATED, "public", "new")]
+
+
+def test_numbers_restart_each_year(in_laval):
+    service_type = ServiceTypeFactory()
+    _create(service_type, now=datetime(2026, 12, 31, 23, 0, tzinfo=TZ))
+    new_year = _create(service_type, now=datetime(2027, 1, 1, 0, 30, tzinfo=TZ))
+
+    assert new_year.number == "2027-000001"
+
+
+def test_a_sla_in_hours_counts_working_hours(in_laval):
+    service_type = ServiceTypeFactory(sla_value=4, sla_unit="hours")
+    friday_3pm = datetime(2026, 11, 27, 15, 0, tzinfo=TZ)
+
+    request = _create(service_type, now=friday_3pm)
+
+    assert request.sla_due_at == datetime(2026, 11, 30, 11, 0, tzinfo=TZ)  # 1.5 h + 2.5 h
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code", "field"),
+    [
+        ({"latitude": "48.5", "longitude": "2.35"}, "invalid_location", "longitude"),  # Paris
+        ({"latitude": "-73.7", "longitude": "45.5"}, "invalid_location", "latitude"),  # swapped
+        ({"latitude": "abc", "longitude": "-73.7"}, "invalid_location", "latitude"),
+        ({"latitude": "45.5", "longitude": None}, "invalid_location", "longitude"),
+        ({"latitude": None, "longitude": None, "address": ""}, "location_required", "location"),
+        ({"channel": "pigeon"}, "invalid_channel", "channel"),
+        ({"priority": "tout-de-suite"}, "invalid_priority", "priority"),
+        ({"description": "x" * 4001}, "description_too_long", "description"),
+        ({"close_at_intake": True}, "not_information", "service_type"),
+    ],
+)
+def test_bad_input_is_refused_and_writes_nothing(in_laval, overrides, code, field):
+    service_type = ServiceTypeFactory()
+    before = _nothing_written()
+
+    with pytest.raises(CrmError) as error:
+        _create(service_type, **overrides)
+
+    assert (error.value.code, error.value.field) == (code, field)
+    assert error.value.message
+    assert _nothing_written() == before
+
+
+def test_an_address_is_enough_when_a_location_is_required(in_laval):
+    request = _create(latitude=None, longitude=None, address="12, rue Principale")
+    assert (request.address, request.latitude) == ("12, rue Principale", None)
+
+
+def test_invalid_answers_are_refused_naming_the_field(in_laval):
+    attribute = ServiceAttributeFactory(
+        code="taille",
+        label_fr="Taille du trou",
+        datatype="singlevaluelist",
+        required=True,
+        choices=["petit", "grand"],
+    )
+    before = _nothing_written()
+
+    with pytest.raises(CrmError) as missing:
+        _create(attribute.service_type)
+    with pytest.raises(CrmError) as outside:
+        _create(attribute.service_type, attributes={"taille": "immense"})
+
+    assert missing.value.field == "attribute[taille]"
+    assert missing.value.message == "Le champ « Taille du trou » est obligatoire."
+    assert (
+        outside.value.message == "« immense » n'est pas un choix possible pour « Taille du trou »."
+    )
+    assert _nothing_written() == before
+    ok = _create(attribute.service_type, attributes={"taille": "grand"})
+    assert ok.attributes == {"taille": "grand"}
+
+
+def test_a_sector_rule_overrides_the_department(in_laval):
+    service_type = ServiceTypeFactory()
+    sector, other_sector = SectorFactory(code="chomedey"), SectorFactory(code="vimont")
+    any_type = DepartmentFactory(code="bureau-chomedey")
+    this_type = DepartmentFactory(code="voirie-chomedey")
+    RoutingRule.objects.create(sector=sector, service_type=None, department=any_type)
+
+    assert _create(service_type, sector=sector).department == any_type
+    RoutingRule.objects.create(sector=sector, service_type=service_type, department=this_type)
+    assert _create(service_type, sector=sector).department == this_type
+    assert _create(service_type, sector=other_sector).department == service_type.department
+
+
+def test_the_workflow_allows_only_its_transitions(in_laval):
+    request = _create()
+    agent = UserFactory()
+
+    request = request_change_status(actor=agent, service_request=request, status="in_progress")
+    request = request_change_status(actor=agent, service_request=request, status="resolved")
+    assert request.resolved_at is not None
+    events_before = request.events.count()
+
+    with pytest.raises(CrmError) as error:
+        request_change_status(actor=agent, service_request=request, status="new")
+
+    assert error.value.code == "illegal_transition"
+    assert error.value.status == 409
+    assert error.value.message == "Une requête « Résolue » ne peut pas passer à « Nouvelle »."
+    request.refresh_from_db()
+    assert request.status == RequestStatus.RESOLVED
+    assert request.events.count() == events_before
+    request = request_change_status(actor=agent, service_request=request, status="closed")
+    assert list(request.events.values_list("from_status", "to_status").order_by("id"))[1:] == [
+        ("new", "in_progress"),
+        ("in_progress", "resolved"),
+        ("resolved", "closed"),
+    ]
+    assert request.events.last().actor == agent
+
+
+@pytest.mark.parametrize("status", ["closed", "cancelled", "duplicate", "bidon"])
+def test_statuses_that_need_their_own_action_or_do_not_exist(in_laval, status):
+    request = _create()
+    with pytest.raises(CrmError):
+        request_change_status(actor=None, service_request=request, status=status)
+    request.refresh_from_db()
+    assert request.status == "new"
+
+
+def test_time_on_hold_extends_the_due_time(in_laval):
+    request = _create(ServiceTypeFactory(sla_value=2, sla_unit="days"))  # due Wed 9:00
+    request_change_status(
+        actor=None,
+        service_request=request,
+        status="on_hold",
+        now=datetime(2026, 11, 23, 10, 0, tzinfo=TZ),
+    )
+    resumed = request_change_status(
+        actor=None,
+        service_request=request,
+        status="in_progress",
+        now=datetime(2026, 11, 24, 10, 0, tzinfo=TZ),  # one working day (8 h) on hold
+    )
+
+    assert resumed.sla_paused_at is None
+    assert resumed.sla_due_at == datetime(2026, 11, 26, 9, 0, tzinfo=TZ)
+
+
+def test_assignment_moves_a_new_request_to_assigned(in_laval):
+    request = _create()
+    agent, department = UserFactory(), DepartmentFactory(code="parcs")
+
+    request = request_assign(
+        actor=None, service_request=request, department=department, assignee=agent
+    )
+
+    assert (request.status, request.department, request.assignee) == ("assigned", department, agent)
+    assert request.events.filter(kind="assigned").get().data == {
+        "department": "parcs",
+        "assignee": agent.pk,
+    }
+
+
+def test_notes_are_internal_and_replies_public(in_laval):
+    request = _create()
+
+    request_add_note(
+        actor=None, service_request=request, message="Équipe prévue jeudi.", public=False
+    )
+    request_add_note(actor=None, service_request=request, message="Réparation jeudi.", public=True)
+
+    public = selectors.request_timeline(service_request=request, public_only=True)
+    assert [e.message for e in public if e.kind != "created"] == ["Réparation jeudi."]
+    with pytest.raises(CrmError):
+        request_add_note(actor=None, service_request=request, message="   ", public=True)
+
+
+def test_cancellation_needs_a_reason(in_laval):
+    request = _create()
+    with pytest.raises(CrmError) as error:
+        request_cancel(actor=None, service_request=request, reason=" ")
+    assert error.value.field == "reason"
+
+    request = request_cancel(actor=None, service_request=request, reason="Réglé par le citoyen.")
+
+    assert (request.status, request.cancellation_reason) == ("cancelled", "Réglé par le citoyen.")
+    with pytest.raises(CrmError):
+        request_cancel(actor=None, service_request=request, reason="Encore")
+
+
+def test_nearby_requests_of_the_same_type_are_duplicates_and_merge(in_laval):
+    service_type = ServiceTypeFactory()
+    parent = _create(service_type, latitude="45.557000", longitude="-73.721000")
+    near = _create(service_type, latitude="45.557200", longitude="-73.721100")  # ~24 m
+    far = _create(service_type, latitude="45.560000", longitude="-73.721000")  # ~330 m
+    other_type = _create(latitude="45.557000", longitude="-73.721000")
+
+    candidates = selectors.request_duplicate_candidates(
+        service_type=service_type,
+        latitude=near.latitude,
+        longitude=near.longitude,
+        now=MONDAY_9AM,
+        exclude_pk=near.pk,
+    )
+    assert [c.service_request for c in candidates] == [parent]
+    assert 20 < candidates[0].distance_m < 30
+    assert far.pk and other_type.pk
+
+    merged = request_merge(actor=None, duplicate=near, parent=parent)
+
+    assert (merged.status, merged.duplicate_of) == ("duplicate", parent)
+    assert parent.events.filter(kind="merged").get().data == {"duplicate": near.number}
+    with pytest.raises(CrmError):
+        request_merge(actor=None, duplicate=near, parent=parent)
+    CrmSettings.objects.filter(pk=1).update(duplicate_radius_m=500)
+    wide = selectors.request_duplicate_candidates(
+        service_type=service_type,
+        latitude=parent.latitude,
+        longitude=parent.longitude,
+        now=MONDAY_9AM,
+        exclude_pk=parent.pk,
+    )
+    assert [c.service_request for c in wide] == [far]
+
+
+def test_sla_warnings_then_breaches_are_recorded_once(in_laval):
+    request = _create(ServiceTypeFactory(sla_value=2, sla_unit="days"))  # due Wed 9:00
+
+    assert request_check_sla(now=datetime(2026, 11, 24, 9, 0, tzinfo=TZ)) == (0, 0)
+    assert request_check_sla(now=datetime(2026, 11, 25, 0, 0, tzinfo=TZ)) == (1, 0)
+    assert request_check_sla(now=datetime(2026, 11, 25, 1, 0, tzinfo=TZ)) == (0, 0)
+    assert request_check_sla(now=datetime(2026, 11, 25, 9, 1, tzinfo=TZ)) == (0, 1)
+    assert request_check_sla(now=datetime(2026, 11, 26, 9, 1, tzinfo=TZ)) == (0, 0)
+    kinds = list(request.events.values_list("kind", flat=True).order_by("id"))
+    assert kinds == ["created", "sla_warning", "sla_breached"]
+
+
+def test_an_information_request_can_be_closed_at_intake(in_laval):
+    information = ServiceTypeFactory(kind="information", location_required=False, sla_value=None)
+
+    request = _create(information, latitude=None, longitude=None, close_at_intake=True)
+
+    assert (request.status, request.first_contact_resolution) == ("closed", True)
+    assert request.closed_at == MONDAY_9AM
+    assert request.sla_due_at is None
+
+
+def test_the_timeline_is_append_only_in_code_and_in_the_database(in_laval):
+    event = _create().events.get()
+
+    with pytest.raises(PermissionDenied):
+        event.save()
+    with pytest.raises(PermissionDenied):
+        event.delete()
+    for statement in ("UPDATE crm_requestevent SET message = 'x'", "DELETE FROM crm_requestevent"):
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement)
+    assert RequestEvent.objects.filter(message="x").count() == 0
+
+
+def test_request_list_costs_the_same_queries_for_one_or_many(in_laval, django_assert_num_queries):
+    service_type = ServiceTypeFactory()
+    _create(service_type, citizen=CitizenFactory())
+    with django_assert_num_queries(1):
+        rows = [
+            (r.number, r.service_type.code, r.department.code, r.citizen)
+            for r in selectors.request_list()
+        ]
+    assert len(rows) == 1
+    for _ in range(5):
+        _create(service_type, citizen=CitizenFactory())
+    with django_assert_num_queries(1):
+        rows = [
+            (r.number, r.service_type.code, r.department.code, r.citizen)
+            for r in selectors.request_list()
+        ]
+    assert len(rows) == 6
+
+
+def test_levis_sees_nothing_of_lavals_requests(laval, levis):
+    with schema_context(laval.schema_name):
+        request = _create()
+        assert ServiceRequest.objects.filter(number=request.number).exists()
+    with schema_context(levis.schema_name):
+        assert ServiceRequest.objects.count() == 0
+        assert RequestEvent.objects.count() == 0
+        assert RequestCounter.objects.count() == 0
+        first_in_levis = _create()
+        assert first_in_levis.number == "2026-000001"  # Lévis has its own numbering
