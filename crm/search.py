@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.db.models import F, QuerySet, Value
@@ -62,11 +63,13 @@ def faq_search(
     text = " ".join(query.split())[:200]
     if not text:
         return []
-    audiences = [FaqAudience.PUBLIC] if audience == FaqAudience.PUBLIC else list(FaqAudience.values)
+    audiences: list[str] = (
+        [FaqAudience.PUBLIC] if audience == FaqAudience.PUBLIC else list(FaqAudience.values)
+    )
     language = "en" if language == "en" else "fr"
     config = "english" if language == "en" else "french"
     search = _query(text)
-    articles: QuerySet[FaqArticle] = (
+    articles: QuerySet[Any] = (
         FaqArticle.objects.filter(search_vector=search, status__in=statuses, audience__in=audiences)
         .annotate(
             rank=SearchRank(F("search_vector"), search, weights=RANK_WEIGHTS),

@@ -195,7 +195,7 @@ class Domain(DomainMixin):
     def save(self, *args: object, **kwargs: object) -> None:
         # Hosts are case-insensitive: store them lowercased so uniqueness holds.
         self.domain = (self.domain or "").strip().lower()
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
+        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         super().clean()
