@@ -653,7 +653,7 @@ def access_log_record(
 
 
 # --- Information bank ----------------------------------------------------------------------------
-_FAQ_FIELDS = (
+FAQ_FIELDS = (
     "question_fr",
     "answer_fr",
     "question_en",
@@ -680,7 +680,8 @@ def _snapshot(article: FaqArticle, actor: User | None) -> FaqArticleVersion:
     )
 
 
-def _validated_article(article: FaqArticle) -> FaqArticle:
+def faq_article_validate(article: FaqArticle) -> FaqArticle:
+    """Raises CrmError naming the field when the article cannot be saved as it is."""
     try:
         article.full_clean(exclude=["uuid", "search_vector"])
     except ValidationError as error:
@@ -702,12 +703,12 @@ def faq_article_create(
     source_uuid: str | None = None,
     **fields: object,
 ) -> FaqArticle:
-    unknown = set(fields) - set(_FAQ_FIELDS)
+    unknown = set(fields) - set(FAQ_FIELDS)
     if unknown:
         raise CrmError(
             "unknown_field", _("Champ inconnu : {field}.").format(field=sorted(unknown)[0])
         )
-    article = _validated_article(FaqArticle(source_uuid=source_uuid, **fields))
+    article = faq_article_validate(FaqArticle(source_uuid=source_uuid, **fields))
     with transaction.atomic():
         article.updated_by = _who(actor)
         article.save()
@@ -724,7 +725,7 @@ def faq_article_update(
     **fields: object,
 ) -> FaqArticle:
     """Edit an article; the new text becomes a new version, every version is kept."""
-    unknown = set(fields) - set(_FAQ_FIELDS)
+    unknown = set(fields) - set(FAQ_FIELDS)
     if unknown:
         raise CrmError(
             "unknown_field", _("Champ inconnu : {field}.").format(field=sorted(unknown)[0])
@@ -733,7 +734,7 @@ def faq_article_update(
         current = FaqArticle.objects.select_for_update().get(pk=article.pk)
         for name, value in fields.items():
             setattr(current, name, value)
-        _validated_article(current)
+        faq_article_validate(current)
         current.version += 1
         current.updated_by = _who(actor)
         current.save()
@@ -826,6 +827,7 @@ def information_call_answer(
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
+    "FAQ_FIELDS",
     "FaqAudience",
     "access_log_record",
     "citizen_create",
@@ -834,6 +836,7 @@ __all__ = [
     "consent_record",
     "faq_article_create",
     "faq_article_update",
+    "faq_article_validate",
     "information_call_answer",
     "interaction_record",
     "normalize_phone",

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+from django_tenants.utils import schema_context
+
+from crm.models import AccessLog, FaqArticle
+from crm.services import citizen_create, faq_article_create, request_create
+from tests.factories import TEST_PASSWORD, DepartmentFactory, ServiceTypeFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+CRM_PAGES = [
+    "department",
+    "sector",
+    "servicecategory",
+    "servicetype",
+    "routingrule",
+    "faqarticle",
+    "citizen",
+    "citizenmerge",
+    "accesslog",
+    "servicerequest",
+    "interaction",
+    "businesscalendar",
+    "crmsettings",
+]
+
+
+@pytest.fixture
+def admin_client(client_for, laval):
+    with schema_context(laval.schema_name):
+        admin = UserFactory(email="admin@laval.qc.ca", is_staff=True, is_superuser=True)
+        client = client_for(laval)
+        assert client.login(username="admin@laval.qc.ca", password=TEST_PASSWORD)
+    client.admin = admin
+    return client
+
+
+def _url(name, *args):
+    return reverse(f"admin:crm_{name}", args=args, urlconf="shared_config.urls_tenants")
+
+
+@pytest.mark.parametrize("model", CRM_PAGES)
+def test_every_crm_page_opens_in_french(admin_client, laval, model):
+    with schema_context(laval.schema_name):
+        service_type = ServiceTypeFactory()
+        request_create(actor=None, service_type=service_type, channel="phone", address="1, rue A")
+
+    response = admin_client.get(_url(f"{model}_changelist"))
+
+    assert response.status_code == 200
+    assert '<html lang="fr"' in response.text
+
+
+def test_the_platform_admin_shows_no_crm(platform_client):
+    with schema_context("public"):
+        UserFactory(email="op@relais.qc.ca", is_staff=True, is_superuser=True)
+    assert platform_client.login(username="op@relais.qc.ca", password=TEST_PASSWORD)
+
+    index = platform_client.get("/admin/")
+
+    assert index.status_code == 200
+    assert "/admin/crm/" not in index.text
+    assert platform_client.get("/admin/crm/citizen/").status_code == 403
+
+
+def test_opening_a_citizen_record_is_logged(admin_client, laval):
+    with schema_context(laval.schema_name):
+        citizen = citizen_create(actor=None, email="camille@exemple.qc.ca")
+
+    response = admin_client.get(_url("citizen_change", citizen.pk))
+
+    assert response.status_code == 200
+    with schema_context(laval.schema_name):
+        entry = AccessLog.objects.get()
+        assert (entry.citizen, entry.actor.email, entry.action, entry.context) == (
+            citizen,
+            "admin@laval.qc.ca",
+            "view",
+            "admin",
+        )
+
+
+def test_editing_an_article_in_the_admin_makes_a_version(admin_client, laval):
+    with schema_context(laval.schema_name):
+        department = DepartmentFactory(code="greffe")
+        article = faq_article_create(
+            actor=None, question_fr="Q", answer_fr="R", owner_department=department
+        )
+    form = {
+        "question_fr": "Comment obtenir un permis?",
+        "answer_fr": "En ligne.",
+        "question_en": "",
+        "answer_en": "",
+        "audience": "public",
+        "status": "draft",
+        "owner_department": department.pk,
+        "versions-TOTAL_FORMS": "0",
+        "versions-INITIAL_FORMS": "0",
+    }
+
+    saved = admin_client.post(_url("faqarticle_change", article.pk), form)
+    refused = admin_client.post(
+        _url("faqarticle_change", article.pk), form | {"status": "published"}
+    )
+
+    assert saved.status_code == 302
+    assert refused.status_code == 200
+    assert "Un article publié doit avoir sa question et sa réponse en anglais." in refused.text
+    with schema_context(laval.schema_name):
+        article = FaqArticle.objects.get(pk=article.pk)
+        assert (article.version, article.question_fr, article.status) == (
+            2,
+            "Comment obtenir un permis?",
+            "draft",
+        )
+        assert article.versions.first().edited_by.email == "admin@laval.qc.ca"
