@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django_tenants.utils import schema_context
 
+from crm.demo import build_crm_demo
 from tenants.accounts.models import User
 from tenants.models import Domain, Municipality, Region
 from tenants.services import administrator_ensure, municipality_create
@@ -37,6 +38,9 @@ class DemoTown:
     population: int
     privacy_officer_name: str
     primary_colour: str
+    # The host city carries the demo catalog, bank and requests; a partner starts empty
+    # until onboarding copies the host's catalog.
+    with_crm_demo: bool = False
 
 
 TOWNS = (
@@ -49,6 +53,7 @@ TOWNS = (
         population=438_366,
         privacy_officer_name="Service du greffe de Laval",
         primary_colour="#00558c",
+        with_crm_demo=True,
     ),
     DemoTown(
         name="Ville de Lévis",
@@ -113,5 +118,8 @@ def build_demo(*, port: int, towns: tuple[DemoTown, ...] = TOWNS) -> list[DemoAc
             User.objects.filter(email=admin_email).update(
                 first_name="Administratrice", last_name=town.name
             )
+        if town.with_crm_demo:
+            with schema_context(municipality.schema_name):
+                build_crm_demo()
         accounts.append(DemoAccount(town.name, _url(domain, port), admin_email, DEMO_PASSWORD))
     return accounts

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django_tenants.utils import schema_context
 
+from crm.models import Citizen, Department, FaqArticle, Interaction, ServiceRequest, ServiceType
 from tenants.accounts.models import User
 from tenants.demo import DEMO_PASSWORD, TOWNS, build_demo
 from tenants.models import Domain, Municipality, Region
@@ -21,6 +22,11 @@ def _state() -> dict[str, object]:
     for schema in ("public", "laval", "levis"):
         with schema_context(schema):
             state[schema] = sorted(User.objects.values_list("email", "is_superuser"))
+    with schema_context("laval"):
+        state["crm"] = [
+            model.objects.count()
+            for model in (Department, ServiceType, FaqArticle, Citizen, ServiceRequest, Interaction)
+        ]
     return state
 
 
@@ -41,12 +47,37 @@ def test_demo_builds_the_platform_laval_and_levis_and_is_idempotent():
     assert "admin@laval.localhost" not in [email for email, _ in first["levis"]]
     with schema_context("levis"):
         assert User.objects.get(email="admin@levis.localhost").check_password(DEMO_PASSWORD)
+        assert ServiceType.objects.count() == 0  # a partner starts empty
+        assert FaqArticle.objects.count() == 0
+    with schema_context("laval"):
+        statuses = set(ServiceRequest.objects.values_list("status", flat=True))
+        assert first["crm"] == _state()["crm"]  # the CRM demo is idempotent too
+        assert Department.objects.count() == 10
+        assert ServiceType.objects.count() >= 40
+        assert ServiceType.objects.filter(attributes__isnull=False).distinct().count() >= 20
+        assert FaqArticle.objects.count() >= 120
+        assert FaqArticle.objects.filter(status="published").exclude(question_en="").count() == (
+            FaqArticle.objects.count()
+        )
+        assert Citizen.objects.count() >= 30
+        assert ServiceRequest.objects.count() >= 300
+        assert statuses == {
+            "new",
+            "assigned",
+            "in_progress",
+            "on_hold",
+            "resolved",
+            "closed",
+            "cancelled",
+            "duplicate",
+        }
 
 
 def test_demo_creates_missing_towns_through_the_provisioning_service():
     # Laval and Lévis exist in the test database: build two other towns the same way.
     towns = tuple(
-        replace(town, slug=f"demo-{town.slug}", name=f"{town.name} (démo)") for town in TOWNS
+        replace(town, slug=f"demo-{town.slug}", name=f"{town.name} (démo)", with_crm_demo=False)
+        for town in TOWNS
     )
 
     build_demo(port=8000, towns=towns)

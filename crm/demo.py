@@ -1,0 +1,485 @@
+"""Demo data of a host town's CRM (Laval): catalog, information bank, citizens, a few hundred
+requests over the last months, interactions. Idempotent: what exists is kept or brought back to
+the demo state, and requests are only added up to the target count.
+
+Called by `tenants.demo.build_demo` inside the town's schema, through the CRM's services.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from crm import services
+from crm.demo_catalog import CATEGORIES, DEPARTMENTS, SECTORS, SERVICE_TYPES
+from crm.demo_faq import ARTICLES
+from crm.models import (
+    BusinessCalendar,
+    Citizen,
+    ClosureDay,
+    Department,
+    FaqArticle,
+    Interaction,
+    RequestStatus,
+    RoutingRule,
+    Sector,
+    ServiceAttribute,
+    ServiceCategory,
+    ServiceRequest,
+    ServiceType,
+    SlaUnit,
+    fold_text,
+)
+from tenants.accounts.models import User
+
+TARGET_REQUESTS = 320
+TARGET_INTERACTIONS = 160
+FIRST_NAMES = [
+    "Camille",
+    "Léa",
+    "Olivier",
+    "Gabriel",
+    "Chloé",
+    "Mathis",
+    "Florence",
+    "Samuel",
+    "Zoé",
+    "William",
+    "Alice",
+    "Thomas",
+    "Rosalie",
+    "Félix",
+    "Jade",
+    "Nathan",
+    "Emma",
+    "Jacob",
+    "Maëlle",
+    "Louis",
+]
+LAST_NAMES = [
+    "Tremblay",
+    "Gagnon",
+    "Roy",
+    "Côté",
+    "Bouchard",
+    "Gauthier",
+    "Morin",
+    "Lavoie",
+    "Fortin",
+    "Gagné",
+    "Ouellet",
+    "Pelletier",
+    "Bélanger",
+    "Lévesque",
+    "Bergeron",
+    "Leblanc",
+    "Paquette",
+    "Girard",
+    "Simard",
+    "Boucher",
+]
+STREETS = [
+    "boulevard Saint-Martin Ouest",
+    "boulevard des Laurentides",
+    "rue Principale",
+    "boulevard Lévesque Est",
+    "avenue des Bois",
+    "rue Cartier",
+    "boulevard Sainte-Rose",
+    "rue de l'Église",
+    "boulevard Dagenais Ouest",
+    "avenue Papineau",
+    "rue Notre-Dame",
+]
+AGENTS = [
+    ("agente.311@laval.localhost", "Sophie", "Lachance"),
+    ("agent.311@laval.localhost", "Marc", "Dupuis"),
+    ("voirie@laval.localhost", "Isabelle", "Thériault"),
+    ("collectes@laval.localhost", "Kevin", "Nadeau"),
+]
+
+
+@dataclass(frozen=True)
+class CrmDemoCounts:
+    departments: int
+    service_types: int
+    faq_articles: int
+    citizens: int
+    requests: int
+    interactions: int
+
+
+def _catalog() -> None:
+    for code, fr, en in DEPARTMENTS:
+        Department.objects.update_or_create(
+            code=code, defaults={"name_fr": fr, "name_en": en, "email": f"{code}@laval.localhost"}
+        )
+    for order, (code, fr, en) in enumerate(CATEGORIES):
+        ServiceCategory.objects.update_or_create(
+            code=code, defaults={"name_fr": fr, "name_en": en, "order": order}
+        )
+    for code, name in SECTORS:
+        Sector.objects.update_or_create(code=code, defaults={"name_fr": name, "name_en": name})
+    departments = {d.code: d for d in Department.objects.all()}
+    categories = {c.code: c for c in ServiceCategory.objects.all()}
+    for (
+        code,
+        fr,
+        en,
+        category,
+        department,
+        kind,
+        sla,
+        unit,
+        priority,
+        location,
+        attributes,
+    ) in SERVICE_TYPES:
+        service_type, _created = ServiceType.objects.update_or_create(
+            code=code,
+            defaults={
+                "name_fr": fr,
+                "name_en": en,
+                "description_fr": f"{fr}. Traité par le service {departments[department].name_fr}.",
+                "description_en": f"{en}. Handled by {departments[department].name_en}.",
+                "category": categories[category],
+                "department": departments[department],
+                "kind": kind,
+                "sla_value": sla,
+                "sla_unit": unit,
+                "default_priority": priority,
+                "location_required": location,
+                "keywords": [
+                    word for word in fr.lower().replace("'", " ").split() if len(word) > 3
+                ],
+            },
+        )
+        for order, (attr_code, label_fr, label_en, datatype, required, values) in enumerate(
+            attributes
+        ):
+            attribute, _ = ServiceAttribute.objects.update_or_create(
+                service_type=service_type,
+                code=attr_code,
+                defaults={
+                    "label_fr": label_fr,
+                    "label_en": label_en,
+                    "datatype": datatype,
+                    "required": required,
+                    "order": order,
+                },
+            )
+            for value_order, (key, name_fr, name_en) in enumerate(values):
+                attribute.values.update_or_create(
+                    key=key, defaults={"name_fr": name_fr, "name_en": name_en, "order": value_order}
+                )
+    RoutingRule.objects.update_or_create(
+        sector=Sector.objects.get(code="sainte-dorothee"),
+        service_type=ServiceType.objects.get(code="elagage"),
+        defaults={"department": departments["environnement"]},
+    )
+    calendar, _ = BusinessCalendar.objects.get_or_create(pk=1)
+    year = timezone.localdate().year
+    for day, name in ((24, "Veille de Noël"), (31, "Veille du jour de l'an")):
+        ClosureDay.objects.get_or_create(
+            calendar=calendar, date=datetime(year, 12, day).date(), defaults={"name": name}
+        )
+
+
+def _sla_phrase(service_type: ServiceType, english: bool) -> str:
+    if not service_type.sla_value:
+        return ""
+    unit = service_type.sla_unit
+    if english:
+        label = "business hours" if unit == SlaUnit.HOURS else "business days"
+        return f" The target time is {service_type.sla_value} {label}."
+    label = "heures ouvrables" if unit == SlaUnit.HOURS else "jours ouvrables"
+    return f" Le délai visé est de {service_type.sla_value} {label}."
+
+
+def _faq() -> None:
+    existing = set(FaqArticle.objects.values_list("question_fr", flat=True))
+    departments = {d.code: d for d in Department.objects.all()}
+    categories = {c.code: c for c in ServiceCategory.objects.all()}
+    for category, department, audience, q_fr, a_fr, q_en, a_en in ARTICLES:
+        if q_fr not in existing:
+            services.faq_article_create(
+                actor=None,
+                question_fr=q_fr,
+                answer_fr=a_fr,
+                question_en=q_en,
+                answer_en=a_en,
+                category=categories[category],
+                owner_department=departments[department],
+                audience=audience,
+                status="published",
+            )
+    for service_type in ServiceType.objects.select_related("department", "category"):
+        name_fr, name_en = service_type.name_fr, service_type.name_en
+        dept_fr, dept_en = service_type.department.name_fr, service_type.department.name_en
+        if service_type.kind == "information":
+            generated = [
+                (
+                    f"Où trouver de l'information : {name_fr.lower()}?",
+                    f"Un agent du 311 répond à vos questions ({name_fr.lower()}) au téléphone, au "
+                    f"comptoir ou en ligne. Le service {dept_fr} tient cette information à jour.",
+                    f"Where can I find information: {name_en.lower()}?",
+                    f"A 311 agent answers your questions ({name_en.lower()}) by phone, at the counter "
+                    f"or online. {dept_en} keeps this information up to date.",
+                ),
+                (
+                    f"Qui répond aux questions : {name_fr.lower()}?",
+                    f"Le service {dept_fr} est responsable de ce sujet. Le 311 transmet les questions "
+                    "qu'il ne peut pas régler au premier contact.",
+                    f"Who answers questions: {name_en.lower()}?",
+                    f"{dept_en} is responsible for this topic. 311 forwards the questions it cannot "
+                    "settle at first contact.",
+                ),
+            ]
+        else:
+            generated = [
+                (
+                    f"Comment signaler : {name_fr.lower()}?",
+                    f"Faites une requête « {name_fr} » au 311, en ligne ou dans l'application mobile, "
+                    f"avec l'adresse ou le lieu précis. Le service {dept_fr} la prend en charge."
+                    + _sla_phrase(service_type, english=False),
+                    f"How do I report: {name_en.lower()}?",
+                    f"Make a “{name_en}” request through 311, online or in the mobile app, with the "
+                    f"exact address or place. {dept_en} handles it."
+                    + _sla_phrase(service_type, english=True),
+                ),
+                (
+                    f"Que se passe-t-il après ma requête : {name_fr.lower()}?",
+                    f"Votre requête reçoit un numéro et est acheminée au service {dept_fr}. Vous "
+                    "recevez un avis à chaque étape si vous l'avez demandé, et pouvez la suivre en "
+                    "ligne avec son numéro.",
+                    f"What happens after my request: {name_en.lower()}?",
+                    f"Your request gets a number and is routed to {dept_en}. You get a notice at each "
+                    "step if you asked for it, and can follow it online with its number.",
+                ),
+            ]
+        for q_fr, a_fr, q_en, a_en in generated:
+            if q_fr not in existing:
+                services.faq_article_create(
+                    actor=None,
+                    question_fr=q_fr,
+                    answer_fr=a_fr,
+                    question_en=q_en,
+                    answer_en=a_en,
+                    category=service_type.category,
+                    owner_department=service_type.department,
+                    status="published",
+                    service_types=[service_type],
+                )
+
+
+def _staff() -> list[User]:
+    staff = []
+    for email, first, last in AGENTS:
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(email=email, password="relais-demo-2026")  # noqa: S106
+        user.first_name, user.last_name, user.is_staff = first, last, True
+        user.save()
+        staff.append(user)
+    return staff
+
+
+def _citizens(rng: random.Random) -> list[Citizen]:
+    citizens = []
+    for index in range(40):
+        first, last = FIRST_NAMES[index % 20], LAST_NAMES[(index * 7) % 20]
+        email = fold_text(f"{first}.{last}.{index}@exemple.qc.ca")
+        citizen = Citizen.objects.filter(email=email).first() or services.citizen_create(
+            actor=None,
+            first_name=first,
+            last_name=last,
+            email=email,
+            phone=f"450555{index:04d}",
+            address=f"{rng.randint(10, 4999)}, {rng.choice(STREETS)}",
+            preferred_language="en" if index % 8 == 0 else "fr",
+        )
+        citizens.append(citizen)
+    return citizens
+
+
+def _answers(service_type: ServiceType, when: datetime, rng: random.Random) -> dict[str, object]:
+    answers: dict[str, object] = {}
+    for attribute in service_type.attributes.all():
+        keys = [value.key for value in attribute.values.all()]
+        if attribute.datatype == "singlevaluelist":
+            answers[attribute.code] = rng.choice(keys)
+        elif attribute.datatype == "multivaluelist":
+            answers[attribute.code] = rng.sample(keys, k=rng.randint(1, 2))
+        elif attribute.datatype == "datetime":
+            answers[attribute.code] = (when - timedelta(days=1)).isoformat()
+        elif attribute.datatype == "number":
+            answers[attribute.code] = str(rng.randint(15, 80))
+        elif attribute.required:
+            answers[attribute.code] = (
+                f"{rng.randint(1000, 9999)}-{rng.randint(10, 99)}-{rng.randint(1000, 9999)}"
+            )
+    return answers
+
+
+# Where a request of the demo ends up, with its weight.
+OUTCOMES = [
+    ("new", 14),
+    ("assigned", 14),
+    ("in_progress", 18),
+    ("on_hold", 5),
+    ("resolved", 16),
+    ("closed", 22),
+    ("cancelled", 5),
+    ("duplicate", 6),
+]
+
+
+def _requests(
+    rng: random.Random, citizens: list[Citizen], staff: list[User], now: datetime
+) -> None:
+    missing = TARGET_REQUESTS - ServiceRequest.objects.count()
+    if missing <= 0:
+        return
+    types = list(
+        ServiceType.objects.exclude(kind="information").prefetch_related("attributes__values")
+    )
+    sectors = list(Sector.objects.all())
+    outcomes, weights = zip(*OUTCOMES, strict=True)
+    created: list[ServiceRequest] = []
+    for _ in range(missing):
+        service_type = rng.choice(types)
+        when = now - timedelta(days=rng.uniform(0, 120), minutes=rng.randint(0, 600))
+        outcome = rng.choices(outcomes, weights)[0]
+        located = service_type.location_required or rng.random() < 0.3
+        request = services.request_create(
+            actor=rng.choice(staff[:2]),
+            service_type=service_type,
+            channel=rng.choice(["phone", "phone", "web", "app", "counter", "email"]),
+            description=f"Signalé par un citoyen : {service_type.name_fr.lower()}.",
+            citizen=rng.choice(citizens) if rng.random() < 0.8 else None,
+            address=f"{rng.randint(10, 4999)}, {rng.choice(STREETS)}" if located else "",
+            latitude=Decimal(f"{rng.uniform(45.53, 45.65):.6f}") if located else None,
+            longitude=Decimal(f"{rng.uniform(-73.85, -73.62):.6f}") if located else None,
+            sector=rng.choice(sectors) if located else None,
+            attributes=_answers(service_type, when, rng),
+            now=when,
+        )
+        step = when
+
+        def later(hours: float) -> datetime:
+            nonlocal step
+            step = min(step + timedelta(hours=hours), now)
+            return step
+
+        if outcome == "duplicate" and created:
+            parent = next((r for r in reversed(created) if r.is_open), None)
+            if parent is not None:
+                services.request_merge(actor=staff[0], duplicate=request, parent=parent)
+                continue
+        if outcome == "cancelled":
+            services.request_cancel(
+                actor=staff[1],
+                service_request=request,
+                reason="Réglé par le citoyen avant notre passage.",
+            )
+            continue
+        if outcome != "new":
+            request = services.request_assign(
+                actor=staff[0], service_request=request, assignee=rng.choice(staff[2:])
+            )
+        if outcome in {"in_progress", "on_hold", "resolved", "closed"}:
+            request = services.request_change_status(
+                actor=staff[2],
+                service_request=request,
+                status="in_progress",
+                now=later(rng.uniform(2, 30)),
+            )
+        if outcome == "on_hold":
+            services.request_add_note(
+                actor=staff[2],
+                service_request=request,
+                message="En attente d'une pièce.",
+                public=False,
+            )
+            request = services.request_change_status(
+                actor=staff[2], service_request=request, status="on_hold", now=later(4)
+            )
+        if outcome in {"resolved", "closed"}:
+            services.request_add_note(
+                actor=staff[2],
+                service_request=request,
+                message="Travaux effectués. Merci de votre signalement.",
+                public=True,
+            )
+            request = services.request_change_status(
+                actor=staff[2],
+                service_request=request,
+                status="resolved",
+                now=later(rng.uniform(4, 90)),
+            )
+        if outcome == "closed":
+            request = services.request_change_status(
+                actor=staff[0], service_request=request, status="closed", now=later(48)
+            )
+        created.append(request)
+    services.request_check_sla(now=now)
+
+
+def _interactions(rng: random.Random, citizens: list[Citizen], staff: list[User]) -> None:
+    missing = TARGET_INTERACTIONS - Interaction.objects.count()
+    if missing <= 0:
+        return
+    information_types = list(ServiceType.objects.filter(kind="information"))
+    articles = list(FaqArticle.objects.filter(audience="public")[:60])
+    requests = list(ServiceRequest.objects.order_by("?")[:missing])
+    for index in range(missing):
+        if rng.random() < 0.6:
+            article = rng.choice(articles)
+            services.information_call_answer(
+                actor=rng.choice(staff[:2]),
+                channel=rng.choice(["phone", "phone", "counter", "email"]),
+                summary=f"Question répondue : {article.question_fr}",
+                faq_articles=[article],
+                citizen=rng.choice(citizens) if rng.random() < 0.5 else None,
+                service_type=rng.choice(information_types),
+                duration_seconds=rng.randint(60, 420),
+            )
+        else:
+            request = requests[index % len(requests)] if requests else None
+            services.interaction_record(
+                actor=rng.choice(staff[:2]),
+                channel=rng.choice(["phone", "web", "counter"]),
+                summary="Suivi d'une requête en cours.",
+                citizen=request.citizen if request else None,
+                service_request=request,
+                duration_seconds=rng.randint(60, 600),
+            )
+
+
+def build_crm_demo(*, seed: int = 2026, now: datetime | None = None) -> CrmDemoCounts:
+    """Fill the current schema's CRM with the demo data (call inside the town's schema)."""
+    rng = random.Random(seed)
+    now = now or timezone.now()
+    with transaction.atomic():
+        _catalog()
+        _faq()
+        staff = _staff()
+        citizens = _citizens(rng)
+        _requests(rng, citizens, staff, now)
+        _interactions(rng, citizens, staff)
+    return CrmDemoCounts(
+        departments=Department.objects.count(),
+        service_types=ServiceType.objects.count(),
+        faq_articles=FaqArticle.objects.count(),
+        citizens=Citizen.objects.count(),
+        requests=ServiceRequest.objects.count(),
+        interactions=Interaction.objects.count(),
+    )
+
+
+__all__ = ["CrmDemoCounts", "RequestStatus", "build_crm_demo"]
