@@ -52,6 +52,7 @@ messages: $(VENV)/.installed
 bench: $(VENV)/.installed
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(PY) bench/routing.py
+	$(PY) bench/search.py
 
 db-stop: $(VENV)/.installed
 	$(PY) -c 'from pathlib import Path; from shared_config.embedded_db import stop_embedded_database as s; s(Path(".data"))'

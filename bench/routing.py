@@ -27,68 +27,17 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-HOST = "bench.localhost"
-BENCH_DB = "relais_bench"
+from bench.common import HOST, bench_database_url, child_env, prepare  # noqa: E402
+
 MODES = {
     "none": {"BENCH_MODE": "none"},
     "stock-conn0": {"BENCH_MODE": "stock", "CONN_MAX_AGE": "0"},
     "stock": {"BENCH_MODE": "stock"},
     "relais": {"BENCH_MODE": "relais"},
 }
-
-
-def bench_database_url() -> str:
-    """A dedicated database on the configured server (or the embedded one)."""
-    import psycopg
-
-    base = os.environ.get("DATABASE_URL")
-    if not base:
-        from shared_config.embedded_db import embedded_database_url
-
-        base = embedded_database_url(ROOT / ".data")
-    with psycopg.connect(base, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
-            conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    return urlunsplit(urlsplit(base)._replace(path=f"/{BENCH_DB}"))
-
-
-def child_env(database_url: str, **extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="bench.settings",
-        DATABASE_URL=database_url,
-        SECRET_KEY="bench-only",
-        DEBUG="0",
-        RELAIS_DOTENV="",
-        RELAIS_BASE_DOMAIN="localhost",
-        BENCH_MODE="relais",
-        PYTHONPATH=str(ROOT),
-        PYTHONWARNINGS="ignore:No directory at",  # no collectstatic for a view without assets
-    )
-    env.update(extra)
-    return env
-
-
-SETUP = f"""
-import django; django.setup()
-from tenants.models import Municipality, Region
-from tenants.services import municipality_create
-if not Municipality.objects.filter(slug="bench").exists():
-    municipality_create(name="Ville de Banc-d'Essai", slug="bench", domain="{HOST}",
-        region=Region.LAVAL, status=Municipality.Status.LIVE,
-        privacy_officer_name="Banc", privacy_officer_email="banc@bench.localhost")
-"""
-
-
-def prepare(database_url: str) -> None:
-    env = child_env(database_url)
-    run = [sys.executable, str(ROOT / "manage.py"), "migrate_schemas", "--noinput", "-v", "0"]
-    subprocess.run(run, env=env, cwd=ROOT, check=True)
-    subprocess.run([sys.executable, "-c", SETUP], env=env, cwd=ROOT, check=True)
 
 
 def free_port() -> int:

@@ -683,7 +683,7 @@ def _snapshot(article: FaqArticle, actor: User | None) -> FaqArticleVersion:
 def faq_article_validate(article: FaqArticle) -> FaqArticle:
     """Raises CrmError naming the field when the article cannot be saved as it is."""
     try:
-        article.full_clean(exclude=["uuid", "search_vector"])
+        article.full_clean(exclude=["uuid", "search_vector", "question_vector"])
     except ValidationError as error:
         field, messages = next(iter(error.message_dict.items()))
         raise CrmError("invalid_article", messages[0], field=field) from error

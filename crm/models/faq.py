@@ -95,12 +95,24 @@ class FaqArticle(Bilingual, Provenance):
         output_field=SearchVectorField(),
         db_persist=True,
     )
+    # Questions alone: short vectors, cheap to rank, searched first (see crm.search).
+    question_vector = models.GeneratedField(
+        expression=(
+            SearchVector(Fold(F("question_fr")), config="french", weight="A")
+            + SearchVector(Fold(F("question_en")), config="english", weight="A")
+        ),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
 
     class Meta:
         verbose_name = _("article de la banque d'information")
         verbose_name_plural = _("banque d'information")
         ordering = ["question_fr"]
-        indexes = [GinIndex(fields=["search_vector"], name="faq_search_idx")]
+        indexes = [
+            GinIndex(fields=["search_vector"], name="faq_search_idx"),
+            GinIndex(fields=["question_vector"], name="faq_question_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.localized("question")

@@ -1,0 +1,64 @@
+"""What the benchmarks share: a dedicated database with one town, `bench.localhost`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "bench.localhost"
+BENCH_DB = "relais_bench"
+
+
+def bench_database_url() -> str:
+    """A dedicated database on the configured server (or the embedded one)."""
+    import psycopg
+
+    base = os.environ.get("DATABASE_URL")
+    if not base:
+        from shared_config.embedded_db import embedded_database_url
+
+        base = embedded_database_url(ROOT / ".data")
+    with psycopg.connect(base, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
+            conn.execute(f"CREATE DATABASE {BENCH_DB}")
+    return urlunsplit(urlsplit(base)._replace(path=f"/{BENCH_DB}"))
+
+
+def child_env(database_url: str, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="bench.settings",
+        DATABASE_URL=database_url,
+        SECRET_KEY="bench-only",
+        DEBUG="0",
+        RELAIS_DOTENV="",
+        RELAIS_BASE_DOMAIN="localhost",
+        BENCH_MODE="relais",
+        PYTHONPATH=str(ROOT),
+        PYTHONWARNINGS="ignore:No directory at",  # no collectstatic for a view without assets
+    )
+    env.update(extra)
+    return env
+
+
+SETUP = f"""
+import django; django.setup()
+from tenants.models import Municipality, Region
+from tenants.services import municipality_create
+if not Municipality.objects.filter(slug="bench").exists():
+    municipality_create(name="Ville de Banc-d'Essai", slug="bench", domain="{HOST}",
+        region=Region.LAVAL, status=Municipality.Status.LIVE,
+        privacy_officer_name="Banc", privacy_officer_email="banc@bench.localhost")
+"""
+
+
+def prepare(database_url: str) -> None:
+    """Migrate the bench database and create its town if missing."""
+    env = child_env(database_url)
+    run = [sys.executable, str(ROOT / "manage.py"), "migrate_schemas", "--noinput", "-v", "0"]
+    subprocess.run(run, env=env, cwd=ROOT, check=True)
+    subprocess.run([sys.executable, "-c", SETUP], env=env, cwd=ROOT, check=True)
