@@ -106,7 +106,7 @@ def ranked_ids(
     text = _normalized(query)
     if not text:
         return []
-    params = {
+    params: dict[str, Any] = {
         "text": text,
         "statuses": list(statuses),
         "audiences": list(audiences),
