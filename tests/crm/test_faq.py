@@ -162,3 +162,19 @@ def test_levis_finds_nothing_of_lavals_bank(bank, levis):
     with schema_context(levis.schema_name):
         assert faq_search(query="déneigement", audience="agents") == []
         assert FaqArticle.objects.count() == 0
+
+
+def test_search_costs_two_queries_whatever_the_number_of_results(
+    in_laval, django_assert_num_queries
+):
+    department = DepartmentFactory(code="greffe")
+    for index in range(30):
+        _article(question_fr=f"Permis numéro {index}", owner_department=department)
+
+    with django_assert_num_queries(2):
+        many = faq_search(query="permis")
+    with django_assert_num_queries(2):
+        one = faq_search(query="permis numéro 7", limit=1)
+
+    assert len(many) == 20
+    assert len(one) == 1

@@ -371,3 +371,38 @@ def test_levis_sees_nothing_of_lavals_requests(laval, levis):
         assert RequestCounter.objects.count() == 0
         first_in_levis = _create()
         assert first_in_levis.number == "2026-000001"  # Lévis has its own numbering
+
+
+def test_the_check_sla_command_visits_each_town(laval, levis):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    with schema_context(laval.schema_name):
+        _create(  # due 2 March 2026 at 10:00, long past
+            ServiceTypeFactory(sla_value=1, sla_unit="hours"),
+            now=datetime(2026, 3, 2, 9, 0, tzinfo=TZ),
+        )
+    out = StringIO()
+
+    call_command("check_sla", stdout=out)
+
+    assert "laval: 0 avertissement(s), 1 dépassement(s)" in out.getvalue()
+    assert "levis: 0 avertissement(s), 0 dépassement(s)" in out.getvalue()
+    with pytest.raises(CommandError, match="inconnue"):
+        call_command("check_sla", tenant="inconnue")
+
+
+def test_a_closure_day_in_laval_does_not_close_levis(laval, levis):
+    from datetime import date
+
+    from crm.models import BusinessCalendar, ClosureDay
+
+    with schema_context(laval.schema_name):
+        ClosureDay.objects.create(
+            calendar=BusinessCalendar.objects.get(), date=date(2026, 11, 24), name="Tempête"
+        )
+        assert not selectors.working_calendar().is_working_day(date(2026, 11, 24))
+    with schema_context(levis.schema_name):
+        assert ClosureDay.objects.count() == 0
+        assert selectors.working_calendar().is_working_day(date(2026, 11, 24))
