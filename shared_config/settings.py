@@ -35,10 +35,14 @@ ALLOWED_HOSTS += env_list("RELAIS_EXTRA_HOSTS")
 # How long a worker trusts its in-process host → town table before reloading it (one query).
 # A change made in this process is seen at once; other workers see it within this delay.
 RELAIS_ROUTING_CACHE_SECONDS = env_int("RELAIS_ROUTING_CACHE_SECONDS", 60)
+# Schemas migrated in advance, so that provisioning a town is a rename (0 disables the pool).
+RELAIS_SPARE_POOL_SIZE = env_int("RELAIS_SPARE_POOL_SIZE", 2)
 
 SHARED_APPS = [
-    "django_tenants",
+    # Before django_tenants: its migrate_schemas (and migrate) commands are overridden here to
+    # include the spare schemas, and the first app listed wins.
     "tenants",
+    "django_tenants",
     "tenants.accounts",
     "onboarding",
     "billing",

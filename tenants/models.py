@@ -208,3 +208,21 @@ class Domain(DomainMixin):
             raise ValidationError(
                 {"domain": _("Le domaine de base est celui de la plateforme, pas d'une ville.")}
             )
+
+
+class SpareSchema(models.Model):
+    """A schema migrated in advance, waiting to become a new town's (claimed by renaming it).
+
+    `migrate_schemas` keeps spares current like any town's schema.
+    """
+
+    schema_name = models.CharField(max_length=63, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("schéma de réserve")
+        verbose_name_plural = _("schémas de réserve")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.schema_name

@@ -12,6 +12,7 @@ from django_tenants.utils import schema_context, schema_exists
 from tenants.accounts.models import User
 from tenants.errors import TenancyError
 from tenants.models import DEFAULT_BRAND_COLOUR, Domain, Municipality
+from tenants.provisioning import claim_spare_schema, schedule_pool_refill
 
 logger = logging.getLogger(__name__)
 
@@ -59,10 +60,18 @@ def municipality_create(
         raise TenancyError.domain_taken(primary_domain.domain)
     # Schema creation is DDL, transactional in PostgreSQL: a failure leaves no schema behind.
     with transaction.atomic():
+        claimed = claim_spare_schema(municipality.schema_name)
+        # A claimed spare is already migrated; otherwise django-tenants migrates a new schema.
+        municipality.auto_create_schema = not claimed
         municipality.save()
         primary_domain.tenant = municipality
         primary_domain.save()
-    logger.info("municipality created: schema=%s", municipality.schema_name)
+        transaction.on_commit(schedule_pool_refill)
+    logger.info(
+        "municipality created: schema=%s from=%s",
+        municipality.schema_name,
+        "spare" if claimed else "migrations",
+    )
     return municipality
 
 

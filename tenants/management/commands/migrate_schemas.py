@@ -1,0 +1,27 @@
+"""django-tenants' migrate_schemas, which also keeps the spare schemas current."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django_tenants.management.commands.migrate_schemas import (
+    GET_EXECUTOR_FUNCTION,
+    MigrateSchemasCommand,
+)
+
+
+class Command(MigrateSchemasCommand):
+    def handle(self, *args: Any, **options: Any) -> None:
+        super().handle(*args, **options)
+        every_tenant = self.sync_tenant and (
+            not self.schema_name or self.schema_name == self.PUBLIC_SCHEMA_NAME
+        )
+        if not every_tenant:
+            return
+        from tenants.models import SpareSchema
+
+        spares = list(SpareSchema.objects.values_list("schema_name", flat=True))
+        if spares:
+            get_executor = GET_EXECUTOR_FUNCTION
+            executor = get_executor(codename=self.executor)(self.args, self.options)  # type: ignore[misc]
+            executor.run_migrations(tenants=spares)

@@ -1,0 +1,79 @@
+"""Spare schemas: migrated in advance, claimed by a rename when a town is provisioned.
+
+Replaying every migration while someone waits takes seconds per town; renaming a schema that
+migrations already built takes milliseconds. Spares are created by the same migrations as any
+town (so they are faithful), kept current by `migrate_schemas`, and never hold a town's data:
+a spare is empty until it is claimed. The pool refills itself after each claim.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection, connections, transaction
+from django_tenants.utils import schema_exists
+
+from tenants.models import SpareSchema
+
+logger = logging.getLogger(__name__)
+SPARE_PREFIX = "spare_"
+_refill_lock = threading.Lock()
+
+
+def spare_schema_create() -> SpareSchema:
+    """Create and migrate one spare schema (seconds: meant for the background)."""
+    name = f"{SPARE_PREFIX}{uuid.uuid4().hex[:12]}"
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f'CREATE SCHEMA "{name}"')
+        call_command("migrate_schemas", schema_name=name, interactive=False, verbosity=0)
+        connection.set_schema_to_public()  # type: ignore[attr-defined]
+        spare = SpareSchema.objects.create(schema_name=name)
+    logger.info("spare schema ready: %s", name)
+    return spare
+
+
+def spare_pool_refill(*, size: int | None = None) -> int:
+    """Create spares until the pool holds `size` (RELAIS_SPARE_POOL_SIZE). Returns how many."""
+    target = settings.RELAIS_SPARE_POOL_SIZE if size is None else size
+    created = 0
+    with _refill_lock:
+        while SpareSchema.objects.count() < target:
+            spare_schema_create()
+            created += 1
+    return created
+
+
+def claim_spare_schema(schema_name: str) -> bool:
+    """Rename a spare to `schema_name`, inside the caller's transaction.
+
+    Returns False when the pool is empty (the caller then migrates a new schema). Concurrent
+    claims each lock a different spare (SKIP LOCKED); a rolled-back claim renames nothing.
+    """
+    spare = SpareSchema.objects.select_for_update(skip_locked=True).order_by("id").first()
+    if spare is None or not schema_exists(spare.schema_name):
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(f'ALTER SCHEMA "{spare.schema_name}" RENAME TO "{schema_name}"')
+    spare.delete()
+    return True
+
+
+def schedule_pool_refill() -> None:
+    """Refill the pool in a background thread, off the request (after the claim commits)."""
+    if settings.RELAIS_SPARE_POOL_SIZE <= 0:
+        return
+
+    def refill() -> None:
+        try:
+            spare_pool_refill()
+        except Exception:  # a thread has no caller: log it, the next claim retries
+            logger.exception("spare pool refill failed")
+        finally:
+            connections.close_all()
+
+    threading.Thread(target=refill, name="spare-pool-refill", daemon=True).start()
