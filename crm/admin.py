@@ -232,8 +232,30 @@ class ConsentInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class CitizenForm(ModelForm):
+    class Meta:
+        model = Citizen
+        fields = services.CITIZEN_FIELDS
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        candidate = Citizen(
+            **{
+                name: cleaned.get(name) or ""
+                for name in services.CITIZEN_FIELDS
+                if not name.startswith("notify_")
+            }
+        )
+        try:
+            services.citizen_validate(candidate)
+        except CrmError as error:
+            self.add_error(error.field if error.field in self.fields else None, error.message)
+        return cleaned
+
+
 @admin.register(Citizen)
 class CitizenAdmin(TownAdmin):
+    form = CitizenForm
     list_display = ("__str__", "email", "phone", "preferred_language", "merged_into")
     search_fields = ("last_name", "first_name", "email", "phone")
     readonly_fields = ("account", "merged_into", "created_at", "updated_at")
@@ -245,8 +267,10 @@ class CitizenAdmin(TownAdmin):
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
     ) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
         citizen = self.get_object(request, object_id)
-        if citizen is not None and request.method == "GET":
+        # Logged once the page was actually shown (a refused view shows nothing).
+        if citizen is not None and request.method == "GET" and response.status_code == 200:
             services.access_log_record(
                 actor=request.user,  # type: ignore[arg-type]
                 citizen=citizen,
@@ -254,7 +278,30 @@ class CitizenAdmin(TownAdmin):
                 purpose=str(_("Consultation de la fiche dans l'administration")),
                 context="admin",
             )
-        return super().change_view(request, object_id, form_url, extra_context)
+        return response
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            changelist = (getattr(response, "context_data", None) or {}).get("cl")
+            shown = len(changelist.result_list) if changelist is not None else 0
+            search = request.GET.get("q", "")
+            services.access_list_log_record(
+                actor=request.user,  # type: ignore[arg-type]
+                purpose=str(_("Liste des citoyens dans l'administration")),
+                context="admin",
+                details=f"{shown} fiche(s)" + (f", recherche « {search} »" if search else ""),
+            )
+        return response
+
+    def save_model(self, request: HttpRequest, obj: Citizen, form: ModelForm, change: bool) -> None:
+        # Through the services: contact data is normalized and validated the same way everywhere.
+        fields = {name: form.cleaned_data[name] for name in services.CITIZEN_FIELDS}
+        if change:
+            saved = services.citizen_update(actor=request.user, citizen=obj, **fields)  # type: ignore[arg-type]
+        else:
+            saved = services.citizen_create(actor=request.user, **fields)  # type: ignore[arg-type]
+        obj.pk = saved.pk
 
 
 @admin.register(CitizenMerge)

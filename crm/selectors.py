@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -10,8 +11,10 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncMonth
+from django.utils.translation import gettext as _
 
 from crm.business_time import WorkingCalendar
+from crm.errors import CrmError
 from crm.models import (
     BusinessCalendar,
     Citizen,
@@ -34,12 +37,31 @@ def crm_settings() -> CrmSettings:
 
 
 def working_calendar() -> WorkingCalendar:
-    """The town's calendar as a value (three queries)."""
+    """The town's calendar as a value (three queries).
+
+    Raises CrmError when it cannot compute anything (no working day, unknown time zone).
+    """
     calendar, _created = BusinessCalendar.objects.get_or_create(pk=1)
     hours = {h.weekday: (h.opens_at, h.closes_at) for h in calendar.working_hours.all()}
     closures = frozenset(calendar.closures.values_list("date", flat=True))
+    try:
+        tz = ZoneInfo(calendar.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
+        raise CrmError(
+            "calendar_misconfigured",
+            _("Le fuseau horaire du calendrier de travail ({zone}) est inconnu.").format(
+                zone=calendar.time_zone
+            ),
+            status=500,
+        ) from error
+    if not hours:
+        raise CrmError(
+            "calendar_misconfigured",
+            _("Le calendrier de travail n'a aucune heure d'ouverture : ajoutez-en une."),
+            status=500,
+        )
     return WorkingCalendar(
-        tz=ZoneInfo(calendar.time_zone),
+        tz=tz,
         hours=hours,
         closures=closures,
         quebec_holidays=calendar.quebec_holidays,

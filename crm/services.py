@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from crm import selectors
 from crm.attributes import clean_answers
+from crm.business_time import WorkingCalendar
 from crm.errors import CrmError
 from crm.models import (
     AccessAction,
@@ -98,13 +99,28 @@ def _coordinate(value: object, bounds: tuple[Decimal, Decimal], field: str) -> D
     return number.quantize(Decimal("0.000001"))
 
 
-def _sla_due(service_type: ServiceType, start: datetime) -> datetime | None:
+def _sla_times(
+    service_type: ServiceType, start: datetime, calendar: WorkingCalendar
+) -> tuple[datetime | None, datetime | None]:
+    """Due time, and the moment the town's warning share of the working time is used."""
     if not service_type.sla_value:
-        return None
-    calendar = selectors.working_calendar()
+        return None, None
     if service_type.sla_unit == SlaUnit.HOURS:
-        return calendar.add_minutes(start, service_type.sla_value * 60)
-    return calendar.add_days(start, service_type.sla_value)
+        due = calendar.add_minutes(start, service_type.sla_value * 60)
+    else:
+        due = calendar.add_days(start, service_type.sla_value)
+    share = selectors.crm_settings().sla_warning_ratio / 100
+    warn = calendar.add_minutes(start, int(calendar.minutes_between(start, due) * share))
+    return due, warn
+
+
+def _current_citizen(citizen: Citizen | None) -> Citizen | None:
+    """A merged record stands for the one it was merged into."""
+    hops = 0
+    while citizen is not None and citizen.merged_into_id is not None and hops < 10:
+        citizen = Citizen.objects.get(pk=citizen.merged_into_id)
+        hops += 1
+    return citizen
 
 
 def _event(
@@ -117,8 +133,10 @@ def _event(
     from_status: str = "",
     to_status: str = "",
     data: Mapping[str, object] | None = None,
+    at: datetime | None = None,
 ) -> RequestEvent:
     return RequestEvent.objects.create(
+        created_at=at or timezone.now(),
         request=service_request,
         kind=kind,
         actor=_who(actor),
@@ -206,9 +224,12 @@ def request_create(
         )
     answers = clean_answers(service_type.attributes.all(), attributes)
     department = selectors.routed_department(service_type=service_type, sector=sector)
+    calendar = selectors.working_calendar()
+    sla_due_at, sla_warn_at = _sla_times(service_type, now, calendar)
 
     with transaction.atomic():
-        local_year = timezone.localtime(now).year
+        citizen = _current_citizen(citizen)
+        local_year = now.astimezone(calendar.tz).year  # the town's year, not the server's
         service_request = ServiceRequest(
             number=_next_request_number(local_year),
             service_type=service_type,
@@ -225,7 +246,8 @@ def request_create(
             attributes=answers,
             department=department,
             created_by=_who(actor),
-            sla_due_at=_sla_due(service_type, now),
+            sla_due_at=sla_due_at,
+            sla_warn_at=sla_warn_at,
             created_at=now,
         )
         service_request.save()
@@ -236,6 +258,7 @@ def request_create(
             visibility=Visibility.PUBLIC,
             to_status=S.NEW,
             data={"channel": channel, "department": department.code},
+            at=now,
         )
         if close_at_intake:
             service_request.status = S.CLOSED
@@ -252,6 +275,7 @@ def request_create(
                 from_status=S.NEW,
                 to_status=S.CLOSED,
                 message=_("Répondue au premier contact."),
+                at=now,
             )
     return service_request
 
@@ -301,6 +325,8 @@ def request_change_status(
                 calendar = selectors.working_calendar()
                 paused = calendar.minutes_between(current.sla_paused_at, now)
                 current.sla_due_at = calendar.add_minutes(current.sla_due_at, paused)
+                if current.sla_warn_at is not None:
+                    current.sla_warn_at = calendar.add_minutes(current.sla_warn_at, paused)
             current.sla_paused_at = None
         if status == S.ON_HOLD:
             current.sla_paused_at = now
@@ -320,6 +346,7 @@ def request_change_status(
             from_status=previous,
             to_status=status,
             message=message.strip(),
+            at=now,
         )
     return current
 
@@ -335,6 +362,12 @@ def request_assign(
     if department is None and assignee is None:
         raise CrmError(
             "nothing_to_assign", _("Choisissez un service ou une personne."), field="assignee"
+        )
+    if assignee is not None and not (assignee.is_staff and assignee.is_active):
+        raise CrmError(
+            "not_staff",
+            _("Seul un employé actif de la Ville peut être responsable d'une requête."),
+            field="assignee",
         )
     with transaction.atomic():
         current = _locked(service_request)
@@ -410,6 +443,7 @@ def request_cancel(
         current.status = S.CANCELLED
         current.cancellation_reason = reason
         current.closed_at = timezone.now()
+        current.sla_paused_at = None
         current.save()
         _event(
             current,
@@ -450,6 +484,7 @@ def request_merge(
         child.status = S.DUPLICATE
         child.duplicate_of = kept
         child.closed_at = timezone.now()
+        child.sla_paused_at = None
         child.save()
         _event(
             child,
@@ -472,37 +507,43 @@ def request_merge(
 
 
 def request_check_sla(*, now: datetime | None = None) -> tuple[int, int]:
-    """Record SLA warnings and breaches for open requests (run by a periodic task).
+    """Record SLA warnings and breaches of open requests (run every few minutes).
 
-    Returns (warnings, breaches) recorded. Requests on hold are skipped: their clock is paused.
+    Returns (warnings, breaches) newly recorded. Requests on hold are skipped: their clock is
+    paused. Two indexed UPDATE … RETURNING statements and one insert of timeline events, so a
+    run costs the same whatever the number of open requests.
     """
     now = now or timezone.now()
-    ratio = selectors.crm_settings().sla_warning_ratio / 100
-    warnings = breaches = 0
-    open_statuses = [S.NEW, S.ASSIGNED, S.IN_PROGRESS]
-    with transaction.atomic():
-        due = ServiceRequest.objects.select_for_update(skip_locked=True).filter(
-            status__in=open_statuses, sla_due_at__isnull=False, sla_breached_at__isnull=True
+    running = [S.NEW, S.ASSIGNED, S.IN_PROGRESS]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE crm_servicerequest SET sla_breached_at = %s WHERE status = ANY(%s) "
+            "AND sla_due_at <= %s AND sla_breached_at IS NULL RETURNING id",
+            [now, running, now],
         )
-        for service_request in due.filter(sla_due_at__lte=now):
-            service_request.sla_breached_at = now
-            service_request.save(update_fields=["sla_breached_at"])
-            _event(service_request, EventKind.SLA_BREACHED, actor=None)
-            breaches += 1
-        for service_request in due.filter(sla_due_at__gt=now, sla_warned_at__isnull=True):
-            due_at = service_request.sla_due_at or now  # never None: filtered above
-            total = (due_at - service_request.created_at).total_seconds()
-            elapsed = (now - service_request.created_at).total_seconds()
-            if total > 0 and elapsed / total >= ratio:
-                service_request.sla_warned_at = now
-                service_request.save(update_fields=["sla_warned_at"])
-                _event(service_request, EventKind.SLA_WARNING, actor=None)
-                warnings += 1
-    return warnings, breaches
+        breached = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            "UPDATE crm_servicerequest SET sla_warned_at = %s WHERE status = ANY(%s) "
+            "AND sla_warn_at <= %s AND sla_due_at > %s AND sla_warned_at IS NULL RETURNING id",
+            [now, running, now, now],
+        )
+        warned = [row[0] for row in cursor.fetchall()]
+        RequestEvent.objects.bulk_create(
+            [
+                RequestEvent(request_id=pk, kind=EventKind.SLA_BREACHED, created_at=now)
+                for pk in breached
+            ]
+            + [
+                RequestEvent(request_id=pk, kind=EventKind.SLA_WARNING, created_at=now)
+                for pk in warned
+            ]
+        )
+    return len(warned), len(breached)
 
 
 # --- Citizens ------------------------------------------------------------------------------------
 _CITIZEN_FIELDS = ("first_name", "last_name", "email", "phone", "address", "preferred_language")
+CITIZEN_FIELDS = (*_CITIZEN_FIELDS, "notify_by_email", "notify_by_sms", "notify_by_phone")
 
 
 def normalize_phone(raw: str) -> str:
@@ -513,7 +554,8 @@ def normalize_phone(raw: str) -> str:
     return digits
 
 
-def _validated_citizen(citizen: Citizen) -> Citizen:
+def citizen_validate(citizen: Citizen) -> Citizen:
+    """Normalize and validate contact data in place. Raises CrmError naming the field."""
     citizen.email = (citizen.email or "").strip().lower()
     raw_phone = citizen.phone
     citizen.phone = normalize_phone(citizen.phone)
@@ -540,7 +582,7 @@ def _validated_citizen(citizen: Citizen) -> Citizen:
 def citizen_create(*, actor: User | None, **fields: object) -> Citizen:
     """Create a citizen record. Fields: first_name, last_name, email, phone, address,
     preferred_language, notify_by_email, notify_by_sms, notify_by_phone."""
-    citizen = _validated_citizen(Citizen(**fields))
+    citizen = citizen_validate(Citizen(**fields))
     with transaction.atomic():
         citizen.save()
     return citizen
@@ -561,7 +603,7 @@ def citizen_update(*, actor: User | None, citizen: Citizen, **fields: object) ->
         current = Citizen.objects.select_for_update().get(pk=citizen.pk)
         for name, value in fields.items():
             setattr(current, name, value)
-        _validated_citizen(current).save()
+        citizen_validate(current).save()
     return current
 
 
@@ -629,6 +671,19 @@ def citizen_merge(*, actor: User | None, kept: Citizen, merged: Citizen) -> Citi
         )
 
 
+def access_list_log_record(*, actor: User, purpose: str, context: str, details: str) -> AccessLog:
+    """Log that `actor` saw a list or search result of citizens (no single record)."""
+    with transaction.atomic():
+        return AccessLog.objects.create(
+            actor=actor,
+            citizen=None,
+            action=AccessAction.VIEW,
+            purpose=purpose[:300],
+            context=context[:120],
+            details=details[:300],
+        )
+
+
 def access_log_record(
     *, actor: User, citizen: Citizen, action: str, purpose: str, context: str = ""
 ) -> AccessLog:
@@ -676,6 +731,10 @@ def _snapshot(article: FaqArticle, actor: User | None) -> FaqArticleVersion:
         answer_en=article.answer_en,
         audience=article.audience,
         status=article.status,
+        category_id=article.category_id,
+        owner_department_id=article.owner_department_id,
+        review_on=article.review_on,
+        service_type_codes=sorted(article.service_types.values_list("code", flat=True)),
         edited_by=_who(actor),
     )
 
@@ -771,6 +830,7 @@ def interaction_record(
             "invalid_duration", _("La durée ne peut pas être négative."), field="duration"
         )
     with transaction.atomic():
+        citizen = _current_citizen(citizen)
         interaction = Interaction.objects.create(
             channel=channel,
             summary=summary[:2000],
@@ -827,12 +887,15 @@ def information_call_answer(
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
+    "CITIZEN_FIELDS",
     "FAQ_FIELDS",
     "FaqAudience",
+    "access_list_log_record",
     "access_log_record",
     "citizen_create",
     "citizen_merge",
     "citizen_update",
+    "citizen_validate",
     "consent_record",
     "faq_article_create",
     "faq_article_update",

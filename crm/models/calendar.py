@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import zoneinfo
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(
+            _("« %(value)s » n'est pas un fuseau horaire connu."),
+            code="invalid_time_zone",
+            params={"value": value},
+        )
+
+
 class BusinessCalendar(models.Model):
     """One per town (the row with pk=1): SLAs count only its working time."""
 
-    time_zone = models.CharField(_("fuseau horaire"), max_length=64, default="America/Toronto")
+    time_zone = models.CharField(
+        _("fuseau horaire"),
+        max_length=64,
+        default="America/Toronto",
+        validators=[validate_time_zone],
+    )
     quebec_holidays = models.BooleanField(
         _("jours fériés du Québec"),
         default=True,

@@ -129,6 +129,14 @@ class FaqArticleVersion(models.Model):
     answer_en = models.TextField(blank=True)
     audience = models.CharField(max_length=8, choices=FaqAudience.choices)
     status = models.CharField(max_length=10, choices=FaqStatus.choices)
+    category = models.ForeignKey(
+        ServiceCategory, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    owner_department = models.ForeignKey(
+        Department, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    review_on = models.DateField(null=True, blank=True)
+    service_type_codes = models.JSONField(default=list, blank=True)
     edited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

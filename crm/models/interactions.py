@@ -76,11 +76,20 @@ class AccessLog(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("qui"), on_delete=models.PROTECT, related_name="+"
     )
     citizen = models.ForeignKey(
-        Citizen, verbose_name=_("citoyen"), on_delete=models.PROTECT, related_name="access_logs"
+        Citizen,
+        verbose_name=_("citoyen"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="access_logs",
+        help_text=_("Vide pour une liste ou une recherche de citoyens."),
     )
     action = models.CharField(_("action"), max_length=8, choices=AccessAction.choices)
     purpose = models.CharField(_("motif"), max_length=300)
     context = models.CharField(_("écran ou outil"), max_length=120, blank=True)
+    details = models.CharField(
+        _("précisions (recherche, nombre de fiches)"), max_length=300, blank=True
+    )
     accessed_at = models.DateTimeField(_("le"), auto_now_add=True, db_index=True)
 
     class Meta:

@@ -169,6 +169,7 @@ class ServiceRequest(models.Model):
     )
     sla_due_at = models.DateTimeField(_("échéance"), null=True, blank=True)
     sla_paused_at = models.DateTimeField(_("en pause depuis"), null=True, blank=True)
+    sla_warn_at = models.DateTimeField(_("avertissement prévu le"), null=True, blank=True)
     sla_warned_at = models.DateTimeField(_("avertie le"), null=True, blank=True)
     sla_breached_at = models.DateTimeField(_("échéance dépassée le"), null=True, blank=True)
     first_contact_resolution = models.BooleanField(_("réglée au premier contact"), default=False)
@@ -251,7 +252,7 @@ class RequestEvent(models.Model):
     to_status = models.CharField(max_length=16, choices=RequestStatus.choices, blank=True)
     message = models.TextField(_("message"), blank=True)
     data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(_("le"), auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("le"), default=timezone.now, db_index=True)
 
     class Meta:
         verbose_name = _("événement")

@@ -65,6 +65,73 @@ def test_the_platform_admin_shows_no_crm(platform_client):
     assert platform_client.get("/admin/crm/citizen/").status_code == 403
 
 
+def test_listing_and_searching_citizens_is_logged_once_per_page(admin_client, laval):
+    with schema_context(laval.schema_name):
+        citizen_create(actor=None, email="camille@exemple.qc.ca", last_name="Roy")
+
+    response = admin_client.get(_url("citizen_changelist"), {"q": "Roy"})
+
+    assert response.status_code == 200
+    with schema_context(laval.schema_name):
+        entry = AccessLog.objects.get()
+        assert (entry.citizen, entry.details) == (None, "1 fiche(s), recherche « Roy »")
+
+
+def test_citizen_pages_open_and_save_through_the_services(admin_client, laval):
+    add = admin_client.get(_url("citizen_add"))
+    saved = admin_client.post(
+        _url("citizen_add"),
+        {
+            "first_name": "Zoé",
+            "last_name": "Roy",
+            "email": "ZOE@Exemple.QC.ca",
+            "phone": "(450) 555-1234",
+            "address": "",
+            "preferred_language": "fr",
+            "notify_by_email": "on",
+            "consents-TOTAL_FORMS": "0",
+            "consents-INITIAL_FORMS": "0",
+        },
+    )
+    refused = admin_client.post(
+        _url("citizen_add"),
+        {
+            "first_name": "X",
+            "last_name": "",
+            "email": "",
+            "phone": "123",
+            "address": "",
+            "preferred_language": "fr",
+            "consents-TOTAL_FORMS": "0",
+            "consents-INITIAL_FORMS": "0",
+        },
+    )
+
+    assert add.status_code == 200
+    assert saved.status_code == 302
+    assert refused.status_code == 200
+    assert "doit compter 10 chiffres" in refused.text
+    with schema_context(laval.schema_name):
+        from crm.models import Citizen
+
+        citizen = Citizen.objects.get()
+        assert (citizen.email, citizen.phone) == ("zoe@exemple.qc.ca", "4505551234")
+
+
+def test_a_refused_citizen_page_is_not_logged(client_for, laval):
+    with schema_context(laval.schema_name):
+        citizen = citizen_create(actor=None, email="camille@exemple.qc.ca")
+        UserFactory(email="agent@laval.qc.ca", is_staff=True)  # staff, without permissions
+        client = client_for(laval)
+        assert client.login(username="agent@laval.qc.ca", password=TEST_PASSWORD)
+
+    response = client.get(_url("citizen_change", citizen.pk))
+
+    assert response.status_code == 403
+    with schema_context(laval.schema_name):
+        assert AccessLog.objects.count() == 0
+
+
 def test_opening_a_citizen_record_is_logged(admin_client, laval):
     with schema_context(laval.schema_name):
         citizen = citizen_create(actor=None, email="camille@exemple.qc.ca")

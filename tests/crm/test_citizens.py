@@ -147,6 +147,26 @@ def test_every_access_is_logged_with_its_purpose(in_laval):
     assert AccessLog.objects.count() == 1
 
 
+def test_the_access_log_cannot_be_edited_or_deleted(in_laval):
+    from django.db import DatabaseError, connection, transaction
+
+    entry = access_log_record(
+        actor=UserFactory(),
+        citizen=citizen_create(actor=None, email="a@exemple.qc.ca"),
+        action="view",
+        purpose="Vérification",
+    )
+    for statement in ("UPDATE crm_accesslog SET purpose = 'x'", "DELETE FROM crm_accesslog"):
+        with (
+            pytest.raises(DatabaseError, match="crm_accesslog is append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement)
+    entry.refresh_from_db()
+    assert entry.purpose == "Vérification"
+
+
 def test_levis_sees_no_citizen_of_laval(laval, levis):
     with schema_context(laval.schema_name):
         citizen_create(actor=None, email="secret@exemple.qc.ca")

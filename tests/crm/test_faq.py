@@ -138,6 +138,12 @@ def test_every_edit_is_a_new_version(in_laval):
     ]
     assert article.versions.first().edited_by == editor
     assert list(article.service_types.all()) == [linked]
+    second = article.versions.get(version=2)
+    assert (second.service_type_codes, second.owner_department) == (
+        [linked.code],
+        article.owner_department,
+    )
+    assert article.versions.get(version=1).service_type_codes == []
 
 
 def test_a_published_article_needs_its_english_text_and_a_bad_edit_changes_nothing(in_laval):
@@ -154,8 +160,36 @@ def test_a_published_article_needs_its_english_text_and_a_bad_edit_changes_nothi
     assert FaqArticleVersion.objects.filter(article=draft).count() == 1
 
 
-def test_fold_text_matches_the_sql_folding():
-    assert fold_text("Œuvre d'ÉTÉ à Québec, çà") == "oeuvre d'ete a quebec, ca"
+def test_fold_text_matches_the_sql_folding(in_laval):
+    from django.db.models import Value
+
+    from crm.models import Fold
+
+    text = "Œuvre d'ÉTÉ à Québec, çà et là : Mæcenas, ÎLE, naïve, Noël, où"
+    in_sql = FaqArticle.objects.annotate(folded=Fold(Value(text))).values_list("folded", flat=True)
+    _article()  # a row to select the expression from
+
+    assert fold_text(text) == "oeuvre d'ete a quebec, ca et la : maecenas, ile, naive, noel, ou"
+    assert in_sql[0] == fold_text(text)
+
+
+def test_an_unaccented_search_highlights_the_accented_words(bank):
+    hit = faq_search(query="deneigement operations")[0]
+
+    assert hit.article == bank["snow"]
+    assert "<mark>opérations</mark>" in hit.snippet_html
+
+
+def test_a_natural_question_falls_back_to_any_of_its_words(bank):
+    hits = faq_search(query="quand passe la collecte")
+
+    assert hits and hits[0].article == bank["garbage"]
+
+
+def test_an_unknown_audience_is_refused_not_widened(bank):
+    with pytest.raises(CrmError) as error:
+        faq_search(query="déneigement", audience="")
+    assert error.value.field == "audience"
 
 
 def test_levis_finds_nothing_of_lavals_bank(bank, levis):

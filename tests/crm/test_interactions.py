@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from crm.errors import CrmError
@@ -83,7 +84,7 @@ def test_first_contact_resolution_by_channel_and_department(information_type):
     )
     interaction_record(actor=None, channel="phone", summary="transfert", department=travaux)
     interaction_record(actor=None, channel="web", summary="courriel", department=travaux)
-    today = Interaction.objects.first().created_at.date()
+    today = timezone.localdate(Interaction.objects.first().created_at)
     start, end = today.replace(day=1), date(today.year + 1, 1, 1)
 
     by_channel = {

@@ -173,7 +173,7 @@ def test_a_sector_rule_overrides_the_department(in_laval):
 
 def test_the_workflow_allows_only_its_transitions(in_laval):
     request = _create()
-    agent = UserFactory()
+    agent = UserFactory(is_staff=True)
 
     request = request_change_status(actor=agent, service_request=request, status="in_progress")
     request = request_change_status(actor=agent, service_request=request, status="resolved")
@@ -195,16 +195,26 @@ def test_the_workflow_allows_only_its_transitions(in_laval):
         ("in_progress", "resolved"),
         ("resolved", "closed"),
     ]
-    assert request.events.last().actor == agent
+    assert request.events.order_by("id").last().actor == agent
 
 
-@pytest.mark.parametrize("status", ["closed", "cancelled", "duplicate", "bidon"])
-def test_statuses_that_need_their_own_action_or_do_not_exist(in_laval, status):
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        ("closed", "illegal_transition"),
+        ("cancelled", "use_dedicated_action"),
+        ("duplicate", "use_dedicated_action"),
+        ("bidon", "invalid_status"),
+    ],
+)
+def test_statuses_that_need_their_own_action_or_do_not_exist(in_laval, status, code):
     request = _create()
-    with pytest.raises(CrmError):
+    with pytest.raises(CrmError) as error:
         request_change_status(actor=None, service_request=request, status=status)
     request.refresh_from_db()
+    assert error.value.code == code
     assert request.status == "new"
+    assert request.events.count() == 1
 
 
 def test_time_on_hold_extends_the_due_time(in_laval):
@@ -228,7 +238,10 @@ def test_time_on_hold_extends_the_due_time(in_laval):
 
 def test_assignment_moves_a_new_request_to_assigned(in_laval):
     request = _create()
-    agent, department = UserFactory(), DepartmentFactory(code="parcs")
+    agent, department = UserFactory(is_staff=True), DepartmentFactory(code="parcs")
+    with pytest.raises(CrmError) as error:
+        request_assign(actor=None, service_request=request, assignee=UserFactory())
+    assert (error.value.code, request.events.count()) == ("not_staff", 1)
 
     request = request_assign(
         actor=None, service_request=request, department=department, assignee=agent
@@ -303,16 +316,33 @@ def test_nearby_requests_of_the_same_type_are_duplicates_and_merge(in_laval):
     assert [c.service_request for c in wide] == [far]
 
 
-def test_sla_warnings_then_breaches_are_recorded_once(in_laval):
-    request = _create(ServiceTypeFactory(sla_value=2, sla_unit="days"))  # due Wed 9:00
+def test_sla_warnings_count_working_time_then_breaches_are_recorded_once(in_laval):
+    friday_9am = datetime(2026, 11, 27, 9, 0, tzinfo=TZ)
+    request = _create(ServiceTypeFactory(sla_value=1, sla_unit="days"), now=friday_9am)
+    # Due Monday 9:00: 480 working minutes; the warning comes at 80 %, Friday 15:24.
+    assert request.sla_due_at == datetime(2026, 11, 30, 9, 0, tzinfo=TZ)
+    assert request.sla_warn_at == datetime(2026, 11, 27, 15, 24, tzinfo=TZ)
 
-    assert request_check_sla(now=datetime(2026, 11, 24, 9, 0, tzinfo=TZ)) == (0, 0)
-    assert request_check_sla(now=datetime(2026, 11, 25, 0, 0, tzinfo=TZ)) == (1, 0)
-    assert request_check_sla(now=datetime(2026, 11, 25, 1, 0, tzinfo=TZ)) == (0, 0)
-    assert request_check_sla(now=datetime(2026, 11, 25, 9, 1, tzinfo=TZ)) == (0, 1)
-    assert request_check_sla(now=datetime(2026, 11, 26, 9, 1, tzinfo=TZ)) == (0, 0)
+    assert request_check_sla(now=datetime(2026, 11, 27, 15, 0, tzinfo=TZ)) == (0, 0)
+    assert request_check_sla(now=datetime(2026, 11, 27, 15, 30, tzinfo=TZ)) == (1, 0)
+    assert request_check_sla(now=datetime(2026, 11, 28, 12, 0, tzinfo=TZ)) == (0, 0)
+    assert request_check_sla(now=datetime(2026, 11, 30, 9, 1, tzinfo=TZ)) == (0, 1)
+    assert request_check_sla(now=datetime(2026, 12, 1, 9, 1, tzinfo=TZ)) == (0, 0)
     kinds = list(request.events.values_list("kind", flat=True).order_by("id"))
     assert kinds == ["created", "sla_warning", "sla_breached"]
+
+
+def test_a_request_on_hold_is_neither_warned_nor_breached(in_laval):
+    request = _create(ServiceTypeFactory(sla_value=1, sla_unit="hours"))
+    request_change_status(
+        actor=None,
+        service_request=request,
+        status="on_hold",
+        now=datetime(2026, 11, 23, 9, 30, tzinfo=TZ),
+    )
+
+    assert request_check_sla(now=datetime(2026, 11, 30, 9, 0, tzinfo=TZ)) == (0, 0)
+    assert request.events.filter(kind__startswith="sla").count() == 0
 
 
 def test_an_information_request_can_be_closed_at_intake(in_laval):
@@ -359,6 +389,32 @@ def test_request_list_costs_the_same_queries_for_one_or_many(in_laval, django_as
             for r in selectors.request_list()
         ]
     assert len(rows) == 6
+
+
+def test_a_merged_citizen_stands_for_the_record_it_was_merged_into(in_laval):
+    from crm.services import citizen_merge
+
+    kept, merged = CitizenFactory(), CitizenFactory()
+    citizen_merge(actor=None, kept=kept, merged=merged)
+    merged.refresh_from_db()
+
+    request = _create(citizen=merged)
+
+    assert request.citizen == kept
+
+
+def test_a_misconfigured_calendar_is_a_clear_error_not_a_crash(in_laval):
+    from crm.models import BusinessCalendar, WorkingHours
+
+    WorkingHours.objects.all().delete()
+    with pytest.raises(CrmError) as no_hours:
+        _create()
+    BusinessCalendar.objects.update(time_zone="Amérique/Laval ")
+    with pytest.raises(CrmError) as bad_zone:
+        _create()
+
+    assert no_hours.value.code == bad_zone.value.code == "calendar_misconfigured"
+    assert ServiceRequest.objects.count() == 0
 
 
 def test_levis_sees_nothing_of_lavals_requests(laval, levis):
