@@ -45,6 +45,9 @@ class FaqHit:
 
 def _folded_with_positions(text: str) -> tuple[str, list[int]]:
     """`fold_text(text)` and, for each of its characters, the position it came from."""
+    whole = fold_text(text)
+    if len(whole) == len(text):  # the usual case: folding kept every character in place
+        return whole, list(range(len(text)))
     folded: list[str] = []
     origin: list[int] = []
     for position, character in enumerate(text):
@@ -196,17 +199,24 @@ def faq_search(
         return []
     language = "en" if language == "en" else "fr"
     config = "english" if language == "en" else "french"
-    articles: QuerySet[Any] = FaqArticle.objects.filter(pk__in=ranks).annotate(
-        headline=SearchHeadline(
-            Fold(F(f"answer_{language}")),
-            SearchQuery(Fold(Value(_normalized(query))), config=config, search_type="websearch"),
-            config=config,
-            start_sel=_START,
-            stop_sel=_STOP,
-            fragment_delimiter=_DELIMITER,
-            max_fragments=2,
-            max_words=30,
-            min_words=12,
+    # The stored vectors are large and of no use to display: leave them in the database.
+    articles: QuerySet[Any] = (
+        FaqArticle.objects.filter(pk__in=ranks)
+        .defer("search_vector", "question_vector")
+        .annotate(
+            headline=SearchHeadline(
+                Fold(F(f"answer_{language}")),
+                SearchQuery(
+                    Fold(Value(_normalized(query))), config=config, search_type="websearch"
+                ),
+                config=config,
+                start_sel=_START,
+                stop_sel=_STOP,
+                fragment_delimiter=_DELIMITER,
+                max_fragments=2,
+                max_words=30,
+                min_words=12,
+            )
         )
     )
     by_id = {article.pk: article for article in articles}

@@ -28,10 +28,12 @@ class Fold(Func):
     output_field = TextField()
 
 
+_FOLD_TABLE = str.maketrans(_ACCENTED, _PLAIN)
+
+
 def fold_text(text: str) -> str:
-    """The Python twin of Fold, for tests and query preparation."""
-    text = text.lower().replace("œ", "oe").replace("æ", "ae")
-    return text.translate(str.maketrans(_ACCENTED, _PLAIN))
+    """The Python twin of Fold, for tests, query preparation and highlighting."""
+    return text.lower().replace("œ", "oe").replace("æ", "ae").translate(_FOLD_TABLE)
 
 
 class FaqAudience(models.TextChoices):
