@@ -351,9 +351,10 @@ def _requests(
     sectors = list(Sector.objects.all())
     outcomes, weights = zip(*OUTCOMES, strict=True)
     created: list[ServiceRequest] = []
-    for _ in range(missing):
+    # Oldest first, so that numbers follow dates as they would have.
+    moments = sorted(now - timedelta(days=rng.uniform(0, 120)) for _ in range(missing))
+    for when in moments:
         service_type = rng.choice(types)
-        when = now - timedelta(days=rng.uniform(0, 120), minutes=rng.randint(0, 600))
         outcome = rng.choices(outcomes, weights)[0]
         located = service_type.location_required or rng.random() < 0.3
         request = services.request_create(
@@ -379,18 +380,24 @@ def _requests(
         if outcome == "duplicate" and created:
             parent = next((r for r in reversed(created) if r.is_open), None)
             if parent is not None:
-                services.request_merge(actor=staff[0], duplicate=request, parent=parent)
+                services.request_merge(
+                    actor=staff[0], duplicate=request, parent=parent, now=later(1)
+                )
                 continue
         if outcome == "cancelled":
             services.request_cancel(
                 actor=staff[1],
                 service_request=request,
                 reason="Réglé par le citoyen avant notre passage.",
+                now=later(rng.uniform(1, 48)),
             )
             continue
         if outcome != "new":
             request = services.request_assign(
-                actor=staff[0], service_request=request, assignee=rng.choice(staff[2:])
+                actor=staff[0],
+                service_request=request,
+                assignee=rng.choice(staff[2:]),
+                now=later(rng.uniform(0.5, 8)),
             )
         if outcome in {"in_progress", "on_hold", "resolved", "closed"}:
             request = services.request_change_status(
@@ -405,6 +412,7 @@ def _requests(
                 service_request=request,
                 message="En attente d'une pièce.",
                 public=False,
+                now=later(1),
             )
             request = services.request_change_status(
                 actor=staff[2], service_request=request, status="on_hold", now=later(4)
@@ -415,12 +423,13 @@ def _requests(
                 service_request=request,
                 message="Travaux effectués. Merci de votre signalement.",
                 public=True,
+                now=later(rng.uniform(4, 90)),
             )
             request = services.request_change_status(
                 actor=staff[2],
                 service_request=request,
                 status="resolved",
-                now=later(rng.uniform(4, 90)),
+                now=later(0.1),
             )
         if outcome == "closed":
             request = services.request_change_status(
@@ -430,14 +439,20 @@ def _requests(
     services.request_check_sla(now=now)
 
 
-def _interactions(rng: random.Random, citizens: list[Citizen], staff: list[User]) -> None:
+def _interactions(
+    rng: random.Random, citizens: list[Citizen], staff: list[User], now: datetime
+) -> None:
     missing = TARGET_INTERACTIONS - Interaction.objects.count()
     if missing <= 0:
         return
     information_types = list(ServiceType.objects.filter(kind="information"))
-    articles = list(FaqArticle.objects.filter(audience="public")[:60])
-    requests = list(ServiceRequest.objects.order_by("?")[:missing])
-    for index in range(missing):
+    articles = list(FaqArticle.objects.filter(audience="public").order_by("id")[:60])
+    open_requests = list(
+        ServiceRequest.objects.filter(status__in=["new", "assigned", "in_progress"]).order_by("id")
+    )
+    requests = rng.sample(open_requests, k=min(missing, len(open_requests)))
+    moments = sorted(now - timedelta(days=rng.uniform(0, 120)) for _ in range(missing))
+    for index, when in enumerate(moments):
         if rng.random() < 0.6:
             article = rng.choice(articles)
             services.information_call_answer(
@@ -448,6 +463,7 @@ def _interactions(rng: random.Random, citizens: list[Citizen], staff: list[User]
                 citizen=rng.choice(citizens) if rng.random() < 0.5 else None,
                 service_type=rng.choice(information_types),
                 duration_seconds=rng.randint(60, 420),
+                now=when,
             )
         else:
             request = requests[index % len(requests)] if requests else None
@@ -458,6 +474,7 @@ def _interactions(rng: random.Random, citizens: list[Citizen], staff: list[User]
                 citizen=request.citizen if request else None,
                 service_request=request,
                 duration_seconds=rng.randint(60, 600),
+                now=max(when, request.created_at) if request else when,
             )
 
 
@@ -471,7 +488,7 @@ def build_crm_demo(*, seed: int = 2026, now: datetime | None = None) -> CrmDemoC
         staff = _staff()
         citizens = _citizens(rng)
         _requests(rng, citizens, staff, now)
-        _interactions(rng, citizens, staff)
+        _interactions(rng, citizens, staff, now)
     return CrmDemoCounts(
         departments=Department.objects.count(),
         service_types=ServiceType.objects.count(),

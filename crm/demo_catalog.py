@@ -129,7 +129,20 @@ SERVICE_TYPES: list[ServiceTypeSpec] = [
         "hours",
         "high",
         True,
-        [],
+        [
+            (
+                "type_voie",
+                "Type de voie",
+                "Road type",
+                "singlevaluelist",
+                True,
+                [
+                    ("locale", "Rue locale", "Local street"),
+                    ("artere", "Artère", "Arterial road"),
+                    ("cul-de-sac", "Cul-de-sac", "Dead end"),
+                ],
+            )
+        ],
     ),
     (
         "trottoir-glace",
@@ -142,7 +155,20 @@ SERVICE_TYPES: list[ServiceTypeSpec] = [
         "hours",
         "high",
         True,
-        [],
+        [
+            (
+                "risque",
+                "Risque observé",
+                "Observed risk",
+                "singlevaluelist",
+                True,
+                [
+                    ("glissade", "Glace vive", "Bare ice"),
+                    ("accumulation", "Neige accumulée", "Packed snow"),
+                    ("bloque", "Passage bloqué", "Blocked passage"),
+                ],
+            )
+        ],
     ),
     (
         "nettoyage-rue",
@@ -155,7 +181,7 @@ SERVICE_TYPES: list[ServiceTypeSpec] = [
         "days",
         "low",
         True,
-        [],
+        [_DETAILS],
     ),
     (
         "graffiti",
@@ -388,7 +414,16 @@ SERVICE_TYPES: list[ServiceTypeSpec] = [
         "days",
         "high",
         True,
-        [],
+        [
+            (
+                "fuite",
+                "De l'eau s'écoule-t-elle?",
+                "Is water leaking?",
+                "singlevaluelist",
+                True,
+                [("oui", "Oui", "Yes"), ("non", "Non", "No")],
+            )
+        ],
     ),
     (
         "qualite-eau",
@@ -427,7 +462,20 @@ SERVICE_TYPES: list[ServiceTypeSpec] = [
         "days",
         "low",
         True,
-        [],
+        [
+            (
+                "moment",
+                "Moment observé",
+                "Time observed",
+                "multivaluelist",
+                False,
+                [
+                    ("matin", "Matin", "Morning"),
+                    ("jour", "Jour", "Daytime"),
+                    ("soir", "Soir", "Evening"),
+                ],
+            )
+        ],
     ),
     (
         "arbre-dangereux",
@@ -466,7 +514,20 @@ SERVICE_TYPES: list[ServiceTypeSpec] = [
         "days",
         "low",
         True,
-        [],
+        [
+            (
+                "raison",
+                "Raison de la demande",
+                "Reason for the request",
+                "singlevaluelist",
+                True,
+                [
+                    ("visibilite", "Visibilité réduite", "Reduced visibility"),
+                    ("fils", "Branches près des fils", "Branches near wires"),
+                    ("batiment", "Branches sur un bâtiment", "Branches on a building"),
+                ],
+            )
+        ],
     ),
     (
         "agrile-frene",
@@ -505,7 +566,20 @@ SERVICE_TYPES: list[ServiceTypeSpec] = [
         "days",
         "normal",
         True,
-        [],
+        [
+            (
+                "probleme",
+                "Problème",
+                "Problem",
+                "singlevaluelist",
+                True,
+                [
+                    ("glace", "Glace abîmée", "Damaged ice"),
+                    ("eclairage", "Éclairage", "Lighting"),
+                    ("bandes", "Bandes brisées", "Broken boards"),
+                ],
+            )
+        ],
     ),
     (
         "feu-circulation",
@@ -518,7 +592,20 @@ SERVICE_TYPES: list[ServiceTypeSpec] = [
         "hours",
         "urgent",
         True,
-        [],
+        [
+            (
+                "etat",
+                "État du feu",
+                "Light status",
+                "singlevaluelist",
+                True,
+                [
+                    ("eteint", "Éteint", "Off"),
+                    ("clignotant", "Clignotant", "Flashing"),
+                    ("bloque", "Bloqué au rouge", "Stuck on red"),
+                ],
+            )
+        ],
     ),
     (
         "vitesse",
@@ -571,7 +658,7 @@ SERVICE_TYPES: list[ServiceTypeSpec] = [
         "days",
         "low",
         True,
-        [],
+        [("plaque", "Numéro de plaque", "Licence plate", "string", False, [])],
     ),
     (
         "marquage",
@@ -584,7 +671,20 @@ SERVICE_TYPES: list[ServiceTypeSpec] = [
         "days",
         "low",
         True,
-        [],
+        [
+            (
+                "type_marquage",
+                "Marquage touché",
+                "Affected marking",
+                "singlevaluelist",
+                True,
+                [
+                    ("pieton", "Passage pour piétons", "Pedestrian crossing"),
+                    ("centrale", "Ligne centrale", "Centre line"),
+                    ("arret", "Ligne d'arrêt", "Stop line"),
+                ],
+            )
+        ],
     ),
     (
         "permis-renovation",
@@ -649,7 +749,7 @@ SERVICE_TYPES: list[ServiceTypeSpec] = [
         "days",
         "normal",
         False,
-        [],
+        [("matricule", "Matricule de la propriété", "Property roll number", "string", False, [])],
     ),
     (
         "changement-adresse",
@@ -688,7 +788,20 @@ SERVICE_TYPES: list[ServiceTypeSpec] = [
         "days",
         "normal",
         True,
-        [],
+        [
+            (
+                "type_batiment",
+                "Type de bâtiment",
+                "Building type",
+                "singlevaluelist",
+                True,
+                [
+                    ("maison", "Maison", "House"),
+                    ("logement", "Immeuble à logements", "Apartment building"),
+                    ("commerce", "Commerce", "Business"),
+                ],
+            )
+        ],
     ),
     (
         "bruit",
@@ -728,7 +841,20 @@ SERVICE_TYPES: list[ServiceTypeSpec] = [
         "hours",
         "high",
         True,
-        [],
+        [
+            (
+                "espece",
+                "Animal",
+                "Animal",
+                "singlevaluelist",
+                True,
+                [
+                    ("chien", "Chien", "Dog"),
+                    ("chat", "Chat", "Cat"),
+                    ("faune", "Animal sauvage", "Wild animal"),
+                ],
+            )
+        ],
     ),
     (
         "inscription-loisirs",
@@ -741,7 +867,7 @@ SERVICE_TYPES: list[ServiceTypeSpec] = [
         "days",
         "normal",
         False,
-        [],
+        [("activite", "Activité visée", "Activity", "string", False, [])],
     ),
     (
         "bibliotheque",
@@ -754,7 +880,7 @@ SERVICE_TYPES: list[ServiceTypeSpec] = [
         "days",
         "low",
         False,
-        [],
+        [("succursale", "Bibliothèque", "Library", "string", False, [])],
     ),
     (
         "renseignement",
@@ -780,6 +906,6 @@ SERVICE_TYPES: list[ServiceTypeSpec] = [
         "days",
         "low",
         False,
-        [],
+        [("sujet", "Sujet", "Subject", "string", False, [])],
     ),
 ]

@@ -357,6 +357,7 @@ def request_assign(
     service_request: ServiceRequest,
     department: Department | None = None,
     assignee: User | None = None,
+    now: datetime | None = None,
 ) -> ServiceRequest:
     """Give a request to a department and/or a person; a new request becomes "assigned"."""
     if department is None and assignee is None:
@@ -396,12 +397,18 @@ def request_assign(
                 "department": current.department.code,
                 "assignee": current.assignee_id,
             },
+            at=now,
         )
     return current
 
 
 def request_add_note(
-    *, actor: User | None, service_request: ServiceRequest, message: str, public: bool
+    *,
+    actor: User | None,
+    service_request: ServiceRequest,
+    message: str,
+    public: bool,
+    now: datetime | None = None,
 ) -> RequestEvent:
     """An internal note (staff only) or a public reply (shown to the citizen)."""
     message = (message or "").strip()
@@ -420,12 +427,18 @@ def request_add_note(
             actor=actor,
             visibility=Visibility.PUBLIC if public else Visibility.INTERNAL,
             message=message,
+            at=now,
         )
 
 
 def request_cancel(
-    *, actor: User | None, service_request: ServiceRequest, reason: str
+    *,
+    actor: User | None,
+    service_request: ServiceRequest,
+    reason: str,
+    now: datetime | None = None,
 ) -> ServiceRequest:
+    now = now or timezone.now()
     reason = (reason or "").strip()
     if not reason:
         raise CrmError("reason_required", _("Indiquez le motif de l'annulation."), field="reason")
@@ -442,7 +455,7 @@ def request_cancel(
         previous = current.status
         current.status = S.CANCELLED
         current.cancellation_reason = reason
-        current.closed_at = timezone.now()
+        current.closed_at = now
         current.sla_paused_at = None
         current.save()
         _event(
@@ -453,12 +466,17 @@ def request_cancel(
             from_status=previous,
             to_status=S.CANCELLED,
             message=reason,
+            at=now,
         )
     return current
 
 
 def request_merge(
-    *, actor: User | None, duplicate: ServiceRequest, parent: ServiceRequest
+    *,
+    actor: User | None,
+    duplicate: ServiceRequest,
+    parent: ServiceRequest,
+    now: datetime | None = None,
 ) -> ServiceRequest:
     """Fold an open request into another open one: the duplicate is closed as "duplicate" and
     points to its parent; both timelines say so."""
@@ -483,7 +501,7 @@ def request_merge(
         previous = child.status
         child.status = S.DUPLICATE
         child.duplicate_of = kept
-        child.closed_at = timezone.now()
+        child.closed_at = now or timezone.now()
         child.sla_paused_at = None
         child.save()
         _event(
@@ -495,6 +513,7 @@ def request_merge(
             to_status=S.DUPLICATE,
             message=_("Doublon de la requête {number}.").format(number=kept.number),
             data={"parent": kept.number},
+            at=now,
         )
         _event(
             kept,
@@ -502,6 +521,7 @@ def request_merge(
             actor=actor,
             message=_("La requête {number} y a été fusionnée.").format(number=child.number),
             data={"duplicate": child.number},
+            at=now,
         )
     return child
 
@@ -815,6 +835,7 @@ def interaction_record(
     department: Department | None = None,
     duration_seconds: int = 0,
     resolved_at_first_contact: bool = False,
+    now: datetime | None = None,
 ) -> Interaction:
     summary = (summary or "").strip()
     if channel not in Channel.values:
@@ -840,6 +861,7 @@ def interaction_record(
             agent=_who(actor),
             duration_seconds=duration_seconds,
             resolved_at_first_contact=resolved_at_first_contact,
+            created_at=now or timezone.now(),
         )
         interaction.faq_articles.set(list(faq_articles))
     return interaction
@@ -854,6 +876,7 @@ def information_call_answer(
     citizen: Citizen | None = None,
     service_type: ServiceType | None = None,
     duration_seconds: int = 0,
+    now: datetime | None = None,
 ) -> Interaction:
     """A question answered from the information bank at first contact.
 
@@ -870,6 +893,7 @@ def information_call_answer(
                 description=summary,
                 citizen=citizen,
                 close_at_intake=True,
+                now=now,
             )
         articles = list(faq_articles)
         return interaction_record(
@@ -882,6 +906,7 @@ def information_call_answer(
             department=service_type.department if service_type else None,
             duration_seconds=duration_seconds,
             resolved_at_first_contact=True,
+            now=now,
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.models.catalog import Department
@@ -53,7 +54,7 @@ class Interaction(models.Model):
     )
     duration_seconds = models.PositiveIntegerField(_("durée (s)"), default=0)
     resolved_at_first_contact = models.BooleanField(_("réglée au premier contact"), default=False)
-    created_at = models.DateTimeField(_("le"), auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("le"), default=timezone.now, db_index=True)
 
     class Meta:
         verbose_name = _("interaction")
