@@ -29,7 +29,7 @@ $(VENV)/.installed: pyproject.toml
 run: $(VENV)/.installed .env
 	$(PY) manage.py migrate_schemas --noinput
 	$(PY) manage.py demo --port $(PORT)
-	$(PY) manage.py runserver $(PORT)
+	RELAIS_PUBLIC_PORT=$(PORT) $(PY) manage.py runserver $(PORT)
 
 test: $(VENV)/.installed .env .tools lint typecheck pytest
 

@@ -16,6 +16,7 @@ bench/search.py measures this against ranking every match.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,8 +91,12 @@ def _restore_accents(original: str, headline: str) -> str:
     return " … ".join(fragment.strip() for fragment in fragments if fragment.strip())
 
 
+_INNER_HYPHEN = re.compile(r"(?<=\w)-(?=\w)")
+
+
 def _normalized(query: str) -> str:
-    return " ".join(query.split())[:200]
+    # "nid-de-poule" must find "nids-de-poule": search the parts, not the compound.
+    return " ".join(_INNER_HYPHEN.sub(" ", query).split())[:200]
 
 
 def _ranked_sql(*, any_word: bool) -> str:

@@ -37,6 +37,8 @@ ALLOWED_HOSTS += env_list("RELAIS_EXTRA_HOSTS")
 RELAIS_ROUTING_CACHE_SECONDS = env_int("RELAIS_ROUTING_CACHE_SECONDS", 60)
 # Schemas migrated in advance, so that provisioning a town is a rename (0 disables the pool).
 RELAIS_SPARE_POOL_SIZE = env_int("RELAIS_SPARE_POOL_SIZE", 2)
+# Port in the addresses Relais writes (invitations), when the site is not on 80/443.
+RELAIS_PUBLIC_PORT = env_str("RELAIS_PUBLIC_PORT")
 
 SHARED_APPS = [
     # Before django_tenants: its migrate_schemas (and migrate) commands are overridden here to

@@ -12,7 +12,9 @@ from django.conf import settings
 from django.db import transaction
 from django_tenants.utils import schema_context
 
+from crm.cloning import catalog_copy_from
 from crm.demo import build_crm_demo
+from onboarding.services import municipality_onboard
 from tenants.accounts.models import User
 from tenants.models import Domain, Municipality, Region
 from tenants.services import administrator_ensure, municipality_create
@@ -38,8 +40,8 @@ class DemoTown:
     population: int
     privacy_officer_name: str
     primary_colour: str
-    # The host city carries the demo catalog, bank and requests; a partner starts empty
-    # until onboarding copies the host's catalog.
+    # The host city carries the demo catalog, bank and requests; a partner is onboarded from
+    # it (a copy of its catalog and information bank) and has no requests of its own.
     with_crm_demo: bool = False
 
 
@@ -101,7 +103,17 @@ def build_demo(*, port: int, towns: tuple[DemoTown, ...] = TOWNS) -> list[DemoAc
             "primary_colour": town.primary_colour,
         }
         municipality = Municipality.objects.filter(slug=town.slug).first()
-        if municipality is None:
+        if municipality is None and town.kind == Municipality.Kind.PARTNER and host is not None:
+            # A partner is onboarded from its host like any new town: provisioning, then a copy
+            # of the host's catalog and information bank.
+            municipality = municipality_onboard(
+                slug=town.slug,
+                domain=domain,
+                **{k: v for k, v in fields.items() if k not in {"kind", "status"}},
+            ).municipality
+            municipality.status = Municipality.Status.LIVE
+            municipality.save(update_fields=["status"])
+        elif municipality is None:
             municipality = municipality_create(slug=town.slug, domain=domain, **fields)
         else:
             for name, value in fields.items():
@@ -121,5 +133,8 @@ def build_demo(*, port: int, towns: tuple[DemoTown, ...] = TOWNS) -> list[DemoAc
         if town.with_crm_demo:
             with schema_context(municipality.schema_name):
                 build_crm_demo()
+        elif municipality.host is not None:
+            with schema_context(municipality.schema_name):  # what the host added since
+                catalog_copy_from(source_schema=municipality.host.schema_name)
         accounts.append(DemoAccount(town.name, _url(domain, port), admin_email, DEMO_PASSWORD))
     return accounts

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context, schema_exists
 
@@ -87,6 +94,35 @@ def municipality_set_status(*, municipality: Municipality, status: str) -> Munic
         current.save(update_fields=["status", "updated_at"])
     logger.info("municipality status: schema=%s status=%s", current.schema_name, status)
     return current
+
+
+def town_url(municipality: Municipality, path: str = "/") -> str:
+    """Absolute address of a page on the town's primary domain."""
+    domain = Domain.objects.filter(tenant=municipality, is_primary=True).first()
+    host = domain.domain if domain else f"{municipality.slug}.{settings.RELAIS_BASE_DOMAIN}"
+    scheme = "https" if settings.RELAIS_HTTPS else "http"
+    port = f":{settings.RELAIS_PUBLIC_PORT}" if settings.RELAIS_PUBLIC_PORT else ""
+    return f"{scheme}://{host}{port}{path}"
+
+
+def administrator_invite(*, municipality: Municipality, email: str) -> User:
+    """Create the town's first administrator without a password and e-mail them a link to
+    choose one (sent once the transaction commits). Raises ValidationError for a bad address.
+    """
+    email = (email or "").strip().lower()
+    validate_email(email)
+    with schema_context(municipality.schema_name), transaction.atomic():
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_superuser(email=email, password=None)
+        uid = urlsafe_base64_encode(force_bytes(user.pk))
+        token = default_token_generator.make_token(user)
+    link = town_url(municipality, f"/comptes/reset/{uid}/{token}/")
+    context = {"town": municipality.display_name or municipality.name, "link": link}
+    message = render_to_string("emails/administrator_invitation.txt", context)
+    subject = render_to_string("emails/administrator_invitation_subject.txt", context).strip()
+    transaction.on_commit(lambda: send_mail(subject, message, None, [email]))
+    return user
 
 
 def administrator_ensure(*, municipality: Municipality, email: str, password: str) -> User:

@@ -45,10 +45,17 @@ def test_demo_builds_the_platform_laval_and_levis_and_is_idempotent():
     assert ("laval", "host", "live", None) in first["towns"]
     assert ("admin@laval.localhost", True) in first["laval"]
     assert "admin@laval.localhost" not in [email for email, _ in first["levis"]]
+    with schema_context("laval"):
+        host_types = dict(ServiceType.objects.values_list("uuid", "code"))
     with schema_context("levis"):
         assert User.objects.get(email="admin@levis.localhost").check_password(DEMO_PASSWORD)
-        assert ServiceType.objects.count() == 0  # a partner starts empty
-        assert FaqArticle.objects.count() == 0
+        # The partner has a copy of the host's catalog and bank, with provenance, and nothing
+        # of its requests or citizens.
+        copied = dict(ServiceType.objects.values_list("source_uuid", "code"))
+        assert copied == host_types
+        assert FaqArticle.objects.filter(source_uuid__isnull=False).count() >= 120
+        assert ServiceRequest.objects.count() == 0
+        assert Citizen.objects.count() == 0
     with schema_context("laval"):
         statuses = set(ServiceRequest.objects.values_list("status", flat=True))
         assert first["crm"] == _state()["crm"]  # the CRM demo is idempotent too
