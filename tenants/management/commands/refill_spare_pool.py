@@ -20,7 +20,7 @@ class Command(BaseCommand):
             "--size",
             type=int,
             default=None,
-            help=f"taille visée (défaut : RELAIS_SPARE_POOL_SIZE = {settings.RELAIS_SPARE_POOL_SIZE})",
+            help=f"taille visée (défaut : {settings.RELAIS_SPARE_POOL_SIZE})",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
