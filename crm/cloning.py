@@ -143,9 +143,11 @@ def catalog_copy_from(
             "faq_articles": f"""
                 INSERT INTO crm_faqarticle (uuid, source_uuid, question_fr, answer_fr, question_en,
                     answer_en, category_id, audience, status, owner_department_id, review_on,
-                    version, created_at, updated_at)
+                    version, created_at, updated_at, search_vector, question_vector)
                 SELECT gen_random_uuid(), f.uuid, f.question_fr, f.answer_fr, f.question_en,
-                       f.answer_en, c.id, f.audience, f.status, d.id, f.review_on, 1, now(), now()
+                       f.answer_en, c.id, f.audience, f.status, d.id, f.review_on, 1, now(), now(),
+                       -- same text, same vectors: the copy does not parse the bank again
+                       f.search_vector, f.question_vector
                 FROM {source}.crm_faqarticle f
                 JOIN ({dept_map}) dm ON dm.source_id = f.owner_department_id
                 JOIN crm_department d ON d.code = dm.target_code

@@ -1,9 +1,10 @@
 """Full-text search of the information bank, in French and English, accents folded.
 
-Articles carry two stored vectors (crm.models.faq): `question_vector` (questions only, weight A)
-and `search_vector` (questions A, answers B). French text is stemmed with the `french`
-configuration, English with `english`, all accent-folded; a query is folded the same way and
-matched in both languages, so `deneigement` finds `déneigement` and `collecte` finds `collectes`.
+Articles carry two stored vectors kept by a trigger (crm.models.faq): `question_vector`
+(questions only, weight A) and `search_vector` (questions A, answers B). French text is
+stemmed with the `french` configuration, English with `english`, all accent-folded; a query is
+folded the same way and matched in both languages, so `deneigement` finds `déneigement` and
+`collecte` finds `collectes`.
 
 Ranking every matching article is what makes a common word slow (thousands of matches). Since
 a match in the question always outranks a match in the answer alone (weights 1.0 and 0.1), the

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
-from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
-from django.db.models import F, Func, TextField
+from django.db.models import Func, TextField
 from django.utils.translation import gettext_lazy as _
 
 from crm.models.catalog import Bilingual, Department, Provenance, ServiceCategory, ServiceType
@@ -87,25 +87,13 @@ class FaqArticle(Bilingual, Provenance):
     )
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
     updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
-    search_vector = models.GeneratedField(
-        expression=(
-            SearchVector(Fold(F("question_fr")), config="french", weight="A")
-            + SearchVector(Fold(F("answer_fr")), config="french", weight="B")
-            + SearchVector(Fold(F("question_en")), config="english", weight="A")
-            + SearchVector(Fold(F("answer_en")), config="english", weight="B")
-        ),
-        output_field=SearchVectorField(),
-        db_persist=True,
-    )
+    # Maintained by the database (trigger crm_faq_vectors, migration 0007): questions weighted
+    # A and answers B, French text stemmed in French and English in English, accents folded.
+    # A row inserted with its vectors (a copy from the host, same text) keeps them, so copying
+    # a bank never re-parses it; any change of text recomputes them.
+    search_vector = SearchVectorField(null=True, editable=False)
     # Questions alone: short vectors, cheap to rank, searched first (see crm.search).
-    question_vector = models.GeneratedField(
-        expression=(
-            SearchVector(Fold(F("question_fr")), config="french", weight="A")
-            + SearchVector(Fold(F("question_en")), config="english", weight="A")
-        ),
-        output_field=SearchVectorField(),
-        db_persist=True,
-    )
+    question_vector = SearchVectorField(null=True, editable=False)
 
     class Meta:
         verbose_name = _("article de la banque d'information")

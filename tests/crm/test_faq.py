@@ -212,3 +212,32 @@ def test_search_costs_two_queries_whatever_the_number_of_results(
 
     assert len(many) == 20
     assert len(one) == 1
+
+
+def test_an_edit_is_searchable_at_once_and_the_old_words_are_gone(in_laval):
+    article = _article(question_fr="Horaire de la piscine", answer_fr="Ouverte le samedi.")
+    assert faq_search(query="samedi")
+
+    faq_article_update(actor=None, article=article, answer_fr="Ouverte le dimanche.")
+
+    assert faq_search(query="samedi") == []
+    assert [hit.article.pk for hit in faq_search(query="dimanche")] == [article.pk]
+
+
+def test_vectors_given_with_a_copy_are_kept_not_recomputed(in_laval):
+    from django.db import connection
+
+    article = _article(question_fr="Original", answer_fr="Texte.")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO crm_faqarticle (uuid, question_fr, answer_fr, question_en, answer_en,"
+            " audience, status, owner_department_id, version, created_at, updated_at,"
+            " search_vector, question_vector) SELECT gen_random_uuid(), 'Copie', 'Texte.', '',"
+            " '', audience, status, owner_department_id, 1, now(), now(), search_vector,"
+            " question_vector FROM crm_faqarticle WHERE id = %s RETURNING id",
+            [article.pk],
+        )
+        (copy_id,) = cursor.fetchone()
+
+    copy = FaqArticle.objects.get(pk=copy_id)
+    assert copy.search_vector == FaqArticle.objects.get(pk=article.pk).search_vector
