@@ -53,6 +53,7 @@ bench: $(VENV)/.installed
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(PY) bench/routing.py
 	$(PY) bench/search.py
+	$(PY) bench/provisioning.py
 
 db-stop: $(VENV)/.installed
 	$(PY) -c 'from pathlib import Path; from shared_config.embedded_db import stop_embedded_database as s; s(Path(".data"))'

@@ -62,7 +62,7 @@ from django.core.management import call_command
 from django_tenants.utils import schema_exists
 # The filler towns of bench/provisioning.py are copies of table definitions, there only to
 # give the catalog its size: they are never migrated. The towns the benchmarks use are.
-for schema in ("bench", "copy_target"):
+for schema in ("bench", "copy_target", "copy_source"):
     if schema_exists(schema):
         call_command("migrate_schemas", schema_name=schema, interactive=False, verbosity=0)
 """

@@ -149,10 +149,30 @@ def main() -> None:
     for index in range(args.claim_samples):
         drop_town(f"claim-{index}")
 
-    # --- catalog copy -------------------------------------------------------------------------
-    with schema_context("bench"):
-        if ServiceType.objects.filter(code__startswith="bench-type-").count() != 300:
+    # --- catalog copy ---------------------------------------------------------------------
+    # The host of the copy is a town of its own, so the search benchmark's bank is untouched.
+    from bench.search import generate
+
+    def town(slug: str) -> Municipality:
+        existing = Municipality.objects.filter(slug=slug).first()
+        if existing is not None:
+            return existing
+        spare_schema_create()
+        return municipality_create(
+            name=f"Ville {slug}",
+            slug=slug,
+            domain=f"{slug}.localhost",
+            region=Region.LAVAL,
+            privacy_officer_name="Greffe",
+            privacy_officer_email=f"greffe@{slug}.localhost",
+        )
+
+    source = town("copy-source")
+    with schema_context(source.schema_name):
+        if ServiceType.objects.count() != 300 or FaqArticle.objects.count() != 2000:
             started = time.perf_counter()
+            FaqArticle.objects.all().delete()
+            ServiceType.objects.all().delete()
             department = Department.objects.get_or_create(
                 code="bench", defaults={"name_fr": "Banc"}
             )[0]
@@ -162,6 +182,7 @@ def main() -> None:
                 )[0]
                 for i in range(10)
             ]
+            types = []
             for index in range(300):
                 service_type = ServiceType.objects.create(
                     code=f"bench-type-{index}",
@@ -170,6 +191,7 @@ def main() -> None:
                     category=categories[index % 10],
                     department=department,
                 )
+                types.append(service_type)
                 for number in range(2):
                     attribute = ServiceAttribute.objects.create(
                         service_type=service_type,
@@ -185,12 +207,22 @@ def main() -> None:
                         )
                         for v in range(3)
                     )
+            articles, _rare = generate(__import__("random").Random(2000), count=2000)
+            created = FaqArticle.objects.bulk_create(
+                FaqArticle(
+                    question_fr=q_fr,
+                    answer_fr=a_fr,
+                    question_en=q_en,
+                    answer_en=a_en,
+                    audience=audience,
+                    status="published",
+                    owner_department=department,
+                )
+                for q_fr, a_fr, q_en, a_en, audience in articles
+            )
+            for index, article in enumerate(created):
+                article.service_types.add(types[index % 300])
             print(f"host catalog built ({time.perf_counter() - started:.0f} s)", flush=True)
-        articles_for_copy = FaqArticle.objects.order_by("id").values_list("id", flat=True)[:2000]
-        keep = set(articles_for_copy)
-        # The bank to copy: 2,000 of the search benchmark's articles (others archived, not copied).
-        FaqArticle.objects.exclude(id__in=keep).exclude(status="archived").update(status="archived")
-        FaqArticle.objects.filter(id__in=keep).update(status="published")
 
     target = Municipality.objects.filter(slug="copy-target").first()
     if target is None:
@@ -220,10 +252,10 @@ def main() -> None:
         return elapsed, counts
 
     def relais_copy() -> dict[str, int]:
-        return catalog_copy_from(source_schema="bench").counts
+        return catalog_copy_from(source_schema=source.schema_name).counts
 
     def orm_copy() -> dict[str, int]:
-        with schema_context("bench"):
+        with schema_context(source.schema_name):
             departments = list(Department.objects.all())
             categories = list(ServiceCategory.objects.all())
             types = list(

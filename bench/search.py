@@ -75,13 +75,15 @@ class Zipf:
         return self.rng.choices(self.words, cum_weights=self.cumulative, k=k)
 
 
-def generate(rng: random.Random) -> tuple[list[tuple[str, str, str, str, str]], list[str]]:
+def generate(
+    rng: random.Random, count: int = ARTICLES
+) -> tuple[list[tuple[str, str, str, str, str]], list[str]]:
     tail = _tail(rng, 6000)
     # Common municipal words sit high in the distribution, function words highest.
     fr = Zipf(FUNCTION_FR + COMMON_FR + tail[:3000], rng)
     en = Zipf(FUNCTION_EN + COMMON_EN + tail[3000:], rng)
     articles = []
-    for index in range(ARTICLES):
+    for index in range(count):
         q_fr = f"{rng.choice(STARTS_FR)} {' '.join(fr.sample(rng.randint(5, 11)))}?"
         q_en = f"{rng.choice(STARTS_EN)} {' '.join(en.sample(rng.randint(5, 11)))}?"
         a_fr = " ".join(fr.sample(rng.randint(40, 110))) + "."
