@@ -10,12 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.db import connection
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
-from django_tenants.utils import get_public_schema_name
 
 from crm import services
 from crm.errors import CrmError
@@ -41,29 +39,14 @@ from crm.models import (
     ServiceType,
     WorkingHours,
 )
+from tenants.admin import SchemaScopedAdmin, on_platform
 
 
-def _in_a_town() -> bool:
-    return bool(connection.schema_name != get_public_schema_name())  # type: ignore[attr-defined]
-
-
-class TownAdmin(admin.ModelAdmin):
+class TownAdmin(SchemaScopedAdmin):
     """Hidden on the platform's domain, whose schema has no CRM tables."""
 
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return _in_a_town() and super().has_module_permission(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _in_a_town() and super().has_view_permission(request, obj)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return _in_a_town() and super().has_add_permission(request)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _in_a_town() and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _in_a_town() and super().has_delete_permission(request, obj)
+    def visible_here(self) -> bool:
+        return not on_platform()
 
 
 class ReadOnlyAdmin(TownAdmin):

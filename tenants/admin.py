@@ -13,26 +13,37 @@ admin.site.site_title = _("Relais")
 admin.site.index_title = _("Tableau de bord")
 
 
-class PlatformOnlyAdmin(admin.ModelAdmin):
-    """Shown only on the base domain: a town's administrators never see other towns."""
+class SchemaScopedAdmin(admin.ModelAdmin):
+    """An admin page that exists only on some hosts: the platform's, or a town's."""
 
-    def _on_platform(self) -> bool:
-        return bool(connection.schema_name == get_public_schema_name())  # type: ignore[attr-defined]
+    def visible_here(self) -> bool:
+        raise NotImplementedError
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return self._on_platform() and super().has_module_permission(request)
+        return self.visible_here() and super().has_module_permission(request)
 
     def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return self._on_platform() and super().has_view_permission(request, obj)
+        return self.visible_here() and super().has_view_permission(request, obj)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return self._on_platform() and super().has_add_permission(request)
+        return self.visible_here() and super().has_add_permission(request)
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return self._on_platform() and super().has_change_permission(request, obj)
+        return self.visible_here() and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return self._on_platform() and super().has_delete_permission(request, obj)
+        return self.visible_here() and super().has_delete_permission(request, obj)
+
+
+def on_platform() -> bool:
+    return bool(connection.schema_name == get_public_schema_name())  # type: ignore[attr-defined]
+
+
+class PlatformOnlyAdmin(SchemaScopedAdmin):
+    """Shown only on the base domain: a town's administrators never see other towns."""
+
+    def visible_here(self) -> bool:
+        return on_platform()
 
 
 class DomainInline(admin.TabularInline):
