@@ -268,6 +268,31 @@ def test_notes_are_internal_and_replies_public(in_laval):
         request_add_note(actor=None, service_request=request, message="   ", public=True)
 
 
+def test_refused_assign_cancel_and_merge_write_nothing(in_laval):
+    closed = request_cancel(actor=None, service_request=_create(), reason="Réglé.")
+    other = _create()
+    events_before = RequestEvent.objects.count()
+    snapshot = list(
+        ServiceRequest.objects.values_list("id", "status", "department_id", "assignee_id")
+    )
+
+    for attempt in (
+        lambda: request_assign(actor=None, service_request=closed, department=DepartmentFactory()),
+        lambda: request_assign(actor=None, service_request=other),
+        lambda: request_cancel(actor=None, service_request=closed, reason="Encore"),
+        lambda: request_merge(actor=None, duplicate=other, parent=closed),
+        lambda: request_merge(actor=None, duplicate=other, parent=other),
+    ):
+        with pytest.raises(CrmError):
+            attempt()
+
+    assert RequestEvent.objects.count() == events_before
+    assert (
+        list(ServiceRequest.objects.values_list("id", "status", "department_id", "assignee_id"))
+        == snapshot
+    )
+
+
 def test_cancellation_needs_a_reason(in_laval):
     request = _create()
     with pytest.raises(CrmError) as error:

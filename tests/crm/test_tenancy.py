@@ -1,0 +1,101 @@
+"""Every CRM table of Laval stays in Laval: Lévis sees none of its rows."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.apps import apps
+from django_tenants.utils import schema_context
+
+from crm.models import BusinessCalendar, ClosureDay, RoutingRule
+from crm.selectors import first_contact_resolution
+from crm.services import (
+    access_log_record,
+    citizen_create,
+    citizen_merge,
+    consent_record,
+    faq_article_create,
+    faq_article_update,
+    information_call_answer,
+    request_add_note,
+    request_create,
+)
+from tests.factories import (
+    DepartmentFactory,
+    SectorFactory,
+    ServiceAttributeFactory,
+    ServiceTypeFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _fill_laval() -> None:
+    agent = UserFactory(is_staff=True)
+    attribute = ServiceAttributeFactory(datatype="singlevaluelist", choices=["a", "b"])
+    service_type = attribute.service_type
+    information = ServiceTypeFactory(kind="information", location_required=False, sla_value=None)
+    sector = SectorFactory()
+    RoutingRule.objects.create(sector=sector, service_type=None, department=DepartmentFactory())
+    ClosureDay.objects.create(
+        calendar=BusinessCalendar.objects.get(), date=date(2026, 12, 24), name="Veille"
+    )
+    kept = citizen_create(actor=None, email="kept@exemple.qc.ca")
+    merged = citizen_create(actor=None, email="merged@exemple.qc.ca")
+    consent_record(actor=None, citizen=kept, purpose="alerts", granted=True)
+    citizen_merge(actor=agent, kept=kept, merged=merged)
+    access_log_record(actor=agent, citizen=kept, action="view", purpose="Suivi")
+    request = request_create(
+        actor=agent,
+        service_type=service_type,
+        channel="phone",
+        address="1, rue A",
+        sector=sector,
+        citizen=kept,
+    )
+    request_add_note(actor=agent, service_request=request, message="Note", public=False)
+    article = faq_article_create(
+        actor=agent,
+        question_fr="Q",
+        answer_fr="R",
+        owner_department=service_type.department,
+        service_types=[service_type],
+    )
+    faq_article_update(actor=agent, article=article, answer_fr="R2")
+    information_call_answer(
+        actor=agent,
+        channel="phone",
+        summary="Question",
+        faq_articles=[article],
+        citizen=kept,
+        service_type=information,
+    )
+
+
+def test_levis_sees_no_row_of_any_crm_table_of_laval(laval, levis):
+    crm_models = list(apps.get_app_config("crm").get_models())
+    with schema_context(laval.schema_name):
+        _fill_laval()
+        filled = {model.__name__ for model in crm_models if model.objects.exists()}
+    # Every table got at least one row in Laval (the test covers them all)...
+    assert filled == {model.__name__ for model in crm_models}
+    with schema_context(levis.schema_name):
+        # ...and in Lévis only the rows every town starts with (its own settings and calendar).
+        leftovers = {
+            model.__name__: model.objects.count() for model in crm_models if model.objects.exists()
+        }
+        assert leftovers == {"BusinessCalendar": 1, "WorkingHours": 5, "CrmSettings": 1}
+
+
+def test_first_contact_resolution_costs_one_query(in_laval, django_assert_num_queries):
+    information = ServiceTypeFactory(kind="information", location_required=False, sla_value=None)
+    for channel in ("phone", "web", "counter", "email"):
+        information_call_answer(
+            actor=None, channel=channel, summary="x", faq_articles=[], service_type=information
+        )
+    for by in ("channel", "department", "month"):
+        with django_assert_num_queries(1):
+            rows = first_contact_resolution(start=date(2026, 1, 1), end=date(2027, 1, 1), by=by)
+        assert rows
