@@ -1,0 +1,192 @@
+"""A town exported then restored into a new town comes back whole, and separate."""
+
+from __future__ import annotations
+
+import tarfile
+from io import StringIO
+
+import pytest
+from django.contrib.admin.models import ADDITION, LogEntry
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django_tenants.utils import schema_context, schema_exists
+
+from crm.models import (
+    AccessLog,
+    Citizen,
+    FaqArticle,
+    RequestEvent,
+    ServiceRequest,
+    ServiceType,
+)
+from crm.search import faq_search
+from crm.services import (
+    access_log_record,
+    citizen_create,
+    faq_article_create,
+    request_add_note,
+    request_create,
+)
+from tenants.accounts.models import User
+from tenants.models import Municipality
+from tests.factories import ServiceAttributeFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def laval_data(laval):
+    with schema_context(laval.schema_name):
+        agent = UserFactory(email="agent@laval.qc.ca", is_staff=True)
+        agent.user_permissions.add(Permission.objects.get(codename="view_citizen"))
+        attribute = ServiceAttributeFactory(
+            code="taille", datatype="singlevaluelist", required=True, choices=["petit", "grand"]
+        )
+        citizen = citizen_create(actor=None, email="camille@exemple.qc.ca", phone="4505550101")
+        request = request_create(
+            actor=agent,
+            service_type=attribute.service_type,
+            channel="phone",
+            citizen=citizen,
+            address="12, rue Principale",
+            attributes={"taille": "grand"},
+        )
+        request_add_note(
+            actor=agent, service_request=request, message="Équipe jeudi.", public=False
+        )
+        faq_article_create(
+            actor=agent,
+            question_fr="Quand passe le déneigement?",
+            answer_fr="Dès 5 cm.",
+            question_en="When?",
+            answer_en="At 5 cm.",
+            status="published",
+            owner_department=attribute.service_type.department,
+        )
+        access_log_record(actor=agent, citizen=citizen, action="view", purpose="Suivi")
+        LogEntry.objects.create(
+            user=agent,
+            content_type=ContentType.objects.get_for_model(Citizen),
+            object_id=str(citizen.pk),
+            object_repr="camille",
+            action_flag=ADDITION,
+        )
+        return {"request": request.number}
+
+
+def _counts() -> dict[str, int]:
+    return {
+        model.__name__: model.objects.count()
+        for model in (
+            User,
+            Citizen,
+            ServiceType,
+            ServiceRequest,
+            RequestEvent,
+            FaqArticle,
+            AccessLog,
+            LogEntry,
+        )
+    }
+
+
+def test_a_town_comes_back_whole_in_a_new_schema(laval, laval_data, tmp_path, client_for):
+    archive = tmp_path / "laval.tar.gz"
+    with schema_context(laval.schema_name):
+        expected = _counts()
+
+    call_command("export_tenant", tenant="laval", output=str(archive), stdout=StringIO())
+    out = StringIO()
+    call_command(
+        "restore_tenant",
+        input=str(archive),
+        slug="laval-copie",
+        domain="laval-copie.localhost",
+        stdout=out,
+    )
+
+    assert out.getvalue().splitlines()[-1] == "http://laval-copie.localhost/"
+    copy = Municipality.objects.get(slug="laval-copie")
+    assert (copy.name, copy.region, copy.status) == (laval.name, laval.region, "onboarding")
+    with schema_context(copy.schema_name):
+        assert _counts() == expected
+        request = ServiceRequest.objects.get(number=laval_data["request"])
+        assert request.attributes == {"taille": "grand"}
+        assert request.citizen.phone == "4505550101"
+        assert [e.kind for e in request.events.order_by("id")] == ["created", "internal_note"]
+        agent = User.objects.get(email="agent@laval.qc.ca")
+        assert agent.has_perm("crm.view_citizen")
+        assert LogEntry.objects.get().content_type.model == "citizen"
+        assert [hit.question for hit in faq_search(query="deneigement")] == [
+            "Quand passe le déneigement?"
+        ]
+        # Sequences moved past the restored ids: new rows do not collide.
+        new = request_create(
+            actor=None,
+            service_type=request.service_type,
+            channel="web",
+            address="1, rue B",
+            attributes={"taille": "petit"},
+        )
+        assert new.pk > request.pk
+    with schema_context("levis"):
+        assert Citizen.objects.count() == 0
+
+
+def test_the_archive_holds_no_sessions_and_says_what_it_holds(laval, laval_data, tmp_path):
+    archive = tmp_path / "laval.tar.gz"
+    call_command("export_tenant", tenant="laval", output=str(archive), stdout=StringIO())
+
+    with tarfile.open(archive) as tar:
+        names = set(tar.getnames())
+    assert "manifest.json" in names
+    assert "tables/crm_servicerequest.csv" in names
+    assert "tables/django_session.csv" not in names
+
+
+def test_a_bad_archive_is_refused_and_creates_nothing(tmp_path):
+    bogus = tmp_path / "bogus.tar.gz"
+    bogus.write_bytes(b"pas une archive")
+
+    with pytest.raises(CommandError, match="archive Relais lisible"):
+        call_command(
+            "restore_tenant",
+            input=str(bogus),
+            slug="copie",
+            domain="copie.localhost",
+            stdout=StringIO(),
+        )
+    assert not Municipality.objects.filter(slug="copie").exists()
+    assert not schema_exists("copie")
+
+
+def test_an_archive_from_a_newer_relais_is_refused(laval, tmp_path):
+    import io
+    import json
+
+    archive = tmp_path / "newer.tar.gz"
+    call_command("export_tenant", tenant="laval", output=str(archive), stdout=StringIO())
+    with tarfile.open(archive) as tar:
+        members = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+    manifest = json.loads(members["manifest.json"])
+    manifest["migrations"].append(["crm", "9999_from_the_future"])
+    members["manifest.json"] = json.dumps(manifest).encode()
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+    with pytest.raises(CommandError, match="plus récente"):
+        call_command(
+            "restore_tenant",
+            input=str(archive),
+            slug="copie",
+            domain="copie.localhost",
+            stdout=StringIO(),
+        )
+    assert not schema_exists("copie")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
