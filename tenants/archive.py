@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from tenants.errors import TenancyError
-from tenants.models import Municipality
+from tenants.models import Municipality, TownExport
 from tenants.services import municipality_create
 
 FORMAT = "relais-town-archive/1"
@@ -148,7 +148,16 @@ def town_export(*, municipality: Municipality, output: Path) -> ArchiveSummary:
             "files": len(files),
         }
         _add(archive, "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2).encode())
-    return ArchiveSummary(tables=counts, files=len(files))
+    summary = ArchiveSummary(tables=counts, files=len(files))
+    TownExport.objects.create(
+        municipality=municipality,
+        slug=municipality.slug,
+        schema_name=municipality.schema_name,
+        path=str(output.resolve()),
+        rows=summary.rows,
+        files=summary.files,
+    )
+    return summary
 
 
 def _invalid(message: str) -> TenancyError:

@@ -226,3 +226,25 @@ class SpareSchema(models.Model):
 
     def __str__(self) -> str:
         return self.schema_name
+
+
+class TownExport(models.Model):
+    """An archive written by `town_export`: a town can only be deleted once one exists."""
+
+    municipality = models.ForeignKey(
+        Municipality, on_delete=models.SET_NULL, null=True, related_name="exports"
+    )
+    slug = models.CharField(max_length=63)
+    schema_name = models.CharField(max_length=63)
+    path = models.CharField(_("fichier"), max_length=500)
+    rows = models.PositiveIntegerField(_("lignes"))
+    files = models.PositiveIntegerField(_("fichiers"))
+    created_at = models.DateTimeField(_("exportée le"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("exportation de municipalité")
+        verbose_name_plural = _("exportations de municipalités")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.slug} {self.created_at:%Y-%m-%d %H:%M}"

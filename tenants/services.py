@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import shutil
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
@@ -18,7 +20,7 @@ from django_tenants.utils import schema_context, schema_exists
 
 from tenants.accounts.models import User
 from tenants.errors import TenancyError
-from tenants.models import DEFAULT_BRAND_COLOUR, Domain, Municipality
+from tenants.models import DEFAULT_BRAND_COLOUR, Domain, Municipality, TownExport
 from tenants.provisioning import claim_spare_schema, schedule_pool_refill
 
 logger = logging.getLogger(__name__)
@@ -82,18 +84,88 @@ def municipality_create(
     return municipality
 
 
+# Where a town may go from each status (provisioning ends with the first administrator).
+STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
+    Municipality.Status.PROVISIONING: frozenset({"onboarding", "live", "suspended", "archived"}),
+    Municipality.Status.ONBOARDING: frozenset({"live", "suspended", "archived"}),
+    Municipality.Status.LIVE: frozenset({"suspended", "archived"}),
+    Municipality.Status.SUSPENDED: frozenset({"live", "onboarding", "archived"}),
+    Municipality.Status.ARCHIVED: frozenset({"suspended"}),
+}
+
+
 def municipality_set_status(*, municipality: Municipality, status: str) -> Municipality:
-    """Change a town's status; suspended towns show a maintenance page, archived ones a 404."""
+    """Move a town along its lifecycle: suspended towns show a maintenance page, archived ones
+    a 404; their data is kept. Raises ValidationError for an unknown status and TenancyError for
+    a move the lifecycle does not allow."""
     if status not in Municipality.Status.values:
         raise ValidationError(
             {"status": _("« {status} » n'est pas un statut de municipalité.").format(status=status)}
         )
     with transaction.atomic():
         current = Municipality.objects.select_for_update().get(pk=municipality.pk)
+        if status != current.status and status not in STATUS_TRANSITIONS[current.status]:
+            raise TenancyError(
+                "illegal_status_change",
+                _("Une municipalité « {current} » ne peut pas passer à « {target} ».").format(
+                    current=Municipality.Status(current.status).label,
+                    target=Municipality.Status(status).label,
+                ),
+                status=409,
+            )
         current.status = status
         current.save(update_fields=["status", "updated_at"])
     logger.info("municipality status: schema=%s status=%s", current.schema_name, status)
     return current
+
+
+def municipality_delete(*, municipality: Municipality, confirmation: str) -> None:
+    """Delete an archived town for good: its schema, its files, its record.
+
+    Refused (TenancyError, nothing changes) unless the town is archived, an export of it exists
+    on disk, `confirmation` is its slug typed again, and no partner town depends on it.
+    """
+    if confirmation != municipality.slug:
+        raise TenancyError(
+            "confirmation_mismatch",
+            _("Tapez l'identifiant « {slug} » pour confirmer la suppression.").format(
+                slug=municipality.slug
+            ),
+        )
+    if municipality.status != Municipality.Status.ARCHIVED:
+        raise TenancyError(
+            "not_archived",
+            _(
+                "Archivez d'abord la municipalité : seule une municipalité "
+                "archivée peut être supprimée."
+            ),
+            status=409,
+        )
+    exports = TownExport.objects.filter(municipality=municipality).order_by("-created_at")
+    if not any(Path(export.path).is_file() for export in exports):
+        raise TenancyError(
+            "no_export",
+            _(
+                "Aucune exportation de {town} n'existe : exportez ses données avant de la "
+                "supprimer."
+            ).format(town=municipality.name),
+            status=409,
+        )
+    if municipality.partners.exists():
+        raise TenancyError(
+            "has_partners",
+            _("{town} sert encore des villes partenaires.").format(town=municipality.name),
+            status=409,
+        )
+    schema = municipality.schema_name
+    media = Path(settings.MEDIA_ROOT) / schema
+    with transaction.atomic():
+        with connection.cursor() as cursor:  # DROP refuses to run with foreign-key checks pending
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        Domain.objects.filter(tenant=municipality).delete()
+        municipality.delete(force_drop=True)
+        transaction.on_commit(lambda: shutil.rmtree(media, ignore_errors=True))
+    logger.info("municipality deleted: schema=%s", schema)
 
 
 def town_url(municipality: Municipality, path: str = "/") -> str:
