@@ -97,7 +97,8 @@ def catalog_copy_from(
                OR d.id IN (SELECT owner_department_id FROM {source}.crm_faqarticle f
                            JOIN {source}.crm_faqarticle_service_types l ON l.faqarticle_id = f.id
                            JOIN ({chosen_types}) t ON t.id = l.servicetype_id)
-            ORDER BY dm.target_code, d.id
+            -- A merge keeps the name of the host department whose code it keeps.
+            ORDER BY dm.target_code, (d.code = dm.target_code) DESC, d.id
             ON CONFLICT (code) DO NOTHING""",
         "categories": f"""
             INSERT INTO crm_servicecategory (uuid, source_uuid, code, name_fr, name_en, "order")

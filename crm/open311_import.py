@@ -125,6 +125,22 @@ def open311_services_import(
     services = parse_services(content)
     if not services:
         raise CrmError("empty_document", _("Le document ne contient aucun service."))
+    seen: dict[str, int] = {}
+    for position, service in enumerate(services, start=1):
+        if not isinstance(service, dict):
+            raise CrmError(
+                "invalid_service",
+                _("Service n° {position} : un objet est attendu.").format(position=position),
+            )
+        code = relais_code(service.get("service_code", ""))
+        if code and code in seen:
+            raise CrmError(
+                "duplicate_service",
+                _(
+                    "Services n° {first} et {position} : même code une fois converti ({code})."
+                ).format(first=seen[code], position=position, code=code),
+            )
+        seen[code] = position
     suffix = "en" if language == "en" else "fr"
     report = ImportReport()
     with transaction.atomic():
@@ -140,7 +156,7 @@ def open311_services_import(
                 )
             group = str(service.get("group") or "").strip() or _("Services importés")
             category, _created = ServiceCategory.objects.get_or_create(
-                code=relais_code(group) or "importes",
+                code=(relais_code(group) or "importes")[:40],
                 defaults={f"name_{suffix}": group, "name_fr": group},
             )
             keywords = service.get("keywords") or ""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 import tarfile
 import tempfile
@@ -101,12 +102,12 @@ def _tables(cursor: Any, schema: str) -> list[str]:
     return [row[0] for row in cursor.fetchall() if row[0] not in SKIPPED]
 
 
-def _copy_out(cursor: Any, query: str) -> bytes:
-    buffer = io.BytesIO()
+def _copy_out(cursor: Any, query: str, target: Any) -> int:
+    """Stream `query` as CSV into the open file `target`; returns the number of rows."""
     with cursor.cursor.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)") as copy:
         for chunk in copy:
-            buffer.write(chunk)
-    return buffer.getvalue()
+            target.write(chunk)
+    return int(cursor.cursor.rowcount)
 
 
 def _add(archive: tarfile.TarFile, name: str, data: bytes) -> None:
@@ -117,37 +118,62 @@ def _add(archive: tarfile.TarFile, name: str, data: bytes) -> None:
 
 
 def town_export(*, municipality: Municipality, output: Path) -> ArchiveSummary:
-    """Write the town's complete archive to `output`, in one transaction.
+    """Write the town's complete archive to `output`.
 
-    Suspend the town first for an archive that no request can change while it is written.
+    Every table is read from one snapshot (REPEATABLE READ, when not already inside a
+    transaction), streamed to disk, and the archive appears under its name only once complete;
+    it is readable by its owner only (it holds citizens' personal data).
     """
     counts: dict[str, int] = {}
     media = Path(settings.MEDIA_ROOT) / municipality.schema_name
     files = [p for p in media.rglob("*") if p.is_file()] if media.is_dir() else []
-    with (
-        schema_context(municipality.schema_name),
-        transaction.atomic(),
-        connection.cursor() as cursor,
-        tarfile.open(output, "w:gz") as archive,
-    ):
-        cursor.execute("SELECT app, name FROM django_migrations ORDER BY id")
-        migrations = [list(row) for row in cursor.fetchall()]
-        for table in _tables(cursor, municipality.schema_name):
-            data = _copy_out(cursor, NATURAL.get(table, f'SELECT * FROM "{table}"'))
-            _add(archive, f"tables/{table}.csv", data)
-            counts[table] = max(data.count(b"\n") - 1, 0)
-        for path in files:
-            archive.add(path, arcname=f"media/{path.relative_to(media)}")
-        manifest = {
-            "format": FORMAT,
-            "exported_at": timezone.now().isoformat(),
-            "town": {"slug": municipality.slug, "schema": municipality.schema_name}
-            | {name: getattr(municipality, name) for name in TOWN_FIELDS},
-            "migrations": migrations,
-            "tables": counts,
-            "files": len(files),
-        }
-        _add(archive, "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2).encode())
+    partial = output.with_name(f".{output.name}.partial")
+    fresh_transaction = not connection.in_atomic_block
+    try:
+        with (
+            schema_context(municipality.schema_name),
+            transaction.atomic(),
+            tempfile.TemporaryDirectory() as scratch,
+        ):
+            if fresh_transaction:  # must be the transaction's first statement
+                connection.ensure_connection()
+                connection.connection.execute(
+                    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+                )
+            descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with (
+                connection.cursor() as cursor,
+                os.fdopen(descriptor, "wb") as handle,
+                tarfile.open(fileobj=handle, mode="w:gz") as archive,
+            ):
+                cursor.execute("SELECT app, name FROM django_migrations ORDER BY id")
+                migrations = [list(row) for row in cursor.fetchall()]
+                for table in _tables(cursor, municipality.schema_name):
+                    csv_path = Path(scratch) / f"{table}.csv"
+                    with csv_path.open("wb") as target:
+                        query = NATURAL.get(table, f'SELECT * FROM "{table}"')
+                        counts[table] = _copy_out(cursor, query, target)
+                    archive.add(csv_path, arcname=f"tables/{table}.csv")
+                    csv_path.unlink()
+                for path in files:
+                    archive.add(path, arcname=f"media/{path.relative_to(media)}")
+                manifest = {
+                    "format": FORMAT,
+                    "exported_at": timezone.now().isoformat(),
+                    "town": {"slug": municipality.slug, "schema": municipality.schema_name}
+                    | {name: getattr(municipality, name) for name in TOWN_FIELDS},
+                    "migrations": migrations,
+                    "tables": counts,
+                    "files": len(files),
+                }
+                _add(
+                    archive,
+                    "manifest.json",
+                    json.dumps(manifest, ensure_ascii=False, indent=2).encode(),
+                )
+        partial.replace(output)
+    finally:
+        partial.unlink(missing_ok=True)
     summary = ArchiveSummary(tables=counts, files=len(files))
     TownExport.objects.create(
         municipality=municipality,
@@ -213,6 +239,15 @@ def town_restore(
                     )
                 tables = sorted(manifest["tables"])
                 present = set(_tables(cursor, town.schema_name))
+                # Names come from the archive: only this schema's own tables are accepted (a
+                # crafted name must never reach another town's schema or the public one).
+                strangers = [t for t in tables if t not in present]
+                if strangers:
+                    raise _invalid(
+                        _("L'archive contient des tables inconnues : {tables}.").format(
+                            tables=", ".join(strangers[:5])
+                        )
+                    )
                 # The new schema's own starting rows (settings, calendar) give way to the archive's.
                 # Foreign keys are checked at commit: first settle the checks already pending
                 # (TRUNCATE refuses to run with any), then defer them so that tables load in any
@@ -223,7 +258,14 @@ def town_restore(
                 )
                 cursor.execute("SET CONSTRAINTS ALL DEFERRED")
                 for table in tables:
-                    _copy_in(cursor, table, root / "tables" / f"{table}.csv")
+                    loaded = _copy_in(cursor, table, root / "tables" / f"{table}.csv")
+                    if loaded != manifest["tables"][table]:
+                        raise _invalid(
+                            _(
+                                "La table {table} de l'archive compte {loaded} lignes au lieu "
+                                "de {expected} : archive incomplète ou modifiée."
+                            ).format(table=table, loaded=loaded, expected=manifest["tables"][table])
+                        )
                 cursor.execute(
                     "SELECT table_name, column_name FROM information_schema.columns "
                     "WHERE table_schema = current_schema() "
@@ -235,15 +277,47 @@ def town_restore(
                         f'COALESCE((SELECT max("{column}") FROM "{table}"), 0) + 1, false)',
                         [table, column],
                     )
-            copied = _restore_media(root / "media", town)
+            # Files are staged now and moved into place only if the transaction commits, so a
+            # failed restore leaves nothing for the next town of that name to inherit.
+            staged = Path(tempfile.mkdtemp(prefix="relais-restore-"))
+            copied = _restore_media(root / "media", staged)
+            target = Path(settings.MEDIA_ROOT) / town.schema_name
+
+            def move_files() -> None:
+                if copied:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copytree(staged, target, dirs_exist_ok=True)
+                shutil.rmtree(staged, ignore_errors=True)
+
+            transaction.on_commit(move_files)
     return town, ArchiveSummary(tables=manifest["tables"], files=copied)
 
 
-def _copy_in(cursor: Any, table: str, path: Path) -> None:
+def _copy_in(cursor: Any, table: str, path: Path) -> int:
+    """Load one table's CSV; returns the rows loaded. Raises TenancyError for unknown columns."""
+    if not path.is_file():
+        raise _invalid(_("L'archive n'a pas le fichier de la table {table}.").format(table=table))
     with path.open(newline="", encoding="utf-8") as handle:
         header = next(csv.reader(handle), None)
     if not header:
-        return
+        return 0
+    cursor.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND table_name = %s",
+        [table],
+    )
+    allowed = {row[0] for row in cursor.fetchall()} | (
+        {"_app_label", "_model", "_codename"} if table in RESTORE_NATURAL else set()
+    )
+    if table in RESTORE_NATURAL:
+        allowed |= {"permission_id"}  # never exported, but harmless
+    unknown = [column for column in header if column not in allowed]
+    if unknown:
+        raise _invalid(
+            _("La table {table} de l'archive a des colonnes inconnues : {columns}.").format(
+                table=table, columns=", ".join(unknown[:5])
+            )
+        )
     data = path.read_bytes()
     if table in RESTORE_NATURAL:
         columns = ", ".join(f'"{c}" text' for c in header)
@@ -256,10 +330,12 @@ def _copy_in(cursor: Any, table: str, path: Path) -> None:
         f"COPY {target} ({column_list}) FROM STDIN WITH (FORMAT csv, HEADER true)"
     ) as copy:
         copy.write(data)
+    loaded = int(cursor.cursor.rowcount)
     if table in RESTORE_NATURAL:
         # Cast the text columns back: the INSERT … SELECT relies on implicit casts from text.
         cursor.execute(_typed(RESTORE_NATURAL[table]))
         cursor.execute("DROP TABLE _restore")
+    return loaded
 
 
 def _typed(sql: str) -> str:
@@ -272,14 +348,13 @@ def _typed(sql: str) -> str:
     )
 
 
-def _restore_media(source: Path, town: Municipality) -> int:
+def _restore_media(source: Path, staged: Path) -> int:
     if not source.is_dir():
         return 0
-    target = Path(settings.MEDIA_ROOT) / town.schema_name
     copied = 0
     for path in source.rglob("*"):
         if path.is_file():
-            destination = target / path.relative_to(source)
+            destination = staged / path.relative_to(source)
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, destination)
             copied += 1

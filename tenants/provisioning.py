@@ -8,6 +8,7 @@ a spare is empty until it is claimed. The pool refills itself after each claim.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import uuid
@@ -15,6 +16,7 @@ import uuid
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, connections, transaction
+from django.db.migrations.loader import MigrationLoader
 from django_tenants.utils import schema_exists
 
 from tenants.models import SpareSchema
@@ -54,13 +56,30 @@ def claim_spare_schema(schema_name: str) -> bool:
     Returns False when the pool is empty (the caller then migrates a new schema). Concurrent
     claims each lock a different spare (SKIP LOCKED); a rolled-back claim renames nothing.
     """
-    spare = SpareSchema.objects.select_for_update(skip_locked=True).order_by("id").first()
-    if spare is None or not schema_exists(spare.schema_name):
-        return False
+    for spare in SpareSchema.objects.select_for_update(skip_locked=True).order_by("id"):
+        if not schema_exists(spare.schema_name):
+            spare.delete()  # a stale row would block the pool for good
+            continue
+        if not _is_current(spare.schema_name):
+            continue  # behind this code's migrations (a deploy in progress): left to migrate
+        with connection.cursor() as cursor:
+            cursor.execute(f'ALTER SCHEMA "{spare.schema_name}" RENAME TO "{schema_name}"')
+        spare.delete()
+        return True
+    return False
+
+
+@functools.lru_cache(maxsize=1)
+def _code_migrations() -> frozenset[tuple[str, str]]:
+    """Every migration this code has (read from disk once per process)."""
+    return frozenset(MigrationLoader(None, ignore_no_migrations=True).disk_migrations)
+
+
+def _is_current(schema: str) -> bool:
     with connection.cursor() as cursor:
-        cursor.execute(f'ALTER SCHEMA "{spare.schema_name}" RENAME TO "{schema_name}"')
-    spare.delete()
-    return True
+        cursor.execute(f'SELECT app, name FROM "{schema}".django_migrations')  # noqa: S608
+        applied = {(app, name) for app, name in cursor.fetchall()}
+    return _code_migrations() <= applied
 
 
 def schedule_pool_refill() -> None:

@@ -141,13 +141,17 @@ def municipality_delete(*, municipality: Municipality, confirmation: str) -> Non
             ),
             status=409,
         )
-    exports = TownExport.objects.filter(municipality=municipality).order_by("-created_at")
+    # An export made since the town was archived (nothing can have changed after it), still on
+    # disk: an older one, or a vanished file, does not count.
+    exports = TownExport.objects.filter(
+        municipality=municipality, created_at__gte=municipality.updated_at
+    )
     if not any(Path(export.path).is_file() for export in exports):
         raise TenancyError(
             "no_export",
             _(
-                "Aucune exportation de {town} n'existe : exportez ses données avant de la "
-                "supprimer."
+                "Aucune exportation de {town} depuis son archivage : exportez ses données "
+                "avant de la supprimer."
             ).format(town=municipality.name),
             status=409,
         )

@@ -152,6 +152,16 @@ def test_an_english_xml_list_with_definitions_and_a_second_run_updates(laval, tm
             ).encode(),
             "type de réponse « photo »",
         ),
+        (
+            json.dumps(
+                [
+                    {"service_code": "Nid de poule #12", "service_name": "A"},
+                    {"service_code": "nid de poule 12", "service_name": "B"},
+                ]
+            ).encode(),
+            "même code une fois converti",
+        ),
+        (json.dumps(["pas un objet"]).encode(), "un objet est attendu"),
     ],
 )
 def test_a_bad_document_is_refused_and_imports_nothing(laval, tmp_path, content, message):

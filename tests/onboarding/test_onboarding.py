@@ -122,6 +122,8 @@ def test_departments_can_be_renamed_and_merged(laval, host_catalog):
     _onboard(laval, department_map={"eau": "travaux-publics", "centre-311": "service-citoyens"})
 
     with schema_context("terrebonne"):
+        # The merged department keeps the name of the one whose code it keeps.
+        assert Department.objects.get(code="travaux-publics").name_fr == "Travaux publics"
         assert sorted(Department.objects.values_list("code", flat=True)) == [
             "service-citoyens",
             "travaux-publics",
@@ -218,6 +220,8 @@ def test_the_command_onboards_and_prints_the_address(laval, host_catalog):
         (["--from", "inconnue", "--all-catalog"], "Aucune municipalité"),
         (["--from", "laval"], "--all-catalog"),
         (["--from", "laval", "--all-catalog", "--department-map", "{"], "JSON"),
+        (["--from", "laval", "--all-catalog", "--department-map", "[1]"], "attend un objet"),
+        (["--from", "levis", "--all-catalog"], "pas une ville hôte"),
     ],
 )
 def test_the_command_explains_what_is_wrong(laval, arguments, message):

@@ -190,3 +190,99 @@ def test_an_archive_from_a_newer_relais_is_refused(laval, tmp_path):
     assert not schema_exists("copie")
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
+
+
+def _rewrite(archive, change) -> None:
+    import io
+    import json
+
+    with tarfile.open(archive) as tar:
+        members = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+    manifest = json.loads(members["manifest.json"])
+    change(manifest, members)
+    members["manifest.json"] = json.dumps(manifest).encode()
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+@pytest.mark.parametrize("table", ['levis"."crm_department', 'public"."accounts_user', "pg_class"])
+def test_a_crafted_table_name_never_reaches_another_schema(laval, levis, tmp_path, table):
+    archive = tmp_path / "evil.tar.gz"
+    call_command("export_tenant", tenant="laval", output=str(archive), stdout=StringIO())
+
+    def smuggle(manifest, members):
+        manifest["tables"][table] = 1
+        members[f"tables/{table}.csv"] = b"id,code,name_fr\n999,intrus,Intrus\n"
+
+    _rewrite(archive, smuggle)
+
+    with pytest.raises(CommandError, match="tables inconnues"):
+        call_command(
+            "restore_tenant",
+            input=str(archive),
+            slug="copie",
+            domain="copie.localhost",
+            stdout=StringIO(),
+        )
+    with schema_context(levis.schema_name):
+        from crm.models import Department
+
+        assert not Department.objects.filter(code="intrus").exists()
+    assert not Municipality.objects.filter(slug="copie").exists()
+
+
+def test_a_crafted_column_or_a_wrong_count_is_refused(laval, laval_data, tmp_path):
+    archive = tmp_path / "evil.tar.gz"
+    call_command("export_tenant", tenant="laval", output=str(archive), stdout=StringIO())
+
+    def add_column(manifest, members):
+        members["tables/crm_citizen.csv"] = members["tables/crm_citizen.csv"].replace(
+            b"id,", b'id","evil', 1
+        )
+
+    _rewrite(archive, add_column)
+    with pytest.raises(CommandError, match="colonnes inconnues"):
+        call_command(
+            "restore_tenant",
+            input=str(archive),
+            slug="copie",
+            domain="copie.localhost",
+            stdout=StringIO(),
+        )
+
+    call_command("export_tenant", tenant="laval", output=str(archive), stdout=StringIO())
+    _rewrite(archive, lambda manifest, members: manifest["tables"].update(crm_citizen=7))
+    with pytest.raises(CommandError, match="crm_citizen de l'archive compte 1 lignes au lieu de 7"):
+        call_command(
+            "restore_tenant",
+            input=str(archive),
+            slug="copie",
+            domain="copie.localhost",
+            stdout=StringIO(),
+        )
+    assert not Municipality.objects.filter(slug="copie").exists()
+
+
+def test_counts_are_rows_not_lines_and_the_archive_is_private(laval, tmp_path):
+    with schema_context(laval.schema_name):
+        from tests.factories import DepartmentFactory
+
+        faq_article_create(
+            actor=None,
+            question_fr="Q",
+            answer_fr="Ligne 1\nLigne 2\nLigne 3",
+            owner_department=DepartmentFactory(),
+        )
+    archive = tmp_path / "laval.tar.gz"
+
+    call_command("export_tenant", tenant="laval", output=str(archive), stdout=StringIO())
+
+    import json
+
+    with tarfile.open(archive) as tar:
+        manifest = json.loads(tar.extractfile("manifest.json").read())
+    assert manifest["tables"]["crm_faqarticle"] == 1
+    assert archive.stat().st_mode & 0o777 == 0o600

@@ -77,6 +77,20 @@ def test_deletion_needs_archive_export_and_typed_confirmation(town, tmp_path):
     assert not Domain.objects.filter(domain="terrebonne.localhost").exists()
 
 
+def test_an_export_older_than_the_archiving_does_not_count(town, tmp_path):
+    call_command(
+        "export_tenant", tenant="terrebonne", output=str(tmp_path / "old.tar.gz"), stdout=StringIO()
+    )
+    municipality_set_status(municipality=town, status="archived")
+    town.refresh_from_db()
+
+    with pytest.raises(TenancyError) as error:
+        municipality_delete(municipality=town, confirmation="terrebonne")
+
+    assert error.value.code == "no_export"
+    assert schema_exists("terrebonne")
+
+
 def test_a_host_with_partners_cannot_be_deleted(laval, levis, tmp_path):
     municipality_set_status(municipality=laval, status="archived")
     laval.refresh_from_db()

@@ -79,6 +79,29 @@ def test_a_failed_provisioning_gives_the_spare_back():
     assert not Municipality.objects.filter(slug="terrebonne").exists()
 
 
+def test_a_stale_pool_row_is_dropped_and_the_next_spare_claimed():
+    SpareSchema.objects.create(schema_name="spare_disparu")
+    spare = spare_schema_create()
+
+    town = _create()
+
+    assert town.schema_name == "terrebonne"
+    assert not schema_exists(spare.schema_name)
+    assert SpareSchema.objects.count() == 0
+
+
+def test_a_spare_behind_the_code_is_not_claimed():
+    spare = spare_schema_create()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'DELETE FROM "{spare.schema_name}".django_migrations WHERE app = %s', ["crm"]
+        )
+
+    with transaction.atomic():
+        assert claim_spare_schema("terrebonne") is False
+    assert schema_exists(spare.schema_name)
+
+
 def test_an_empty_pool_claims_nothing():
     with transaction.atomic():
         assert claim_spare_schema("terrebonne") is False

@@ -12,6 +12,7 @@ from onboarding.errors import OnboardingError
 from onboarding.services import municipality_onboard
 from tenants.errors import TenancyError
 from tenants.models import Municipality
+from tenants.provisioning import spare_pool_refill
 from tenants.services import town_url
 
 
@@ -62,6 +63,10 @@ class Command(BaseCommand):
             department_map = json.loads(options["department_map"])
         except json.JSONDecodeError as error:
             raise CommandError(f"--department-map n'est pas du JSON valide : {error}") from error
+        if not isinstance(department_map, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in department_map.items()
+        ):
+            raise CommandError('--department-map attend un objet {"code hôte": "code partenaire"}.')
         try:
             result = municipality_onboard(
                 name=options["name"],
@@ -92,4 +97,8 @@ class Command(BaseCommand):
             )
         if options["admin_email"]:
             self.stdout.write(f"Invitation envoyée à {options['admin_email']}")
+        # This process ends here: refill the spare pool now rather than in a thread it would kill.
+        refilled = spare_pool_refill()
+        if refilled:
+            self.stdout.write(f"Réserve de schémas : {refilled} créé(s)")
         self.stdout.write(town_url(town))
