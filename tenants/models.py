@@ -154,11 +154,6 @@ class Municipality(TenantMixin):
     def public_name(self) -> str:
         return self.display_name or self.name
 
-    @property
-    def is_serving(self) -> bool:
-        """Whether its sites answer normally (suspended and archived towns do not)."""
-        return self.status not in {self.Status.SUSPENDED, self.Status.ARCHIVED}
-
     def clean(self) -> None:
         super().clean()
         if self.kind == self.Kind.HOST and self.host_id is not None:

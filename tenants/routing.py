@@ -56,10 +56,6 @@ class TownRoute:
     def public_name(self) -> str:
         return self.display_name or self.name
 
-    @property
-    def is_serving(self) -> bool:
-        return self.status not in {Municipality.Status.SUSPENDED, Municipality.Status.ARCHIVED}
-
     @classmethod
     def of(cls, town: Municipality) -> TownRoute:
         return cls(

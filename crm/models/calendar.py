@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import zoneinfo
-
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-
-def validate_time_zone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
-        raise ValidationError(
-            _("« %(value)s » n'est pas un fuseau horaire connu."),
-            code="invalid_time_zone",
-            params={"value": value},
-        )
+from tenants.models import validate_time_zone
 
 
 class BusinessCalendar(models.Model):
