@@ -9,7 +9,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext as _
 
@@ -215,4 +216,55 @@ def first_contact_resolution(*, start: date, end: date, by: str) -> list[Resolut
             resolved_first_contact=row["resolved"],
         )
         for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class TownActivity:
+    staff_count: int
+    requests_since: int
+    last_activity_at: datetime | None
+
+
+def town_activity(*, since: datetime) -> TownActivity:
+    """The current town's figures for the platform's rollup: active staff accounts, requests
+    created since `since`, and the time of the latest request, event or interaction."""
+    staff = get_user_model().objects.filter(is_staff=True, is_active=True).count()
+    created = ServiceRequest.objects.filter(created_at__gte=since).count()
+    latest = [
+        ServiceRequest.objects.aggregate(at=Max("updated_at"))["at"],
+        Interaction.objects.aggregate(at=Max("created_at"))["at"],
+    ]
+    known = [at for at in latest if at is not None]
+    return TownActivity(
+        staff_count=staff, requests_since=created, last_activity_at=max(known) if known else None
+    )
+
+
+@dataclass(frozen=True)
+class CatalogOutlineType:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class CatalogOutlineDepartment:
+    code: str
+    name: str
+    service_types: list[CatalogOutlineType]
+
+
+def catalog_outline() -> list[CatalogOutlineDepartment]:
+    """The current town's departments with their service types (codes and names), for choosing
+    what a partner copies. Two queries."""
+    by_department: dict[int, list[CatalogOutlineType]] = {}
+    for service_type in ServiceType.objects.order_by("name_fr"):
+        by_department.setdefault(service_type.department_id, []).append(
+            CatalogOutlineType(service_type.code, service_type.localized("name"))
+        )
+    return [
+        CatalogOutlineDepartment(
+            department.code, department.localized("name"), by_department.get(department.pk, [])
+        )
+        for department in Department.objects.order_by("name_fr")
     ]

@@ -6,19 +6,54 @@ the tenancy and CRM services: nothing here writes a town's tables directly.
 
 from __future__ import annotations
 
+import csv
 import logging
+import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
-from django_tenants.utils import schema_context
+from django.utils.translation import gettext_lazy as _lazy
+from django_tenants.utils import schema_context, schema_exists
 
 from crm.cloning import CloneReport, catalog_copy_from
+from crm.errors import CrmError
+from crm.selectors import catalog_outline, town_activity
 from onboarding.errors import OnboardingError
-from tenants.models import DEFAULT_BRAND_COLOUR, Municipality
-from tenants.services import administrator_invite, municipality_create
+from onboarding.models import (
+    AuditEntry,
+    ConsoleMember,
+    ConsoleRole,
+    Milestone,
+    OnboardingProject,
+    StaffRole,
+    TimeEntry,
+    TownRollup,
+)
+from tenants.accounts.models import User
+from tenants.errors import TenancyError
+from tenants.models import DEFAULT_BRAND_COLOUR, Domain, Municipality
+from tenants.services import (
+    administrator_invite,
+    municipality_create,
+    municipality_set_status,
+    staff_invite,
+)
+from tenants.validators import validate_brand_colour, validate_hostname, validate_slug
 
 logger = logging.getLogger(__name__)
 
@@ -98,3 +133,658 @@ def municipality_onboard(
         clone.total if clone else 0,
     )
     return OnboardingResult(municipality=town, clone=clone, provisioning_ms=provisioning_ms)
+
+
+# --- The platform console ----------------------------------------------------------------------
+# Every write below is audited in the same transaction (AuditEntry), and the wizard's steps are
+# saved one by one on the OnboardingProject so an implementation can pause and resume.
+
+WIZARD_STEPS: tuple[str, ...] = (
+    "identite",
+    "profil",
+    "forfait",
+    "catalogue",
+    "personnel",
+    "image",
+    "revue",
+)
+STAFF_CSV_MAX_LINES = 2000
+
+
+def audit_record(
+    *, actor: User | None, action: str, target: str = "", detail: dict[str, Any] | None = None
+) -> AuditEntry:
+    """Append one console action to the audit (public schema)."""
+    with schema_context("public"):
+        return AuditEntry.objects.create(
+            actor=actor,
+            actor_email=actor.email if actor is not None else "",
+            action=action,
+            target=target[:200],
+            detail=detail or {},
+        )
+
+
+def console_member_invite(*, email: str, role: str, by: User | None) -> ConsoleMember:
+    """Give a platform staff account a console role, creating the account (public schema, no
+    password) and e-mailing a link to choose a password. Raises ValidationError for a bad
+    address or role."""
+    email = (email or "").strip().lower()
+    validate_email(email)
+    if role not in ConsoleRole.values:
+        raise ValidationError({"role": _("Choisissez un rôle de la console.")})
+    with schema_context("public"), transaction.atomic():
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User(email=email, is_staff=False)
+            user.set_unusable_password()
+            user.save()
+        member, _created = ConsoleMember.objects.update_or_create(
+            user=user, defaults={"role": role}
+        )
+        audit_record(actor=by, action="member_invite", target=email, detail={"role": role})
+        uid = urlsafe_base64_encode(force_bytes(user.pk))
+        token = default_token_generator.make_token(user)
+    scheme = "https" if settings.RELAIS_HTTPS else "http"
+    port = f":{settings.RELAIS_PUBLIC_PORT}" if settings.RELAIS_PUBLIC_PORT else ""
+    link = f"{scheme}://{settings.RELAIS_BASE_DOMAIN}{port}/comptes/reset/{uid}/{token}/"
+    context = {"link": link, "role": ConsoleRole(role).label}
+    message = render_to_string("emails/console_invitation.txt", context)
+    subject = render_to_string("emails/console_invitation_subject.txt", context).strip()
+    transaction.on_commit(lambda: send_mail(subject, message, None, [email]))
+    return member
+
+
+def _identity_check(*, slug: str, domain: str, project: OnboardingProject | None) -> None:
+    """Refuse a slug or domain that a town, or another open project, already uses."""
+    errors: dict[str, list[str]] = {}
+    try:
+        validate_slug(slug)
+    except ValidationError as error:
+        errors["slug"] = error.messages
+    try:
+        validate_hostname(domain)
+    except ValidationError as error:
+        errors["domain"] = error.messages
+    if domain == settings.RELAIS_BASE_DOMAIN:
+        errors["domain"] = [_("Le domaine de base est celui de la plateforme, pas d'une ville.")]
+    others = OnboardingProject.objects.exclude(status=OnboardingProject.Status.FAILED)
+    if project is not None:
+        others = others.exclude(pk=project.pk)
+    others = others.filter(municipality__isnull=True)
+    if "slug" not in errors and (
+        Municipality.objects.filter(slug=slug).exists()
+        or schema_exists(slug.replace("-", "_"))
+        or others.filter(slug=slug).exists()
+    ):
+        errors["slug"] = [
+            _("L'identifiant « {slug} » est déjà pris par une municipalité ou un projet.").format(
+                slug=slug
+            )
+        ]
+    if "domain" not in errors and (
+        Domain.objects.filter(domain=domain).exists() or others.filter(domain=domain).exists()
+    ):
+        errors["domain"] = [
+            _("Le domaine « {domain} » est déjà utilisé par une municipalité ou un projet.").format(
+                domain=domain
+            )
+        ]
+    if errors:
+        raise ValidationError(errors)
+
+
+def project_start(
+    *, host: Municipality, name: str, slug: str, domain: str, by: User
+) -> OnboardingProject:
+    """Open an onboarding project with the town's identity (wizard step 1). Raises
+    ValidationError for a taken or invalid slug or domain, OnboardingError for a host that is
+    not a host city."""
+    if host.kind != Municipality.Kind.HOST:
+        raise OnboardingError(
+            "not_a_host",
+            _("{town} n'est pas une ville hôte.").format(town=host.name),
+            field="host",
+        )
+    slug, domain = slug.strip().lower(), domain.strip().lower()
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": _("Le nom officiel est obligatoire.")})
+    with transaction.atomic():
+        _identity_check(slug=slug, domain=domain, project=None)
+        project = OnboardingProject.objects.create(
+            host=host,
+            name=name,
+            slug=slug,
+            domain=domain,
+            region=host.region,
+            privacy_officer_email=f"vie-privee@{domain}",
+            completed_steps=["identite"],
+            created_by=by,
+        )
+        Milestone.objects.create(project=project, kind=Milestone.Kind.STARTED, by=by)
+        audit_record(actor=by, action="project_start", target=slug, detail={"domain": domain})
+    return project
+
+
+def _editable(project: OnboardingProject) -> None:
+    if project.status not in {OnboardingProject.Status.DRAFT, OnboardingProject.Status.FAILED}:
+        raise OnboardingError(
+            "project_provisioned",
+            _("La municipalité est déjà mise en service : cette étape ne se modifie plus."),
+            status=409,
+        )
+
+
+def project_step_save(
+    *, project: OnboardingProject, step: str, values: Mapping[str, Any], by: User
+) -> OnboardingProject:
+    """Save one wizard step's values on the project and mark the step done. Raises
+    ValidationError for invalid values (nothing is saved) and OnboardingError once the town
+    is provisioned."""
+    if step not in WIZARD_STEPS:
+        raise OnboardingError("unknown_step", _("Cette étape n'existe pas."), status=404)
+    allowed = {
+        "identite": {"name", "slug", "domain"},
+        "profil": {"population", "region"},
+        "forfait": {"plan"},
+        "catalogue": {"copy_catalog", "include_faq", "service_type_codes", "department_map"},
+        "personnel": {"administrator_email", "staff"},
+        "image": {
+            "display_name",
+            "primary_colour",
+            "privacy_officer_name",
+            "privacy_officer_email",
+        },
+        "revue": set(),
+    }[step]
+    unknown = set(values) - allowed
+    if unknown:
+        raise OnboardingError(
+            "unknown_field", _("Champs inattendus : {fields}.").format(fields=", ".join(unknown))
+        )
+    with transaction.atomic():
+        project = OnboardingProject.objects.select_for_update().get(pk=project.pk)
+        _editable(project)
+        if step == "identite":
+            _identity_check(
+                slug=str(values["slug"]).strip().lower(),
+                domain=str(values["domain"]).strip().lower(),
+                project=project,
+            )
+        if step == "catalogue":
+            _catalog_check(project=project, values=values)
+        if step == "image":
+            validate_brand_colour(str(values["primary_colour"]))
+        if step == "revue":
+            missing = [s for s in WIZARD_STEPS[:-1] if s not in project.completed_steps]
+            if missing:
+                raise OnboardingError(
+                    "steps_missing",
+                    _("Terminez d'abord ces étapes : {steps}.").format(
+                        steps=", ".join(str(STEP_LABELS[s]) for s in missing)
+                    ),
+                )
+        for name, value in values.items():
+            setattr(project, name, value.strip() if isinstance(value, str) else value)
+        if step not in project.completed_steps:
+            project.completed_steps = [*project.completed_steps, step]
+        project.full_clean(exclude=["host", "municipality", "created_by"])
+        project.save()
+        audit_record(
+            actor=by,
+            action="project_step",
+            target=project.slug,
+            detail={"step": step, "fields": sorted(values)},
+        )
+    return project
+
+
+STEP_LABELS: dict[str, Any] = {
+    "identite": _lazy("Identité et domaine"),
+    "profil": _lazy("Population et région"),
+    "forfait": _lazy("Forfait"),
+    "catalogue": _lazy("Catalogue et banque d'information"),
+    "personnel": _lazy("Personnel"),
+    "image": _lazy("Image et vie privée"),
+    "revue": _lazy("Revue"),
+}
+
+
+def _catalog_check(*, project: OnboardingProject, values: Mapping[str, Any]) -> None:
+    """The chosen service types and department codes must exist at the host / be valid."""
+    codes = values.get("service_type_codes")
+    with schema_context(project.host.schema_name):
+        outline = catalog_outline()
+    known_departments = {department.code for department in outline}
+    known_types = {t.code for department in outline for t in department.service_types}
+    if codes is not None:
+        unknown = sorted(set(codes) - known_types)
+        if unknown:
+            raise ValidationError(
+                {
+                    "service_type_codes": _("Types inconnus chez la ville hôte : {codes}.").format(
+                        codes=", ".join(unknown)
+                    )
+                }
+            )
+        if values.get("copy_catalog") and not codes:
+            raise ValidationError(
+                {"service_type_codes": _("Choisissez au moins un type de requête à copier.")}
+            )
+    department_map = values.get("department_map") or {}
+    bad = sorted(set(department_map) - known_departments)
+    if bad:
+        raise ValidationError(
+            {
+                "department_map": _("Services inconnus chez la ville hôte : {codes}.").format(
+                    codes=", ".join(bad)
+                )
+            }
+        )
+    for target in department_map.values():
+        if not _DEPARTMENT_CODE.match(target):
+            raise ValidationError(
+                {
+                    "department_map": _(
+                        "« {code} » n'est pas un code de service valide : lettres minuscules, "
+                        "chiffres, traits d'union ou de soulignement."
+                    ).format(code=target)
+                }
+            )
+
+
+_DEPARTMENT_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
+
+
+@dataclass(frozen=True)
+class StaffLineError:
+    line: int
+    column: str
+    message: str
+
+
+@dataclass(frozen=True)
+class StaffPreview:
+    rows: list[dict[str, str]]
+    errors: list[StaffLineError]
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors and bool(self.rows)
+
+
+STAFF_COLUMNS = ("courriel", "prenom", "nom", "role", "langue")
+_STAFF_ALIASES = {
+    "email": "courriel",
+    "courriel": "courriel",
+    "prenom": "prenom",
+    "prénom": "prenom",
+    "first_name": "prenom",
+    "nom": "nom",
+    "last_name": "nom",
+    "role": "role",
+    "rôle": "role",
+    "langue": "langue",
+    "language": "langue",
+}
+
+
+def staff_csv_preview(*, content: bytes) -> StaffPreview:
+    """Read a staff file (CSV, UTF-8, comma or semicolon) into rows, with an error per bad line.
+
+    Columns: courriel (required), prenom, nom, role (administrateur or personnel; default
+    personnel), langue (fr or en; default fr). English headers are accepted too.
+    """
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return StaffPreview([], [StaffLineError(0, "", _("Le fichier doit être encodé en UTF-8."))])
+    lines = text.splitlines()
+    if not lines or not lines[0].strip():
+        return StaffPreview([], [StaffLineError(0, "", _("Le fichier est vide."))])
+    dialect = ";" if lines[0].count(";") > lines[0].count(",") else ","
+    reader = csv.DictReader(lines, delimiter=dialect)
+    headers = {h: _STAFF_ALIASES.get((h or "").strip().lower()) for h in reader.fieldnames or []}
+    if "courriel" not in headers.values():
+        return StaffPreview(
+            [],
+            [
+                StaffLineError(
+                    1, "courriel", _("La colonne « courriel » (ou « email ») est obligatoire.")
+                )
+            ],
+        )
+    rows: list[dict[str, str]] = []
+    errors: list[StaffLineError] = []
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(reader, start=2):
+        if number - 1 > STAFF_CSV_MAX_LINES:
+            errors.append(
+                StaffLineError(
+                    number,
+                    "",
+                    _("Le fichier dépasse {limit} lignes.").format(limit=STAFF_CSV_MAX_LINES),
+                )
+            )
+            break
+        row = {column: "" for column in STAFF_COLUMNS}
+        for header, value in raw.items():
+            column = headers.get(header) if header is not None else None
+            if column:
+                row[column] = (value or "").strip()
+        if not any(row.values()):
+            continue
+        row["courriel"] = row["courriel"].lower()
+        row["role"] = (row["role"] or StaffRole.STAFF).lower()
+        row["langue"] = (row["langue"] or "fr").lower()
+        line_errors = []
+        try:
+            validate_email(row["courriel"])
+        except ValidationError:
+            line_errors.append(
+                StaffLineError(
+                    number,
+                    "courriel",
+                    _("« {value} » n'est pas une adresse courriel valide.").format(
+                        value=row["courriel"]
+                    ),
+                )
+            )
+        if row["courriel"] in seen:
+            line_errors.append(
+                StaffLineError(
+                    number,
+                    "courriel",
+                    _("Cette adresse figure déjà à la ligne {line}.").format(
+                        line=seen[row["courriel"]]
+                    ),
+                )
+            )
+        if row["role"] not in StaffRole.values:
+            line_errors.append(
+                StaffLineError(
+                    number,
+                    "role",
+                    _("Rôle « {value} » inconnu : administrateur ou personnel.").format(
+                        value=row["role"]
+                    ),
+                )
+            )
+        if row["langue"] not in {"fr", "en"}:
+            line_errors.append(
+                StaffLineError(
+                    number,
+                    "langue",
+                    _("Langue « {value} » inconnue : fr ou en.").format(value=row["langue"]),
+                )
+            )
+        for column in ("prenom", "nom"):
+            if len(row[column]) > 150:
+                line_errors.append(StaffLineError(number, column, _("150 caractères au plus.")))
+        seen.setdefault(row["courriel"], number)
+        errors.extend(line_errors)
+        if not line_errors:
+            rows.append(row)
+    if not rows and not errors:
+        errors.append(StaffLineError(0, "", _("Le fichier ne contient aucune ligne de personnel.")))
+    return StaffPreview(rows, errors)
+
+
+def _log_step(project: OnboardingProject, label: str, started: float, **extra: Any) -> None:
+    project.provisioning_log = [
+        *project.provisioning_log,
+        {"step": label, "ms": round((time.perf_counter() - started) * 1000, 1), **extra},
+    ]
+
+
+def project_provision(*, project: OnboardingProject, by: User) -> OnboardingProject:
+    """Provision the town the project describes: schema, domain, branding, copy of the host's
+    catalog and bank, administrator and staff invitations; all or nothing. On failure the
+    project records why (status failed) and no schema, domain or account is left behind.
+    Raises OnboardingError when the review step is not done or the town already exists."""
+    with transaction.atomic():
+        project = OnboardingProject.objects.select_for_update().get(pk=project.pk)
+        _editable(project)
+        if "revue" not in project.completed_steps:
+            raise OnboardingError(
+                "review_missing",
+                _("Validez la revue du projet avant la mise en service."),
+                status=409,
+            )
+    log_start = len(project.provisioning_log)
+    project.provisioning_log = []
+    try:
+        with transaction.atomic():
+            started = time.perf_counter()
+            result = municipality_onboard(
+                name=project.name,
+                slug=project.slug,
+                domain=project.domain,
+                host=project.host,
+                region=project.region,
+                population=project.population,
+                display_name=project.display_name,
+                primary_colour=project.primary_colour,
+                privacy_officer_name=project.privacy_officer_name,
+                privacy_officer_email=project.privacy_officer_email,
+                copy_catalog=project.copy_catalog,
+                department_map=project.department_map or None,
+                service_type_codes=project.service_type_codes,
+                include_faq=project.include_faq,
+                administrator_email=project.administrator_email,
+            )
+            town = result.municipality
+            project.provisioning_log = [
+                {"step": "schema", "ms": round(result.provisioning_ms, 1)},
+            ]
+            if result.clone is not None:
+                project.provisioning_log.append(
+                    {
+                        "step": "catalog",
+                        "ms": round(result.clone.milliseconds, 1),
+                        "counts": result.clone.counts,
+                    }
+                )
+            invited_started = time.perf_counter()
+            for row in project.staff:
+                if row["courriel"] == project.administrator_email:
+                    continue
+                staff_invite(
+                    municipality=town,
+                    email=row["courriel"],
+                    first_name=row.get("prenom", ""),
+                    last_name=row.get("nom", ""),
+                    administrator=row.get("role") == StaffRole.ADMINISTRATOR,
+                    language=row.get("langue", "fr"),
+                )
+            _log_step(
+                project,
+                "staff",
+                invited_started,
+                count=len(project.staff) + (1 if project.administrator_email else 0),
+            )
+            project.municipality = town
+            project.status = OnboardingProject.Status.PROVISIONED
+            project.failure_message = ""
+            _log_step(project, "total", started)
+            project.save()
+            Milestone.objects.get_or_create(
+                project=project, kind=Milestone.Kind.PROVISIONED, defaults={"by": by}
+            )
+            if result.clone is not None:
+                Milestone.objects.get_or_create(
+                    project=project, kind=Milestone.Kind.CATALOG_COPIED, defaults={"by": by}
+                )
+            if project.administrator_email or project.staff:
+                Milestone.objects.get_or_create(
+                    project=project, kind=Milestone.Kind.STAFF_INVITED, defaults={"by": by}
+                )
+            audit_record(
+                actor=by,
+                action="project_provision",
+                target=project.slug,
+                detail={"schema": town.schema_name, "log": project.provisioning_log},
+            )
+    except (ValidationError, OnboardingError, TenancyError, CrmError) as error:
+        message = "; ".join(error.messages) if isinstance(error, ValidationError) else error.message
+        OnboardingProject.objects.filter(pk=project.pk).update(
+            status=OnboardingProject.Status.FAILED,
+            failure_message=message,
+            provisioning_log=[{"step": "failed", "attempt": log_start + 1}],
+        )
+        audit_record(actor=by, action="project_provision_failed", target=project.slug, detail={})
+        project.refresh_from_db()
+        logger.info("provisioning failed: project=%s", project.pk)
+        return project
+    return project
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    key: str
+    label: str
+    done: bool
+    automatic: bool
+
+
+MANUAL_CHECKLIST: dict[str, Any] = {
+    "dns": _lazy("Le domaine pointe vers la plateforme (DNS) et le certificat est en place."),
+    "training": _lazy("Le personnel a reçu sa formation."),
+    "test_request": _lazy("Une requête d'essai a été créée et traitée de bout en bout."),
+    "privacy": _lazy("Le responsable de la vie privée a validé la politique publiée."),
+}
+
+
+def project_checklist(*, project: OnboardingProject) -> list[ChecklistItem]:
+    """The go-live checklist: facts read from the town, then the items staff tick by hand."""
+    town = project.municipality
+    signed_in = False
+    catalog_ready = False
+    if town is not None:
+        with schema_context(town.schema_name):
+            signed_in = User.objects.filter(is_staff=True, last_login__isnull=False).exists()
+            catalog_ready = any(department.service_types for department in catalog_outline())
+    items = [
+        ChecklistItem(
+            "provisioned", str(_("La municipalité est mise en service.")), town is not None, True
+        ),
+        ChecklistItem(
+            "catalog",
+            str(_("Le catalogue de services contient au moins un type de requête.")),
+            catalog_ready,
+            True,
+        ),
+        ChecklistItem(
+            "signed_in",
+            str(_("Un membre du personnel de la municipalité s'est connecté.")),
+            signed_in,
+            True,
+        ),
+    ]
+    items += [
+        ChecklistItem(key, str(label), bool(project.checklist.get(key)), False)
+        for key, label in MANUAL_CHECKLIST.items()
+    ]
+    return items
+
+
+def project_checklist_update(
+    *, project: OnboardingProject, done: Iterable[str], by: User
+) -> OnboardingProject:
+    """Record which manual go-live items are done."""
+    done = set(done)
+    unknown = done - set(MANUAL_CHECKLIST)
+    if unknown:
+        raise OnboardingError("unknown_item", _("Élément de liste inconnu."))
+    with transaction.atomic():
+        project = OnboardingProject.objects.select_for_update().get(pk=project.pk)
+        project.checklist = {key: key in done for key in MANUAL_CHECKLIST}
+        project.save(update_fields=["checklist", "updated_at"])
+        audit_record(
+            actor=by, action="checklist_update", target=project.slug, detail=project.checklist
+        )
+    return project
+
+
+def project_go_live(*, project: OnboardingProject, by: User) -> OnboardingProject:
+    """Put the town online once every checklist item is done. Raises OnboardingError (409)
+    listing what is missing."""
+    missing = [item.label for item in project_checklist(project=project) if not item.done]
+    if missing:
+        raise OnboardingError(
+            "checklist_incomplete",
+            _("La liste de mise en ligne n'est pas complète : {items}").format(
+                items=" ".join(missing)
+            ),
+            status=409,
+        )
+    with transaction.atomic():
+        project = OnboardingProject.objects.select_for_update().get(pk=project.pk)
+        if project.status != OnboardingProject.Status.PROVISIONED or project.municipality is None:
+            raise OnboardingError(
+                "not_provisioned",
+                _("Seul un projet mis en service peut passer en ligne."),
+                status=409,
+            )
+        municipality_set_status(municipality=project.municipality, status=Municipality.Status.LIVE)
+        project.status = OnboardingProject.Status.LIVE
+        project.save(update_fields=["status", "updated_at"])
+        Milestone.objects.get_or_create(
+            project=project, kind=Milestone.Kind.WENT_LIVE, defaults={"by": by}
+        )
+        audit_record(actor=by, action="project_go_live", target=project.slug)
+    return project
+
+
+def time_entry_log(
+    *,
+    project: OnboardingProject,
+    user: User,
+    day: date,
+    activity: str,
+    hours: Decimal,
+    note: str = "",
+) -> TimeEntry:
+    """Log hours on a project. Raises ValidationError for a bad activity, a future day or hours
+    outside 0.25–24."""
+    entry = TimeEntry(
+        project=project, user=user, day=day, activity=activity, hours=hours, note=note.strip()
+    )
+    entry.full_clean()
+    if day > timezone.localdate():
+        raise ValidationError({"day": _("On ne consigne pas d'heures dans le futur.")})
+    with transaction.atomic():
+        entry.save()
+        audit_record(
+            actor=user,
+            action="time_log",
+            target=project.slug,
+            detail={"day": day.isoformat(), "activity": activity, "hours": str(hours)},
+        )
+    return entry
+
+
+def rollup_refresh() -> int:
+    """Recompute every town's activity figures for the console home (one visit per schema,
+    in a task, never in a page view). Returns the number of towns refreshed."""
+    now = timezone.now()
+    month_start = timezone.localtime(now).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    count = 0
+    for town in Municipality.objects.exclude(schema_name="public").order_by("pk"):
+        if not schema_exists(town.schema_name):
+            continue
+        with schema_context(town.schema_name):
+            activity = town_activity(since=month_start)
+        TownRollup.objects.update_or_create(
+            municipality=town,
+            defaults={
+                "staff_count": activity.staff_count,
+                "requests_this_month": activity.requests_since,
+                "last_activity_at": activity.last_activity_at,
+                "refreshed_at": now,
+            },
+        )
+        count += 1
+    logger.info("console rollup refreshed: towns=%s", count)
+    return count

@@ -54,6 +54,9 @@ SHARED_APPS = [
     "django.contrib.messages",
     "django.contrib.admin",
     "django.contrib.staticfiles",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
 ]
 # Users are per municipality: the user model, and every app with a foreign key to it, sits in
 # both lists so that each schema (public for platform staff, one per town) has its own tables.
@@ -63,6 +66,9 @@ TENANT_APPS = [
     "tenants.accounts",
     "django.contrib.sessions",
     "django.contrib.admin",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
     "crm",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -85,6 +91,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -158,6 +165,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Sign-in (django-allauth): by e-mail address, no user name, no public sign-up. Platform staff
+# (public schema) are invited from the console and must turn on two-factor authentication.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+ACCOUNT_ADAPTER = "tenants.accounts.adapter.AccountAdapter"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "optional"
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Relais] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if env_bool("RELAIS_HTTPS", default=not DEBUG) else "http"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Relais"
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "home"
 
 # --- Languages and time -------------------------------------------------------------------------
 LANGUAGE_CODE = "fr"

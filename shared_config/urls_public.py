@@ -1,16 +1,20 @@
-"""URLs of the base domain (public schema): the platform."""
+"""URLs of the base domain (public schema): the platform and its console."""
 
 from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
+from shared_config.urls_accounts import account_patterns, invitation_patterns
 from tenants import views as tenant_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    *invitation_patterns,
     *i18n_patterns(
+        *account_patterns,
+        path("console/", include("onboarding.urls")),
         path("", tenant_views.platform_home, name="home"),
         prefix_default_language=False,
     ),

@@ -4,15 +4,16 @@ from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import path
 
 from crm import views as crm_views
+from shared_config.urls_accounts import account_patterns, invitation_patterns
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    # Password set and reset for staff (the invitation link of a new town's administrator).
-    path("comptes/", include("django.contrib.auth.urls")),
+    *invitation_patterns,
     *i18n_patterns(
+        *account_patterns,
         path("", crm_views.home, name="home"),
         prefix_default_language=False,
     ),

@@ -185,16 +185,43 @@ def administrator_invite(*, municipality: Municipality, email: str) -> User:
     """Create the town's first administrator without a password and e-mail them a link to
     choose one (sent once the transaction commits). Raises ValidationError for a bad address.
     """
+    return staff_invite(municipality=municipality, email=email, administrator=True)
+
+
+def staff_invite(
+    *,
+    municipality: Municipality,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    administrator: bool = False,
+    language: str = "fr",
+) -> User:
+    """Create a staff account in the town's own schema, without a password, and e-mail a link
+    to choose one (sent once the transaction commits). An existing account keeps its password
+    and gets a fresh link. Raises ValidationError for a bad address.
+    """
     email = (email or "").strip().lower()
     validate_email(email)
     with schema_context(municipality.schema_name), transaction.atomic():
         user = User.objects.filter(email=email).first()
         if user is None:
-            user = User.objects.create_superuser(email=email, password=None)
+            user = User(email=email, is_staff=True, is_superuser=administrator)
+            user.set_unusable_password()
+        user.first_name = first_name or user.first_name
+        user.last_name = last_name or user.last_name
+        user.preferred_language = language if language in {"fr", "en"} else "fr"
+        user.is_staff = True
+        user.is_superuser = user.is_superuser or administrator
+        user.save()
         uid = urlsafe_base64_encode(force_bytes(user.pk))
         token = default_token_generator.make_token(user)
     link = town_url(municipality, f"/comptes/reset/{uid}/{token}/")
-    context = {"town": municipality.display_name or municipality.name, "link": link}
+    context = {
+        "town": municipality.display_name or municipality.name,
+        "link": link,
+        "administrator": user.is_superuser,
+    }
     message = render_to_string("emails/administrator_invitation.txt", context)
     subject = render_to_string("emails/administrator_invitation_subject.txt", context).strip()
     transaction.on_commit(lambda: send_mail(subject, message, None, [email]))

@@ -12,55 +12,11 @@ from django_tenants.utils import schema_context, schema_exists
 from crm.errors import CrmError
 from crm.models import Citizen, Department, FaqArticle, ServiceRequest, ServiceType
 from crm.search import faq_search
-from crm.services import citizen_create, faq_article_create, request_create
 from onboarding.errors import OnboardingError
 from onboarding.services import municipality_onboard
 from tenants.models import Municipality, Region
-from tests.factories import (
-    DepartmentFactory,
-    ServiceAttributeFactory,
-    ServiceCategoryFactory,
-    ServiceTypeFactory,
-)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def host_catalog(laval):
-    """A small catalog in Laval, with a citizen and a request that must never travel."""
-    with schema_context(laval.schema_name):
-        roads = DepartmentFactory(code="travaux-publics", name_fr="Travaux publics")
-        water = DepartmentFactory(code="eau", name_fr="Gestion de l'eau")
-        desk = DepartmentFactory(code="centre-311", name_fr="Centre 311")
-        streets = ServiceCategoryFactory(code="voirie")
-        pothole = ServiceTypeFactory(code="nid-de-poule", department=roads, category=streets)
-        ServiceAttributeFactory(
-            service_type=pothole,
-            code="taille",
-            datatype="singlevaluelist",
-            required=True,
-            choices=["petit", "grand"],
-        )
-        leak = ServiceTypeFactory(code="fuite-eau", department=water, category=streets)
-        ServiceTypeFactory(
-            code="renseignement", department=desk, category=streets, kind="information"
-        )
-        article = faq_article_create(
-            actor=None,
-            question_fr="Quand répare-t-on les nids-de-poule?",
-            answer_fr="En 5 jours.",
-            question_en="When are potholes fixed?",
-            answer_en="Within 5 days.",
-            status="published",
-            owner_department=roads,
-            service_types=[pothole],
-        )
-        citizen = citizen_create(actor=None, email="secret@exemple.qc.ca")
-        request_create(
-            actor=None, service_type=leak, channel="phone", citizen=citizen, address="1, rue A"
-        )
-        return {"pothole": pothole, "leak": leak, "article": article}
 
 
 def _onboard(laval, **overrides):

@@ -1,0 +1,199 @@
+"""Forms of the platform console: input parsing only; the rules live in onboarding.services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core import signing
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.selectors import CatalogOutlineDepartment
+from onboarding.models import Activity, ConsoleRole, Plan
+from tenants.models import Municipality, Region
+
+STAFF_SIGNING_SALT = "relais.console.staff-preview"
+
+
+class ProjectStartForm(forms.Form):
+    host = forms.ModelChoiceField(
+        label=_("Ville hôte"),
+        queryset=Municipality.objects.filter(kind=Municipality.Kind.HOST).order_by("name"),
+        empty_label=None,
+        help_text=_("La ville dont la nouvelle municipalité copie le catalogue et la banque."),
+    )
+    name = forms.CharField(
+        label=_("Nom officiel"), max_length=200, help_text=_("Par exemple : Ville de Lévis")
+    )
+    slug = forms.CharField(
+        label=_("Identifiant"),
+        max_length=63,
+        help_text=_("Lettres minuscules, chiffres et traits d'union ; devient le sous-domaine."),
+    )
+    domain = forms.CharField(
+        label=_("Domaine"),
+        max_length=253,
+        help_text=_(
+            "Sous-domaine de la plateforme (p. ex. levis.{base}) ou domaine propre à la ville."
+        ),
+    )
+
+    def __init__(self, *args: Any, base_domain: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        help_text = self.fields["domain"].help_text
+        self.fields["domain"].help_text = str(help_text).replace("{base}", base_domain)
+
+
+class IdentityForm(ProjectStartForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        del self.fields["host"]
+
+
+class ProfileForm(forms.Form):
+    population = forms.IntegerField(label=_("Population"), min_value=1, max_value=5_000_000)
+    region = forms.ChoiceField(label=_("Région administrative"), choices=Region.choices)
+
+
+class PlanForm(forms.Form):
+    plan = forms.ChoiceField(label=_("Forfait"), choices=Plan.choices, widget=forms.RadioSelect)
+
+
+class CatalogForm(forms.Form):
+    copy_catalog = forms.BooleanField(
+        label=_("Copier le catalogue de services de la ville hôte"), required=False
+    )
+    include_faq = forms.BooleanField(
+        label=_("Copier aussi la banque d'information (articles liés aux types choisis)"),
+        required=False,
+    )
+    service_type_codes = forms.MultipleChoiceField(
+        label=_("Types de requêtes à copier"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args: Any, outline: list[CatalogOutlineDepartment], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.outline = outline
+        field = self.fields["service_type_codes"]
+        field.choices = [  # type: ignore[attr-defined]
+            (department.name, [(t.code, t.name) for t in department.service_types])
+            for department in outline
+            if department.service_types
+        ]
+        for department in outline:
+            self.fields[f"dept_{department.code}"] = forms.CharField(
+                label=department.name,
+                max_length=50,
+                initial=department.code,
+                help_text=_("Code chez la nouvelle ville (le même code fusionne des services)."),
+            )
+
+    def selected_codes(self) -> set[str]:
+        return set(self["service_type_codes"].value() or [])
+
+    def department_fields(self) -> list[forms.BoundField]:
+        return [self[f"dept_{department.code}"] for department in self.outline]
+
+    def values(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        codes = list(data["service_type_codes"])
+        every = {t.code for d in self.outline for t in d.service_types}
+        department_map = {
+            department.code: data[f"dept_{department.code}"].strip().lower()
+            for department in self.outline
+            if data[f"dept_{department.code}"].strip().lower() != department.code
+        }
+        return {
+            "copy_catalog": data["copy_catalog"],
+            "include_faq": data["include_faq"] and data["copy_catalog"],
+            # Every type chosen means "all", so types the host adds later are copied too.
+            "service_type_codes": None if set(codes) == every else codes,
+            "department_map": department_map,
+        }
+
+
+class StaffForm(forms.Form):
+    administrator_email = forms.EmailField(
+        label=_("Courriel du premier administrateur municipal"),
+        help_text=_("Cette personne reçoit une invitation à choisir son mot de passe."),
+    )
+    staff_file = forms.FileField(
+        label=_("Fichier du personnel (CSV)"),
+        required=False,
+        help_text=_(
+            "Colonnes : courriel, prenom, nom, role (administrateur ou personnel), "
+            "langue (fr ou en). Séparateur virgule ou point-virgule, encodage UTF-8."
+        ),
+    )
+    staff_rows = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_staff_file(self) -> Any:
+        upload = self.cleaned_data.get("staff_file")
+        if upload is not None and upload.size > 1_000_000:
+            raise forms.ValidationError(_("Le fichier dépasse 1 Mo."))
+        return upload
+
+    def clean_staff_rows(self) -> list[dict[str, str]] | None:
+        raw = self.cleaned_data.get("staff_rows")
+        if not raw:
+            return None
+        try:
+            rows = signing.loads(raw, salt=STAFF_SIGNING_SALT, max_age=3600)
+        except signing.BadSignature as error:
+            raise forms.ValidationError(
+                _("L'aperçu a expiré : téléversez le fichier de nouveau.")
+            ) from error
+        return list(rows)
+
+
+class BrandingForm(forms.Form):
+    display_name = forms.CharField(
+        label=_("Nom affiché"),
+        max_length=100,
+        required=False,
+        help_text=_("Nom court dans l'en-tête du site, p. ex. « Lévis »."),
+    )
+    primary_colour = forms.RegexField(
+        label=_("Couleur principale"),
+        regex=r"^#[0-9a-fA-F]{6}$",
+        max_length=7,
+        widget=forms.TextInput(attrs={"type": "color"}),
+        help_text=_("Doit contraster avec le blanc (4,5:1 au moins)."),
+    )
+    privacy_officer_name = forms.CharField(
+        label=_("Responsable de la protection des renseignements personnels"), max_length=200
+    )
+    privacy_officer_email = forms.EmailField(label=_("Courriel du responsable"))
+
+
+class ChecklistForm(forms.Form):
+    done = forms.MultipleChoiceField(
+        label=_("Éléments faits"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args: Any, choices: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["done"].choices = choices  # type: ignore[attr-defined]
+
+
+class TimeEntryForm(forms.Form):
+    day = forms.DateField(
+        label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    activity = forms.ChoiceField(label=_("Activité"), choices=Activity.choices)
+    hours = forms.DecimalField(
+        label=_("Heures"), min_value=0.25, max_value=24, decimal_places=2, max_digits=4
+    )
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["day"].initial = timezone.localdate()
+
+
+class MemberInviteForm(forms.Form):
+    email = forms.EmailField(label=_("Courriel"))
+    role = forms.ChoiceField(label=_("Rôle"), choices=ConsoleRole.choices)

@@ -1,0 +1,81 @@
+"""Reads of the platform console. The console home reads the public-schema rollup: a page view
+never visits the towns' schemas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet, Sum
+
+from onboarding.models import Activity, Milestone, OnboardingProject, TownRollup
+from tenants.models import Domain, Municipality
+
+
+@dataclass(frozen=True)
+class ConsoleTown:
+    municipality: Municipality
+    domains: list[str]
+    plan: str
+    went_live_at: datetime | None
+    implementation_days: int | None
+    rollup: TownRollup | None
+
+
+def console_town_list() -> list[ConsoleTown]:
+    """Every town with its domains, plan, go-live date and activity rollup, in four queries."""
+    towns = (
+        Municipality.objects.exclude(schema_name="public")
+        .select_related("rollup", "onboarding_project")
+        .prefetch_related(
+            Prefetch("domains", queryset=Domain.objects.order_by("-is_primary", "domain")),
+            Prefetch("onboarding_project__milestones"),
+        )
+        .order_by("name")
+    )
+    rows = []
+    for town in towns:
+        project = getattr(town, "onboarding_project", None)
+        milestones = {m.kind: m.at for m in project.milestones.all()} if project else {}
+        started = milestones.get(Milestone.Kind.STARTED)
+        live = milestones.get(Milestone.Kind.WENT_LIVE)
+        rows.append(
+            ConsoleTown(
+                municipality=town,
+                domains=[domain.domain for domain in town.domains.all()],
+                plan=project.get_plan_display() if project and project.plan else "",
+                went_live_at=live,
+                implementation_days=(live - started).days if live and started else None,
+                rollup=getattr(town, "rollup", None),
+            )
+        )
+    return rows
+
+
+def project_list(*, open_only: bool = False) -> QuerySet[OnboardingProject]:
+    projects = OnboardingProject.objects.select_related("host", "municipality").annotate(
+        hours=Sum("time_entries__hours")
+    )
+    if open_only:
+        projects = projects.exclude(status=OnboardingProject.Status.LIVE)
+    return projects.order_by("-created_at")
+
+
+@dataclass(frozen=True)
+class ActivityHours:
+    activity: str
+    label: str
+    hours: Decimal
+
+
+def project_hours(*, project: OnboardingProject) -> list[ActivityHours]:
+    """Hours logged on a project by activity (what billing charges back)."""
+    totals = dict(
+        project.time_entries.values_list("activity").annotate(total=Sum("hours")).order_by()
+    )
+    return [
+        ActivityHours(activity.value, str(activity.label), totals[activity.value])
+        for activity in Activity
+        if activity.value in totals
+    ]

@@ -1,0 +1,432 @@
+"""The platform console (base domain, public schema): thin views over onboarding.services.
+
+Only console members get in (platform operators and implementation specialists), and only
+after a two-factor sign-in in the current session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from allauth.account.authentication import get_authentication_records
+from allauth.mfa.models import Authenticator
+from allauth.mfa.utils import is_mfa_enabled
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Sum
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+from django_tenants.utils import schema_context
+
+from crm.selectors import catalog_outline
+from onboarding import forms
+from onboarding.errors import OnboardingError
+from onboarding.models import (
+    AuditEntry,
+    ConsoleMember,
+    ConsoleRole,
+    OnboardingProject,
+    StaffRole,
+)
+from onboarding.selectors import console_town_list, project_hours, project_list
+from onboarding.services import (
+    MANUAL_CHECKLIST,
+    STEP_LABELS,
+    WIZARD_STEPS,
+    console_member_invite,
+    project_checklist,
+    project_checklist_update,
+    project_go_live,
+    project_provision,
+    project_start,
+    project_step_save,
+    staff_csv_preview,
+    time_entry_log,
+)
+from tenants.services import town_url
+
+View = Callable[..., HttpResponse]
+
+
+def console_required(*roles: str) -> Callable[[View], View]:
+    """Let in console members with one of `roles` (any role when empty), signed in with a
+    second factor in this session; send others to sign in, set up or confirm their second
+    factor."""
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            user = request.user
+            if not user.is_authenticated:
+                return redirect_to_login(request.get_full_path(), reverse("account_login"))
+            member = ConsoleMember.objects.filter(user=user).first()
+            if member is None or (roles and member.role not in roles):
+                raise PermissionDenied(_("Votre compte n'a pas accès à cette page de la console."))
+            query = urlencode({"next": request.get_full_path()})
+            if not is_mfa_enabled(user, [Authenticator.Type.TOTP]):
+                messages.info(
+                    request,
+                    _("La console exige la double authentification : activez-la pour continuer."),
+                )
+                return redirect(f"{reverse('mfa_activate_totp')}?{query}")
+            if not any(r.get("method") == "mfa" for r in get_authentication_records(request, user)):
+                return redirect(f"{reverse('mfa_reauthenticate')}?{query}")
+            request.console_member = member  # type: ignore[attr-defined]
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _error_messages(request: HttpRequest, error: ValidationError | OnboardingError) -> None:
+    if isinstance(error, OnboardingError):
+        messages.error(request, error.message)
+    else:
+        for message in error.messages:
+            messages.error(request, message)
+
+
+def _form_errors(form: Any, error: ValidationError) -> None:
+    """Put a service's ValidationError on the form's fields (or on the form)."""
+    if hasattr(error, "error_dict"):
+        for field, field_errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, field_errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+@console_required()
+def console_home(request: HttpRequest) -> HttpResponse:
+    towns = console_town_list()
+    return render(
+        request,
+        "onboarding/home.html",
+        {"towns": towns, "projects": project_list(open_only=True)},
+    )
+
+
+@console_required()
+def project_index(request: HttpRequest) -> HttpResponse:
+    return render(request, "onboarding/projects.html", {"projects": project_list()})
+
+
+@console_required()
+@require_http_methods(["GET", "POST"])
+def project_new(request: HttpRequest) -> HttpResponse:
+    form = forms.ProjectStartForm(request.POST or None, base_domain=settings.RELAIS_BASE_DOMAIN)
+    if request.method == "POST" and form.is_valid():
+        try:
+            project = project_start(
+                host=form.cleaned_data["host"],
+                name=form.cleaned_data["name"],
+                slug=form.cleaned_data["slug"],
+                domain=form.cleaned_data["domain"],
+                by=request.user,  # type: ignore[arg-type]
+            )
+        except ValidationError as error:
+            _form_errors(form, error)
+        except OnboardingError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(
+                request, _("Projet créé. Étape suivante : la population et la région.")
+            )
+            return redirect("console:project_step", pk=project.pk, step="profil")
+    return render(
+        request,
+        "onboarding/wizard_step.html",
+        {"form": form, "step": "identite", **_wizard_context(None, "identite")},
+    )
+
+
+def _wizard_context(project: OnboardingProject | None, step: str) -> dict[str, Any]:
+    done = set(project.completed_steps) if project else set()
+    steps = [
+        {"key": key, "label": STEP_LABELS[key], "done": key in done, "current": key == step}
+        for key in WIZARD_STEPS
+    ]
+    return {
+        "project": project,
+        "steps": steps,
+        "step_label": STEP_LABELS[step],
+        "step_number": WIZARD_STEPS.index(step) + 1,
+        "step_count": len(WIZARD_STEPS),
+    }
+
+
+def _next_step(step: str) -> str | None:
+    index = WIZARD_STEPS.index(step)
+    return WIZARD_STEPS[index + 1] if index + 1 < len(WIZARD_STEPS) else None
+
+
+def _step_form(request: HttpRequest, project: OnboardingProject, step: str, data: Any) -> Any:
+    if step == "identite":
+        return forms.IdentityForm(
+            data,
+            base_domain=settings.RELAIS_BASE_DOMAIN,
+            initial={"name": project.name, "slug": project.slug, "domain": project.domain},
+        )
+    if step == "profil":
+        return forms.ProfileForm(
+            data, initial={"population": project.population, "region": project.region}
+        )
+    if step == "forfait":
+        return forms.PlanForm(data, initial={"plan": project.plan})
+    if step == "catalogue":
+        with schema_context(project.host.schema_name):
+            outline = catalog_outline()
+        every = [t.code for d in outline for t in d.service_types]
+        initial: dict[str, Any] = {
+            "copy_catalog": project.copy_catalog,
+            "include_faq": project.include_faq,
+            "service_type_codes": (
+                every if project.service_type_codes is None else project.service_type_codes
+            ),
+        }
+        for department in outline:
+            initial[f"dept_{department.code}"] = project.department_map.get(
+                department.code, department.code
+            )
+        return forms.CatalogForm(data, outline=outline, initial=initial)
+    if step == "personnel":
+        return forms.StaffForm(
+            data,
+            request.FILES or None,
+            initial={"administrator_email": project.administrator_email},
+        )
+    if step == "image":
+        return forms.BrandingForm(
+            data,
+            initial={
+                "display_name": project.display_name,
+                "primary_colour": project.primary_colour,
+                "privacy_officer_name": project.privacy_officer_name,
+                "privacy_officer_email": project.privacy_officer_email,
+            },
+        )
+    return None
+
+
+@console_required()
+@require_http_methods(["GET", "POST"])
+def project_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
+    project = get_object_or_404(OnboardingProject.objects.select_related("host"), pk=pk)
+    if step not in WIZARD_STEPS:
+        raise Http404
+    if project.status in {OnboardingProject.Status.PROVISIONED, OnboardingProject.Status.LIVE}:
+        return redirect("console:project_detail", pk=project.pk)
+    data = request.POST if request.method == "POST" else None
+    form = _step_form(request, project, step, data)
+    context: dict[str, Any] = {"form": form, "step": step, **_wizard_context(project, step)}
+    if step == "revue":
+        return _review(request, project, context)
+    if request.method == "POST" and form.is_valid():
+        if step == "personnel":
+            preview_response = _staff_preview(request, project, form, context)
+            if preview_response is not None:
+                return preview_response
+            values: dict[str, Any] = {
+                "administrator_email": form.cleaned_data["administrator_email"],
+                "staff": form.cleaned_data["staff_rows"] or project.staff,
+            }
+        elif step == "catalogue":
+            values = form.values()
+        else:
+            values = dict(form.cleaned_data)
+        try:
+            project_step_save(project=project, step=step, values=values, by=request.user)  # type: ignore[arg-type]
+        except ValidationError as error:
+            _form_errors(form, error)
+        except OnboardingError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Étape enregistrée."))
+            following = _next_step(step)
+            return redirect("console:project_step", pk=project.pk, step=following or "revue")
+    return render(request, "onboarding/wizard_step.html", context)
+
+
+def _staff_preview(
+    request: HttpRequest,
+    project: OnboardingProject,
+    form: forms.StaffForm,
+    context: dict[str, Any],
+) -> HttpResponse | None:
+    """An uploaded staff file is shown first (lines kept, errors line by line); it is saved
+    only when the preview is confirmed, and never when a line is wrong."""
+    upload = form.cleaned_data.get("staff_file")
+    if upload is None:
+        return None
+    preview = staff_csv_preview(content=upload.read())
+    context.update(
+        {
+            "preview": preview,
+            "signed_rows": signing.dumps(preview.rows, salt=forms.STAFF_SIGNING_SALT)
+            if preview.valid
+            else "",
+            "administrator_email": form.cleaned_data["administrator_email"],
+            "role_labels": dict(StaffRole.choices),
+        }
+    )
+    status = 200 if preview.valid else 422
+    return render(request, "onboarding/wizard_step.html", context, status=status)
+
+
+def _review(
+    request: HttpRequest, project: OnboardingProject, context: dict[str, Any]
+) -> HttpResponse:
+    if request.method == "POST":
+        try:
+            project_step_save(project=project, step="revue", values={}, by=request.user)  # type: ignore[arg-type]
+        except (ValidationError, OnboardingError) as error:
+            _error_messages(request, error)
+        else:
+            return redirect("console:project_provision", pk=project.pk)
+    with schema_context(project.host.schema_name):
+        outline = catalog_outline()
+    chosen = project.service_type_codes
+    type_count = sum(
+        1
+        for department in outline
+        for t in department.service_types
+        if chosen is None or t.code in chosen
+    )
+    missing = [STEP_LABELS[s] for s in WIZARD_STEPS[:-1] if s not in project.completed_steps]
+    context.update({"type_count": type_count, "missing": missing})
+    return render(request, "onboarding/review.html", context)
+
+
+@console_required()
+@require_http_methods(["GET", "POST"])
+def project_provision_view(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_object_or_404(OnboardingProject.objects.select_related("host"), pk=pk)
+    if request.method == "POST":
+        try:
+            project = project_provision(project=project, by=request.user)  # type: ignore[arg-type]
+        except OnboardingError as error:
+            messages.error(request, error.message)
+        else:
+            if project.status == OnboardingProject.Status.FAILED:
+                messages.error(
+                    request,
+                    _("La mise en service a échoué et rien n'a été créé : {reason}").format(
+                        reason=project.failure_message
+                    ),
+                )
+            else:
+                messages.success(request, _("La municipalité est mise en service."))
+        return redirect("console:project_provision", pk=project.pk)
+    return render(
+        request,
+        "onboarding/provision.html",
+        {
+            "project": project,
+            "log": project.provisioning_log,
+            "town_address": town_url(project.municipality) if project.municipality else "",
+        },
+    )
+
+
+@console_required()
+@require_http_methods(["GET", "POST"])
+def project_golive(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_object_or_404(OnboardingProject, pk=pk)
+    if project.municipality is None:
+        messages.info(request, _("La liste de mise en ligne vient après la mise en service."))
+        return redirect("console:project_detail", pk=project.pk)
+    choices = [(key, str(label)) for key, label in MANUAL_CHECKLIST.items()]
+    form = forms.ChecklistForm(
+        request.POST or None,
+        choices=choices,
+        initial={"done": [k for k, v in project.checklist.items() if v]},
+    )
+    if request.method == "POST" and form.is_valid():
+        user = request.user
+        project = project_checklist_update(
+            project=project,
+            done=form.cleaned_data["done"],
+            by=user,  # type: ignore[arg-type]
+        )
+        if "go_live" in request.POST:
+            try:
+                project_go_live(project=project, by=user)  # type: ignore[arg-type]
+            except OnboardingError as error:
+                messages.error(request, error.message)
+            else:
+                messages.success(request, _("La municipalité est en ligne."))
+                return redirect("console:project_detail", pk=project.pk)
+        else:
+            messages.success(request, _("Liste enregistrée."))
+        return redirect("console:project_golive", pk=project.pk)
+    return render(
+        request,
+        "onboarding/golive.html",
+        {"project": project, "form": form, "items": project_checklist(project=project)},
+    )
+
+
+@console_required()
+@require_http_methods(["GET", "POST"])
+def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_object_or_404(
+        OnboardingProject.objects.select_related("host", "municipality"), pk=pk
+    )
+    form = forms.TimeEntryForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            time_entry_log(project=project, user=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            messages.success(request, _("Heures consignées."))
+            return redirect("console:project_detail", pk=project.pk)
+    entries = project.time_entries.select_related("user").order_by("-day", "-id")
+    return render(
+        request,
+        "onboarding/project.html",
+        {
+            "project": project,
+            "form": form,
+            "entries": entries[:50],
+            "hours": project_hours(project=project),
+            "total_hours": entries.aggregate(total=Sum("hours"))["total"] or 0,
+            "milestones": project.milestones.all(),
+            "steps": _wizard_context(project, "revue")["steps"],
+        },
+    )
+
+
+@console_required(ConsoleRole.OPERATOR)
+def audit_log(request: HttpRequest) -> HttpResponse:
+    page = Paginator(AuditEntry.objects.all(), 50).get_page(request.GET.get("page"))
+    return render(request, "onboarding/audit.html", {"page": page})
+
+
+@console_required(ConsoleRole.OPERATOR)
+@require_http_methods(["GET", "POST"])
+def members(request: HttpRequest) -> HttpResponse:
+    form = forms.MemberInviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            console_member_invite(by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            messages.success(request, _("Invitation envoyée."))
+            return redirect("console:members")
+    return render(
+        request,
+        "onboarding/members.html",
+        {"form": form, "members": ConsoleMember.objects.select_related("user").order_by("user")},
+    )
