@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -659,11 +660,16 @@ MANUAL_CHECKLIST: dict[str, Any] = {
 def project_checklist(*, project: OnboardingProject) -> list[ChecklistItem]:
     """The go-live checklist: facts read from the town, then the items staff tick by hand."""
     town = project.municipality
-    signed_in = False
+    activated = False
     catalog_ready = False
     if town is not None:
         with schema_context(town.schema_name):
-            signed_in = User.objects.filter(is_staff=True, last_login__isnull=False).exists()
+            # An invited account has an unusable password ("!…") until its owner chooses one.
+            activated = (
+                User.objects.filter(is_superuser=True, is_active=True)
+                .exclude(password__startswith=UNUSABLE_PASSWORD_PREFIX)
+                .exists()
+            )
             catalog_ready = any(department.service_types for department in catalog_outline())
     items = [
         ChecklistItem(
@@ -676,9 +682,9 @@ def project_checklist(*, project: OnboardingProject) -> list[ChecklistItem]:
             True,
         ),
         ChecklistItem(
-            "signed_in",
-            str(_("Un membre du personnel de la municipalité s'est connecté.")),
-            signed_in,
+            "administrator",
+            str(_("Un administrateur municipal a activé son compte (mot de passe choisi).")),
+            activated,
             True,
         ),
     ]

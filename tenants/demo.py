@@ -14,7 +14,15 @@ from django_tenants.utils import schema_context
 
 from crm.cloning import catalog_copy_from
 from crm.demo import build_crm_demo
-from onboarding.services import municipality_onboard
+from onboarding.models import ConsoleMember, ConsoleRole, Plan
+from onboarding.services import (
+    MANUAL_CHECKLIST,
+    project_checklist_update,
+    project_go_live,
+    project_provision,
+    project_start,
+    project_step_save,
+)
 from tenants.accounts.models import User
 from tenants.models import Domain, Municipality, Region
 from tenants.services import administrator_ensure, municipality_create
@@ -85,6 +93,9 @@ def build_demo(*, port: int, towns: tuple[DemoTown, ...] = TOWNS) -> list[DemoAc
         operator.is_staff = operator.is_superuser = operator.is_active = True
         operator.set_password(DEMO_PASSWORD)
         operator.save()
+        ConsoleMember.objects.update_or_create(
+            user=operator, defaults={"role": ConsoleRole.OPERATOR}
+        )
     accounts.append(DemoAccount("Plateforme", _url(base, port), operator_email, DEMO_PASSWORD))
 
     host: Municipality | None = None
@@ -104,15 +115,11 @@ def build_demo(*, port: int, towns: tuple[DemoTown, ...] = TOWNS) -> list[DemoAc
         }
         municipality = Municipality.objects.filter(slug=town.slug).first()
         if municipality is None and town.kind == Municipality.Kind.PARTNER and host is not None:
-            # A partner is onboarded from its host like any new town: provisioning, then a copy
-            # of the host's catalog and information bank.
-            municipality = municipality_onboard(
-                slug=town.slug,
-                domain=domain,
-                **{k: v for k, v in fields.items() if k not in {"kind", "status"}},
-            ).municipality
-            municipality.status = Municipality.Status.LIVE
-            municipality.save(update_fields=["status"])
+            # A partner is onboarded from its host like any new town: through the console's
+            # wizard (provisioning, copy of the host's catalog and bank, invitations, go-live).
+            municipality = _onboard_through_the_wizard(
+                town=town, host=host, domain=domain, operator=operator
+            )
         elif municipality is None:
             municipality = municipality_create(slug=town.slug, domain=domain, **fields)
         else:
@@ -138,3 +145,47 @@ def build_demo(*, port: int, towns: tuple[DemoTown, ...] = TOWNS) -> list[DemoAc
                 catalog_copy_from(source_schema=municipality.host.schema_name)
         accounts.append(DemoAccount(town.name, _url(domain, port), admin_email, DEMO_PASSWORD))
     return accounts
+
+
+def _onboard_through_the_wizard(
+    *, town: DemoTown, host: Municipality, domain: str, operator: User
+) -> Municipality:
+    project = project_start(host=host, name=town.name, slug=town.slug, domain=domain, by=operator)
+    admin_email = f"admin@{domain}"
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("profil", {"population": town.population, "region": town.region}),
+        ("forfait", {"plan": Plan.METROPOLITAN}),
+        (
+            "catalogue",
+            {
+                "copy_catalog": True,
+                "include_faq": True,
+                "service_type_codes": None,
+                "department_map": {},
+            },
+        ),
+        ("personnel", {"administrator_email": admin_email, "staff": []}),
+        (
+            "image",
+            {
+                "display_name": town.display_name,
+                "primary_colour": town.primary_colour,
+                "privacy_officer_name": town.privacy_officer_name,
+                "privacy_officer_email": f"vie-privee@{domain}",
+            },
+        ),
+        ("revue", {}),
+    ]
+    for step, values in steps:
+        project = project_step_save(project=project, step=step, values=values, by=operator)
+    project = project_provision(project=project, by=operator)
+    if project.municipality is None:
+        raise RuntimeError(f"demo onboarding failed: {project.failure_message}")
+    # The administrator "chooses a password" (the demo's), which the go-live checklist checks.
+    administrator_ensure(
+        municipality=project.municipality, email=admin_email, password=DEMO_PASSWORD
+    )
+    project = project_checklist_update(project=project, done=MANUAL_CHECKLIST, by=operator)
+    project = project_go_live(project=project, by=operator)
+    assert project.municipality is not None  # noqa: S101  (set by project_provision)
+    return project.municipality

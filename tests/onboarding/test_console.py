@@ -257,8 +257,9 @@ def test_a_specialist_onboards_a_town_through_the_wizard_and_its_staff_sign_in(
         assert not User.objects.filter(email__endswith="@terrebonne.qc.ca").exists()
         assert not ServiceType.objects.filter(code="fuite-eau").exists()
 
-    # A staff member follows the invitation and signs in on the town's own domain.
-    message = next(m for m in mail.outbox if m.to == ["agent1@terrebonne.qc.ca"])
+    # An administrator from the staff file follows the invitation and signs in on the town's
+    # own domain.
+    message = next(m for m in mail.outbox if m.to == ["chef@terrebonne.qc.ca"])
     link = re.search(r"http://terrebonne\.localhost(/comptes/reset/\S+/)", message.body).group(1)
     town_client = client_for("terrebonne.localhost")
     form = town_client.get(link, follow=True)
@@ -267,13 +268,13 @@ def test_a_specialist_onboards_a_town_through_the_wizard_and_its_staff_sign_in(
         {"new_password1": "Agent-solide-2026!", "new_password2": "Agent-solide-2026!"},
     )
     signed_in = town_client.post(
-        "/comptes/login/", {"login": "agent1@terrebonne.qc.ca", "password": "Agent-solide-2026!"}
+        "/comptes/login/", {"login": "chef@terrebonne.qc.ca", "password": "Agent-solide-2026!"}
     )
     assert signed_in.status_code == 302
     # The same account means nothing on Lévis's domain.
     other = client_for(levis)
     refused = other.post(
-        "/comptes/login/", {"login": "agent1@terrebonne.qc.ca", "password": "Agent-solide-2026!"}
+        "/comptes/login/", {"login": "chef@terrebonne.qc.ca", "password": "Agent-solide-2026!"}
     )
     assert refused.status_code == 200
 

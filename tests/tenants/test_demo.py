@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 from django_tenants.utils import schema_context
 
 from crm.models import Citizen, Department, FaqArticle, Interaction, ServiceRequest, ServiceType
+from onboarding.models import AuditEntry, OnboardingProject
 from tenants.accounts.models import User
 from tenants.demo import DEMO_PASSWORD, TOWNS, build_demo
 from tenants.models import Domain, Municipality, Region
@@ -81,9 +82,15 @@ def test_demo_builds_the_platform_laval_and_levis_and_is_idempotent():
 
 
 def test_demo_creates_missing_towns_through_the_provisioning_service():
-    # Laval and Lévis exist in the test database: build two other towns the same way.
+    # Laval and Lévis exist in the test database: build two other towns the same way (the
+    # host with its demo catalog, which the partner's go-live checklist requires).
     towns = tuple(
-        replace(town, slug=f"demo-{town.slug}", name=f"{town.name} (démo)", with_crm_demo=False)
+        replace(
+            town,
+            slug=f"demo-{town.slug}",
+            name=f"{town.name} (démo)",
+            with_crm_demo=town.kind == Municipality.Kind.HOST,
+        )
         for town in TOWNS
     )
 
@@ -95,6 +102,20 @@ def test_demo_creates_missing_towns_through_the_provisioning_service():
     assert Domain.objects.get(tenant=partner).domain == "demo-levis.localhost"
     with schema_context("demo_levis"):
         assert User.objects.get().email == "admin@demo-levis.localhost"
+        assert ServiceType.objects.count() == 44
+    # Through the console's wizard: the project, its milestones and its audit are there.
+    project = OnboardingProject.objects.get(municipality=partner)
+    assert (project.status, partner.status) == ("live", "live")
+    assert [m.kind for m in project.milestones.all()] == [
+        "started",
+        "provisioned",
+        "catalog_copied",
+        "staff_invited",
+        "went_live",
+    ]
+    assert AuditEntry.objects.filter(
+        target="demo-levis", actor_email="operateur@localhost"
+    ).exists()
 
 
 def test_demo_command_refuses_to_run_without_debug():

@@ -1,0 +1,118 @@
+"""axe-core (WCAG 2.1 AA) on the platform console and the sign-in pages it goes through, in
+Chromium, signed in the way a person does: e-mail and password, then a TOTP code."""
+
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from allauth.mfa.models import Authenticator
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from onboarding.models import ConsoleMember, OnboardingProject
+from tenants.accounts.models import User
+from tenants.models import Municipality
+from tests.e2e.test_accessibility import WCAG_AA, committed
+from tests.onboarding.console_helpers import PASSWORD, console_user, totp_code
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
+
+EMAIL = "a11y-console@relais.quebec"
+
+
+def _violations(page) -> list[str]:
+    results = Axe().run(page, options=WCAG_AA)
+    return [
+        f"{page.url} {v['id']}: {[node['target'] for node in v['nodes']]}"
+        for v in results.response["violations"]
+    ]
+
+
+@pytest.fixture
+def console_account():
+    state: dict[str, object] = {}
+
+    def create() -> None:
+        with schema_context("public"):
+            _user, state["secret"] = console_user(EMAIL, "operator")
+            project = OnboardingProject.objects.create(
+                host=Municipality.objects.get(slug="laval"),
+                name="Ville d'Essai",
+                slug="essai-a11y",
+                domain="essai-a11y.localhost",
+                region="13",
+                completed_steps=["identite", "profil"],
+                staff=[
+                    {
+                        "courriel": "a@essai.ca",
+                        "prenom": "A",
+                        "nom": "B",
+                        "role": "personnel",
+                        "langue": "fr",
+                    }
+                ],
+            )
+            state["project"] = project.pk
+
+    def remove() -> None:
+        with schema_context("public"):
+            OnboardingProject.objects.filter(slug="essai-a11y").delete()
+            user = User.objects.filter(email=EMAIL).first()
+            if user is None:
+                return
+            Authenticator.objects.filter(user=user).delete()
+            ConsoleMember.objects.filter(user=user).delete()
+            # The ORM's cascade would look for the towns' tables (crm) in the public schema.
+            with connection.cursor() as cursor:
+                cursor.execute("DELETE FROM accounts_user WHERE id = %s", [user.pk])
+
+    committed(remove)
+    committed(create)
+    yield state
+    committed(remove)
+
+
+def test_console_pages_have_no_wcag_aa_violation(page, live_port, console_account):
+    base = f"http://localhost:{live_port}"
+    violations: list[str] = []
+
+    page.goto(f"{base}/console/")
+    assert "/comptes/login/" in page.url
+    violations += _violations(page)
+    page.get_by_label("Courriel").fill(EMAIL)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Connexion").click()
+    assert "/comptes/2fa/authenticate/" in page.url
+    violations += _violations(page)
+    page.get_by_label("Code").fill(totp_code(console_account["secret"]))
+    page.get_by_role("button", name="Connexion").click()
+    assert page.url == f"{base}/console/"
+
+    project = console_account["project"]
+    for path in [
+        "/console/",
+        "/en/console/",
+        "/console/projets/",
+        "/console/projets/nouveau/",
+        f"/console/projets/{project}/",
+        *(
+            f"/console/projets/{project}/etapes/{step}/"
+            for step in ("identite", "profil", "forfait", "catalogue", "personnel", "image")
+        ),
+        f"/console/projets/{project}/etapes/revue/",
+        f"/console/projets/{project}/mise-en-service/",
+        "/console/journal/",
+        "/console/membres/",
+        "/comptes/2fa/",
+    ]:
+        response = page.goto(f"{base}{path}")
+        assert response.status == 200, path
+        violations += _violations(page)
+
+    # A form sent with errors stays accessible (errors tied to their fields).
+    page.goto(f"{base}/console/projets/{project}/")
+    page.get_by_role("button", name="Consigner").click()
+    assert page.locator(".errorlist").count() > 0
+    violations += _violations(page)
+
+    assert violations == []
