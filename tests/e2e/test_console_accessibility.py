@@ -4,8 +4,8 @@ Chromium, signed in the way a person does: e-mail and password, then a TOTP code
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from allauth.mfa.models import Authenticator
+from axe_playwright_python.sync_playwright import Axe
 from django.db import connection
 from django_tenants.utils import schema_context
 
