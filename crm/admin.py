@@ -7,18 +7,28 @@ the platform's schema has no CRM tables.
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from difflib import SequenceMatcher
+from typing import Any, cast
 
-from django.contrib import admin
-from django.db.models import QuerySet
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Field, QuerySet
 from django.forms import ModelForm
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from crm import services
+from crm import services, upstream
 from crm.errors import CrmError
 from crm.models import (
     AccessLog,
+    AttributeDatatype,
     BusinessCalendar,
     Citizen,
     CitizenMerge,
@@ -37,6 +47,7 @@ from crm.models import (
     ServiceCategory,
     ServiceRequest,
     ServiceType,
+    UpstreamUpdate,
     WorkingHours,
 )
 from tenants.admin import SchemaScopedAdmin, on_platform
@@ -73,6 +84,27 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
+class UpstreamCountMixin:
+    """Changelists of copied items say how many of the host's updates wait for a decision."""
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        if request.method == "GET" and _may_review_upstream(request):
+            count = upstream.upstream_change_count()
+            extra_context = {
+                **(extra_context or {}),
+                "upstream_count": count,
+                "upstream_url": reverse("admin:crm_upstreamupdate_changelist"),
+            }
+        return super().changelist_view(request, extra_context)  # type: ignore[misc]
+
+
+def _may_review_upstream(request: HttpRequest) -> bool:
+    user = request.user
+    return user.is_active and (
+        user.has_perm("crm.change_servicetype") or user.has_perm("crm.change_faqarticle")
+    )
+
+
 # --- Catalog -------------------------------------------------------------------------------------
 @admin.register(Department)
 class DepartmentAdmin(TownAdmin):
@@ -101,12 +133,13 @@ class ServiceAttributeInline(admin.TabularInline):
 
 
 @admin.register(ServiceType)
-class ServiceTypeAdmin(TownAdmin):
+class ServiceTypeAdmin(UpstreamCountMixin, TownAdmin):
     list_display = ("code", "name_fr", "category", "department", "kind", "is_public", "is_active")
     list_filter = ("kind", "is_public", "is_active", "category", "department")
     search_fields = ("code", "name_fr", "name_en", "keywords")
     list_select_related = ("category", "department")
     readonly_fields = ("uuid", "source_uuid", "created_at", "updated_at")
+    exclude = ("source_fingerprint", "source_seen")
     fieldsets = (
         (None, {"fields": ("code", "name_fr", "name_en", "category", "department", "kind")}),
         (_("Descriptions"), {"fields": ("description_fr", "description_en", "keywords")}),
@@ -166,7 +199,7 @@ class FaqArticleForm(ModelForm):
 
 
 @admin.register(FaqArticle)
-class FaqArticleAdmin(TownAdmin):
+class FaqArticleAdmin(UpstreamCountMixin, TownAdmin):
     form = FaqArticleForm
     list_display = ("question_fr", "category", "audience", "status", "owner_department", "version")
     list_filter = ("status", "audience", "category", "owner_department")
@@ -205,6 +238,193 @@ class FaqArticleAdmin(TownAdmin):
     ) -> None:
         form.instance = FaqArticle.objects.get(pk=form.instance.pk)
         super().save_related(request, form, formsets, change)
+
+
+# --- Updates from the host town ------------------------------------------------------------------
+def _shown(followed: upstream.FollowedKind, name: str, value: Any) -> str:
+    """A followed value as the admin shows it: choice labels, Oui/Non, one question a line."""
+    if name == "attributes":
+        lines = []
+        for spec in value:
+            choices = ", ".join(f"{key} ({name_fr})" for key, name_fr, _name_en in spec["values"])
+            line = gettext("{code} : {label}{label_en} — {datatype}, {required}").format(
+                code=spec["code"],
+                label=spec["label_fr"],
+                label_en=f" / {spec['label_en']}" if spec["label_en"] else "",
+                datatype=AttributeDatatype(spec["datatype"]).label
+                if spec["datatype"] in AttributeDatatype.values
+                else spec["datatype"],
+                required=gettext("obligatoire") if spec["required"] else gettext("facultative"),
+            )
+            if choices:
+                line += " — " + gettext("choix : {choices}").format(choices=choices)
+            lines.append(line)
+        return "\n".join(lines)
+    if isinstance(value, bool):
+        return gettext("Oui") if value else gettext("Non")
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    if value is None or value == "":
+        return ""
+    field = cast(Field, followed.model._meta.get_field(name))
+    labels = dict(field.flatchoices) if field.choices else {}
+    return str(labels.get(value, value))
+
+
+_WORDS = re.compile(r"(\s+)")
+
+
+def _diff_html(old: str, new: str) -> SafeString:
+    """`new` against `old`, word by word: <del> for what goes, <ins> for what comes, each with
+    a text label for screen readers (the strike-through and underline are not the only cue)."""
+    before, after = _WORDS.split(old), _WORDS.split(new)
+    parts: list[str] = []
+    opcodes = SequenceMatcher(a=before, b=after, autojunk=False).get_opcodes()
+    for operation, i1, i2, j1, j2 in opcodes:
+        if operation == "equal":
+            parts.append(format_html("{}", "".join(before[i1:i2])))
+            continue
+        if i2 > i1:
+            parts.append(
+                format_html(
+                    '<del><span class="relais-sr">{}</span>{}</del>',
+                    gettext("[retiré :] "),
+                    "".join(before[i1:i2]),
+                )
+            )
+        if j2 > j1:
+            parts.append(
+                format_html(
+                    '<ins><span class="relais-sr">{}</span>{}</ins>',
+                    gettext("[ajouté :] "),
+                    "".join(after[j1:j2]),
+                )
+            )
+    return mark_safe("".join(parts))  # noqa: S308 (every part is escaped by format_html)
+
+
+def _effect(change: upstream.UpstreamChange, field: upstream.FieldChange) -> str:
+    if field.changed_upstream and field.changed_locally:
+        if change.kind == "faq_article":
+            return gettext(
+                "Modifié des deux côtés : la version de la ville hôte remplacera la vôtre, "
+                "qui restera dans l'historique des versions."
+            )
+        return gettext("Modifié des deux côtés : la version de la ville hôte remplacera la vôtre.")
+    if field.changed_upstream:
+        return gettext("Modifié par la ville hôte : sa version remplacera la vôtre.")
+    return gettext("Modifié ici seulement : votre version est conservée.")
+
+
+class UpstreamDecisionForm(forms.Form):
+    kind = forms.ChoiceField(choices=[(kind, kind) for kind in upstream.FOLLOWED])
+    item = forms.IntegerField(min_value=1)
+    token = forms.CharField(max_length=32)
+    decision = forms.ChoiceField(choices=[("accept", "accept"), ("ignore", "ignore")])
+
+
+@admin.register(UpstreamUpdate)
+class UpstreamUpdateAdmin(TownAdmin):
+    """The host's edits of copied service types and articles, each to accept or ignore."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        # Only in a town made from a host's catalog.
+        return (
+            self.visible_here()
+            and _may_review_upstream(request)
+            and upstream.host_schema() is not None
+        )
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.visible_here() and _may_review_upstream(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            return self._decide(request)
+        items = []
+        for change in upstream.upstream_changes():
+            followed = upstream.FOLLOWED[change.kind]
+            rows = []
+            for field in change.fields:
+                mine = _shown(followed, field.name, field.local_value)
+                theirs = _shown(followed, field.name, field.host_value)
+                rows.append(
+                    {
+                        "label": field.label,
+                        "mine": mine,
+                        "theirs": _diff_html(mine, theirs),
+                        "effect": _effect(change, field),
+                        "conflict": field.changed_upstream and field.changed_locally,
+                    }
+                )
+            items.append(
+                {
+                    "change": change,
+                    "rows": rows,
+                    "url": reverse(
+                        f"admin:crm_{followed.model._meta.model_name}_change", args=[change.id]
+                    ),
+                    "may_decide": request.user.has_perm(
+                        f"crm.change_{followed.model._meta.model_name}"
+                    ),
+                }
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Mises à jour de la ville hôte"),
+            "opts": self.model._meta,
+            "items": items,
+            "has_host": upstream.host_schema() is not None,
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/crm/upstream_updates.html", context)
+
+    def _decide(self, request: HttpRequest) -> HttpResponse:
+        here = HttpResponseRedirect(request.path)
+        form = UpstreamDecisionForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, gettext("Demande incomplète : rechargez la page."))
+            return here
+        kind, item_id = form.cleaned_data["kind"], form.cleaned_data["item"]
+        model = upstream.FOLLOWED[kind].model
+        if not request.user.has_perm(f"crm.change_{model._meta.model_name}"):
+            raise PermissionDenied
+        decide = (
+            upstream.upstream_accept
+            if form.cleaned_data["decision"] == "accept"
+            else upstream.upstream_ignore
+        )
+        try:
+            change = decide(
+                actor=request.user,  # type: ignore[arg-type]
+                kind=kind,
+                item_id=item_id,
+                token=form.cleaned_data["token"],
+            )
+        except CrmError as error:
+            messages.error(request, error.message)
+            return here
+        accepted = form.cleaned_data["decision"] == "accept"
+        message = (
+            gettext("Mise à jour de la ville hôte acceptée : « {title} ».")
+            if accepted
+            else gettext("Mise à jour de la ville hôte ignorée : « {title} ».")
+        ).format(title=change.title)
+        item = model._default_manager.get(pk=item_id)
+        self.log_change(request, item, message)
+        messages.success(request, message)
+        return here
 
 
 # --- Citizens ------------------------------------------------------------------------------------

@@ -2,8 +2,15 @@
 
 Set-based SQL across schemas (one INSERT … SELECT per table), never a row-by-row loop and never
 a copy of the host's schema: only the catalog and the bank travel, no citizen, request or
-account. Every copied row keeps the host row's `uuid` as its `source_uuid` (provenance, for
-upstream updates). Running it again copies nothing twice.
+account. Every copied row keeps the host row's `uuid` as its `source_uuid`, and every copied
+service type and article the fingerprint of what it was copied from (`source_fingerprint`, see
+crm.upstream), so that the host's later edits can be offered.
+
+Running it again copies only what is new at the host: nothing twice, and nothing this town has
+deleted from its copy (the table crm_deletedcopy, kept by a trigger, migration 0008), unless
+`restore_deleted`. Questions, choices and
+links between articles and types are copied with a new type or article only, so those the town
+removed from its copy stay removed.
 """
 
 from __future__ import annotations
@@ -19,8 +26,11 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import schema_exists
 
 from crm.errors import CrmError
+from crm.upstream import FOLLOWED
 
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+# Tables whose copied rows, once deleted, are remembered in crm_deletedcopy (migration 0008).
+_COPIED_TABLES = ("crm_department", "crm_servicecategory", "crm_servicetype", "crm_faqarticle")
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,7 @@ def catalog_copy_from(
     department_map: Mapping[str, str] | None = None,
     service_type_codes: Iterable[str] | None = None,
     include_faq: bool = True,
+    restore_deleted: bool = False,
 ) -> CloneReport:
     """Copy the host's departments, categories, service types (with their questions and
     choices) and, if asked, the information bank, into the current schema.
@@ -56,6 +67,7 @@ def catalog_copy_from(
     `department_map` sends host department codes to this town's codes (rename, or merge
     several into one); unmapped departments keep their code. `service_type_codes` limits the
     copy to those types (None: all), and the departments, categories and articles they need.
+    `restore_deleted` copies again the host's items this town deleted from an earlier copy.
     Raises CrmError for an unknown source or a department code that is not a valid code.
     """
     source = _quoted_schema(source_schema)
@@ -73,6 +85,9 @@ def catalog_copy_from(
         "map_to": list(mapping.values()),
         "codes": codes,
         "all_types": codes is None,
+        "restore_deleted": restore_deleted,
+        "new_types": [],
+        "new_articles": [],
     }
     # Host department code → this town's code.
     dept_map = (
@@ -82,6 +97,13 @@ def catalog_copy_from(
         "LEFT JOIN unnest(%(map_from)s::text[], %(map_to)s::text[]) AS m(source_code, target_code) "
         "ON m.source_code = d.code"
     )
+
+    def not_deleted(alias: str) -> str:
+        return (
+            f"(%(restore_deleted)s OR NOT EXISTS "
+            f"(SELECT 1 FROM crm_deletedcopy x WHERE x.source_uuid = {alias}.uuid))"
+        )
+
     chosen_types = (
         f"SELECT st.* FROM {source}.crm_servicetype st "
         "WHERE %(all_types)s OR st.code = ANY(%(codes)s::text[])"
@@ -93,10 +115,11 @@ def catalog_copy_from(
             SELECT DISTINCT ON (dm.target_code) gen_random_uuid(), d.uuid, dm.target_code,
                    d.name_fr, d.name_en, '', d.is_active
             FROM {source}.crm_department d JOIN ({dept_map}) dm ON dm.source_id = d.id
-            WHERE %(all_types)s OR d.id IN (SELECT department_id FROM ({chosen_types}) t)
+            WHERE (%(all_types)s OR d.id IN (SELECT department_id FROM ({chosen_types}) t)
                OR d.id IN (SELECT owner_department_id FROM {source}.crm_faqarticle f
                            JOIN {source}.crm_faqarticle_service_types l ON l.faqarticle_id = f.id
-                           JOIN ({chosen_types}) t ON t.id = l.servicetype_id)
+                           JOIN ({chosen_types}) t ON t.id = l.servicetype_id))
+              AND {not_deleted("d")}
             -- A merge keeps the name of the host department whose code it keeps.
             ORDER BY dm.target_code, (d.code = dm.target_code) DESC, d.id
             ON CONFLICT (code) DO NOTHING""",
@@ -104,23 +127,26 @@ def catalog_copy_from(
             INSERT INTO crm_servicecategory (uuid, source_uuid, code, name_fr, name_en, "order")
             SELECT gen_random_uuid(), c.uuid, c.code, c.name_fr, c.name_en, c."order"
             FROM {source}.crm_servicecategory c
-            WHERE %(all_types)s OR c.id IN (SELECT category_id FROM ({chosen_types}) t)
+            WHERE (%(all_types)s OR c.id IN (SELECT category_id FROM ({chosen_types}) t))
+              AND {not_deleted("c")}
             ON CONFLICT (code) DO NOTHING""",
         "service_types": f"""
             INSERT INTO crm_servicetype (uuid, source_uuid, code, name_fr, name_en, description_fr,
                 description_en, category_id, department_id, kind, sla_value, sla_unit,
                 default_priority, is_public, is_active, location_required, keywords,
-                created_at, updated_at)
+                created_at, updated_at, source_fingerprint)
             SELECT gen_random_uuid(), t.uuid, t.code, t.name_fr, t.name_en, t.description_fr,
                    t.description_en, c.id, d.id, t.kind, t.sla_value, t.sla_unit,
                    t.default_priority, t.is_public, t.is_active, t.location_required, t.keywords,
-                   now(), now()
+                   now(), now(), {FOLLOWED["service_type"].fingerprint_sql("t", source)}
             FROM ({chosen_types}) t
             JOIN {source}.crm_servicecategory sc ON sc.id = t.category_id
             JOIN crm_servicecategory c ON c.code = sc.code
             JOIN ({dept_map}) dm ON dm.source_id = t.department_id
             JOIN crm_department d ON d.code = dm.target_code
-            ON CONFLICT (code) DO NOTHING""",
+            WHERE {not_deleted("t")}
+            ON CONFLICT (code) DO NOTHING
+            RETURNING id""",
         "attributes": f"""
             INSERT INTO crm_serviceattribute (service_type_id, code, label_fr, label_en, datatype,
                 required, "order")
@@ -128,6 +154,7 @@ def catalog_copy_from(
             FROM {source}.crm_serviceattribute a
             JOIN {source}.crm_servicetype st ON st.id = a.service_type_id
             JOIN crm_servicetype t ON t.source_uuid = st.uuid
+            WHERE t.id = ANY(%(new_types)s::bigint[])
             ON CONFLICT (service_type_id, code) DO NOTHING""",
         "attribute_values": f"""
             INSERT INTO crm_serviceattributevalue (attribute_id, key, name_fr, name_en, "order")
@@ -137,6 +164,7 @@ def catalog_copy_from(
             JOIN {source}.crm_servicetype st ON st.id = a.service_type_id
             JOIN crm_servicetype t ON t.source_uuid = st.uuid
             JOIN crm_serviceattribute ta ON ta.service_type_id = t.id AND ta.code = a.code
+            WHERE t.id = ANY(%(new_types)s::bigint[])
             ON CONFLICT (attribute_id, key) DO NOTHING""",
     }
     if include_faq:
@@ -144,11 +172,13 @@ def catalog_copy_from(
             "faq_articles": f"""
                 INSERT INTO crm_faqarticle (uuid, source_uuid, question_fr, answer_fr, question_en,
                     answer_en, category_id, audience, status, owner_department_id, review_on,
-                    version, created_at, updated_at, search_vector, question_vector)
+                    version, created_at, updated_at, search_vector, question_vector,
+                    source_fingerprint)
                 SELECT gen_random_uuid(), f.uuid, f.question_fr, f.answer_fr, f.question_en,
                        f.answer_en, c.id, f.audience, f.status, d.id, f.review_on, 1, now(), now(),
                        -- same text, same vectors: the copy does not parse the bank again
-                       f.search_vector, f.question_vector
+                       f.search_vector, f.question_vector,
+                       {FOLLOWED["faq_article"].fingerprint_sql("f", source)}
                 FROM {source}.crm_faqarticle f
                 JOIN ({dept_map}) dm ON dm.source_id = f.owner_department_id
                 JOIN crm_department d ON d.code = dm.target_code
@@ -156,10 +186,12 @@ def catalog_copy_from(
                 LEFT JOIN crm_servicecategory c ON c.code = sc.code
                 WHERE f.status <> 'archived'
                   AND NOT EXISTS (SELECT 1 FROM crm_faqarticle x WHERE x.source_uuid = f.uuid)
+                  AND {not_deleted("f")}
                   AND (%(all_types)s OR EXISTS (
                       SELECT 1 FROM {source}.crm_faqarticle_service_types l
                       JOIN ({chosen_types}) t ON t.id = l.servicetype_id
-                      WHERE l.faqarticle_id = f.id))""",
+                      WHERE l.faqarticle_id = f.id))
+                RETURNING id""",
             "faq_links": f"""
                 INSERT INTO crm_faqarticle_service_types (faqarticle_id, servicetype_id)
                 SELECT a.id, t.id
@@ -168,6 +200,8 @@ def catalog_copy_from(
                 JOIN {source}.crm_servicetype st ON st.id = l.servicetype_id
                 JOIN crm_faqarticle a ON a.source_uuid = f.uuid
                 JOIN crm_servicetype t ON t.source_uuid = st.uuid
+                WHERE a.id = ANY(%(new_articles)s::bigint[])
+                   OR t.id = ANY(%(new_types)s::bigint[])
                 ON CONFLICT DO NOTHING""",
             "faq_versions": """
                 INSERT INTO crm_faqarticleversion (article_id, version, question_fr, answer_fr,
@@ -177,10 +211,7 @@ def catalog_copy_from(
                        a.audience, a.status, a.category_id, a.owner_department_id, a.review_on,
                        '[]'::jsonb, now()
                 FROM crm_faqarticle a
-                WHERE a.source_uuid IS NOT NULL
-                  AND NOT EXISTS (
-                      SELECT 1 FROM crm_faqarticleversion v WHERE v.article_id = a.id
-                  )""",
+                WHERE a.id = ANY(%(new_articles)s::bigint[])""",
         }
     started = time.perf_counter()
     counts: dict[str, int] = {}
@@ -188,4 +219,17 @@ def catalog_copy_from(
         for name, sql in statements.items():
             cursor.execute(sql, params)
             counts[name] = cursor.rowcount
+            if name in ("service_types", "faq_articles"):
+                params["new_types" if name == "service_types" else "new_articles"] = [
+                    row[0] for row in cursor.fetchall()
+                ]
+        if restore_deleted:
+            cursor.execute(
+                "DELETE FROM crm_deletedcopy x WHERE EXISTS ("
+                + " UNION ALL ".join(
+                    f"SELECT 1 FROM {table} c WHERE c.source_uuid = x.source_uuid"
+                    for table in _COPIED_TABLES
+                )
+                + ")"
+            )
     return CloneReport(counts=counts, milliseconds=(time.perf_counter() - started) * 1000)

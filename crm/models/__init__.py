@@ -12,6 +12,7 @@ from crm.models.catalog import (
     ServiceKind,
     ServiceType,
     SlaUnit,
+    UpstreamUpdate,
 )
 from crm.models.citizens import Citizen, CitizenMerge, Consent, ConsentPurpose
 from crm.models.faq import FaqArticle, FaqArticleVersion, FaqAudience, FaqStatus, Fold, fold_text
@@ -63,6 +64,7 @@ __all__ = [
     "ServiceRequest",
     "ServiceType",
     "SlaUnit",
+    "UpstreamUpdate",
     "Visibility",
     "WorkingHours",
     "fold_text",

@@ -42,6 +42,31 @@ class Provenance(models.Model):
         abstract = True
 
 
+class UpstreamTracked(models.Model):
+    """What a copy was made from, so that the host's later edits can be offered (crm.upstream).
+
+    Both hold one md5 per followed field (see crm.upstream.FOLLOWED), not the values.
+    """
+
+    source_fingerprint = models.JSONField(
+        _("empreinte de l'original"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Version de la ville hôte dont cet élément est issu (copie ou mise à jour)."),
+    )
+    source_seen = models.JSONField(
+        _("dernière version ignorée"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Version de la ville hôte examinée et ignorée; vide si aucune."),
+    )
+
+    class Meta:
+        abstract = True
+
+
 class Department(Bilingual, Provenance):
     code = models.CharField(_("code"), max_length=40, unique=True, validators=[code_validator])
     name_fr = models.CharField(_("nom (français)"), max_length=160)
@@ -110,7 +135,7 @@ class SlaUnit(models.TextChoices):
     DAYS = "days", _("jours ouvrables")
 
 
-class ServiceType(Bilingual, Provenance):
+class ServiceType(Bilingual, Provenance, UpstreamTracked):
     code = models.CharField(
         _("code"),
         max_length=60,
@@ -166,6 +191,16 @@ class ServiceType(Bilingual, Provenance):
 
     def __str__(self) -> str:
         return f"{self.code} — {self.localized('name')}"
+
+
+class UpstreamUpdate(ServiceType):
+    """The admin's entry for the host's updates (crm.upstream); no table of its own."""
+
+    class Meta:
+        proxy = True
+        default_permissions = ()
+        verbose_name = _("mise à jour de la ville hôte")
+        verbose_name_plural = _("mises à jour de la ville hôte")
 
 
 class AttributeDatatype(models.TextChoices):

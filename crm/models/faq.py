@@ -9,7 +9,14 @@ from django.db import models
 from django.db.models import Func, TextField
 from django.utils.translation import gettext_lazy as _
 
-from crm.models.catalog import Bilingual, Department, Provenance, ServiceCategory, ServiceType
+from crm.models.catalog import (
+    Bilingual,
+    Department,
+    Provenance,
+    ServiceCategory,
+    ServiceType,
+    UpstreamTracked,
+)
 
 # Accent folding in plain SQL: PostgreSQL's `unaccent` is an extension the embedded server
 # lacks, while lower(), replace() and translate() are built in and immutable, so they can feed
@@ -47,7 +54,7 @@ class FaqStatus(models.TextChoices):
     ARCHIVED = "archived", _("Archivé")
 
 
-class FaqArticle(Bilingual, Provenance):
+class FaqArticle(Bilingual, Provenance, UpstreamTracked):
     question_fr = models.CharField(_("question (français)"), max_length=300)
     answer_fr = models.TextField(_("réponse (français)"))
     question_en = models.CharField(_("question (anglais)"), max_length=300, blank=True)
