@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -17,6 +18,7 @@ from django.utils.translation import gettext as _
 from crm.business_time import WorkingCalendar
 from crm.errors import CrmError
 from crm.models import (
+    ApiKey,
     BusinessCalendar,
     Citizen,
     CrmSettings,
@@ -27,6 +29,7 @@ from crm.models import (
     Sector,
     ServiceRequest,
     ServiceType,
+    api_key_digest,
 )
 
 EARTH_RADIUS_M = 6_371_000
@@ -268,3 +271,23 @@ def catalog_outline() -> list[CatalogOutlineDepartment]:
         )
         for department in Department.objects.order_by("name_fr")
     ]
+
+
+def api_key_for(*, key: str) -> ApiKey | None:
+    """The active key whose digest matches `key`, or None (unknown, malformed or revoked)."""
+    if not key or len(key) > 200:
+        return None
+    return ApiKey.objects.filter(digest=api_key_digest(key), revoked_at__isnull=True).first()
+
+
+def citizen_search(*, query: str) -> QuerySet[Citizen]:
+    """Active citizens whose name, e-mail or phone matches `query` (all of them when blank)."""
+    citizens = Citizen.objects.filter(merged_into__isnull=True)
+    text = query.strip()
+    if not text:
+        return citizens
+    digits = re.sub(r"\D", "", text)
+    match = Q(first_name__icontains=text) | Q(last_name__icontains=text) | Q(email__icontains=text)
+    if len(digits) >= 4:
+        match |= Q(phone__contains=digits)
+    return citizens.filter(match)

@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,8 +19,11 @@ from crm.attributes import clean_answers
 from crm.business_time import WorkingCalendar
 from crm.errors import CrmError
 from crm.models import (
+    API_KEY_PREFIX_LENGTH,
     AccessAction,
     AccessLog,
+    ApiKey,
+    ApiScope,
     Channel,
     Citizen,
     CitizenMerge,
@@ -40,6 +44,8 @@ from crm.models import (
     ServiceType,
     SlaUnit,
     Visibility,
+    api_key_digest,
+    new_api_key,
 )
 from tenants.accounts.models import User
 
@@ -47,6 +53,7 @@ from tenants.accounts.models import User
 LATITUDE_BOUNDS = (Decimal("44.9"), Decimal("62.7"))
 LONGITUDE_BOUNDS = (Decimal("-79.8"), Decimal("-57.0"))
 DESCRIPTION_MAX = 4000
+MEDIA_URL_MAX = 500
 
 S = RequestStatus
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -163,9 +170,12 @@ def request_create(
     channel_detail: str = "",
     close_at_intake: bool = False,
     now: datetime | None = None,
+    media_url: str = "",
+    intake_data: Mapping[str, object] | None = None,
 ) -> ServiceRequest:
     """Create a request, numbered, routed, with its SLA due time and its first timeline event.
 
+    `intake_data` is kept on the creation event (e.g. an app's device id), never shown publicly.
     `close_at_intake` records an information request answered at first contact as closed.
     Raises CrmError for an inactive type, a bad channel or priority, a missing or implausible
     location, invalid attribute answers, or a description over 4,000 characters.
@@ -221,6 +231,22 @@ def request_create(
             _("Seule une demande d'information peut être fermée dès sa réception."),
             field="service_type",
         )
+    media_url = (media_url or "").strip()
+    if media_url:
+        try:
+            URLValidator(schemes=["http", "https"])(media_url)
+        except ValidationError as error:
+            raise CrmError(
+                "invalid_media_url",
+                _("L'adresse du média n'est pas une adresse web valide."),
+                field="media_url",
+            ) from error
+        if len(media_url) > MEDIA_URL_MAX:
+            raise CrmError(
+                "invalid_media_url",
+                _("L'adresse du média dépasse {limit} caractères.").format(limit=MEDIA_URL_MAX),
+                field="media_url",
+            )
     answers = clean_answers(service_type.attributes.all(), attributes)
     department = selectors.routed_department(service_type=service_type, sector=sector)
     calendar = selectors.working_calendar()
@@ -243,6 +269,7 @@ def request_create(
             channel_detail=channel_detail[:120],
             citizen=citizen,
             attributes=answers,
+            media_url=media_url,
             department=department,
             created_by=_who(actor),
             sla_due_at=sla_due_at,
@@ -256,7 +283,7 @@ def request_create(
             actor=actor,
             visibility=Visibility.PUBLIC,
             to_status=S.NEW,
-            data={"channel": channel, "department": department.code},
+            data={"channel": channel, "department": department.code, **(intake_data or {})},
             at=now,
         )
         if close_at_intake:
@@ -934,3 +961,69 @@ __all__ = [
     "request_create",
     "request_merge",
 ]
+
+
+# --- API keys -----------------------------------------------------------------------------------
+API_KEY_TOUCH_SECONDS = 60
+
+
+def api_key_create(*, actor: User | None, name: str, scope: str) -> tuple[ApiKey, str]:
+    """Create a named key for an integration and return it with the key itself, which is not
+    stored (only its digest) and cannot be shown again. Raises CrmError for a blank or taken
+    name or an unknown scope."""
+    name = (name or "").strip()
+    if not name:
+        raise CrmError("name_required", _("Donnez un nom à la clé."), field="name")
+    if scope not in ApiScope.values:
+        raise CrmError(
+            "invalid_scope",
+            _("Portée inconnue : {scope} (read ou write).").format(scope=scope),
+            field="scope",
+        )
+    key = new_api_key()
+    with transaction.atomic():
+        if ApiKey.objects.filter(name=name).exists():
+            raise CrmError(
+                "name_taken",
+                _("Une clé porte déjà le nom « {name} ».").format(name=name),
+                field="name",
+                status=409,
+            )
+        api_key = ApiKey.objects.create(
+            name=name,
+            prefix=key[: len("rls_") + API_KEY_PREFIX_LENGTH],
+            digest=api_key_digest(key),
+            scope=scope,
+            created_by=_who(actor),
+        )
+    return api_key, key
+
+
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    """Revoke a key at once; it is kept (revoked) so the requests it created still name it."""
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    return api_key
+
+
+def api_key_touch(*, api_key: ApiKey, now: datetime | None = None) -> None:
+    """Record that a key was used, at most once a minute (not one write per request)."""
+    now = now or timezone.now()
+    if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > (
+        API_KEY_TOUCH_SECONDS
+    ):
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+
+
+def citizen_for_account(*, user: User) -> Citizen:
+    """The citizen record of a citizen's own account (created at sign-up). A new record each
+    time: an existing record with the same e-mail is not linked, since nobody has proven yet
+    that the account's owner is that person (staff merge the two when they are)."""
+    existing = Citizen.objects.filter(account=user).first()
+    if existing is not None:
+        return existing
+    citizen = Citizen(email=user.email, account=user, preferred_language=user.preferred_language)
+    citizen_validate(citizen).save()
+    return citizen

@@ -69,6 +69,9 @@ TENANT_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.headless",
+    "rest_framework",
+    "drf_spectacular",
     "crm",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -184,6 +187,48 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Relais"
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
+
+# The mobile app signs citizens in through allauth's headless API (X-Session-Token).
+HEADLESS_CLIENTS = ("app", "browser")
+HEADLESS_SERVE_SPECIFICATION = False
+
+# --- APIs (REST under /api/v1/, Open311 GeoReport v2 under /open311/v2/) ------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "crm.api.authentication.ApiKeyAuthentication",
+        "allauth.headless.contrib.rest_framework.authentication.XSessionTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "crm.api.throttling.ApiKeyThrottle",
+        "crm.api.throttling.ClientAddressThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "api_key": env_str("RELAIS_API_KEY_RATE", "1200/min"),
+        "client": env_str("RELAIS_API_CLIENT_RATE", "600/min"),
+    },
+    "EXCEPTION_HANDLER": "crm.api.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Relais — API REST",
+    "DESCRIPTION": (
+        "API d'une municipalité sur Relais : catalogue, banque d'information, requêtes, "
+        "citoyens et interactions. Authentification : session, clé d'API "
+        "(Authorization: Api-Key …) ou jeton de session de l'application mobile "
+        "(X-Session-Token)."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+}
 
 # --- Languages and time -------------------------------------------------------------------------
 LANGUAGE_CODE = "fr"

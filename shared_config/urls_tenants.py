@@ -4,7 +4,7 @@ from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from crm import views as crm_views
 from shared_config.urls_accounts import account_patterns, invitation_patterns
@@ -12,6 +12,10 @@ from shared_config.urls_accounts import account_patterns, invitation_patterns
 urlpatterns = [
     path("admin/", admin.site.urls),
     *invitation_patterns,
+    path("open311/v2/", include("crm.api.open311_urls")),
+    path("api/", include("crm.api.urls")),
+    # allauth's headless API: the mobile app's citizen sign-in (X-Session-Token).
+    path("_allauth/", include("allauth.headless.urls")),
     *i18n_patterns(
         *account_patterns,
         path("", crm_views.home, name="home"),

@@ -1,5 +1,14 @@
 """The tenant's CRM: catalog, information bank, citizens, requests, calendar, interactions."""
 
+from crm.models.access import (
+    API_KEY_PREFIX_LENGTH,
+    ApiKey,
+    ApiScope,
+    StaffProfile,
+    StaffRole,
+    api_key_digest,
+    new_api_key,
+)
 from crm.models.calendar import BusinessCalendar, ClosureDay, WorkingHours
 from crm.models.catalog import (
     AttributeDatatype,
@@ -31,9 +40,12 @@ from crm.models.requests import (
 )
 
 __all__ = [
+    "API_KEY_PREFIX_LENGTH",
     "OPEN_STATUSES",
     "AccessAction",
     "AccessLog",
+    "ApiKey",
+    "ApiScope",
     "AttributeDatatype",
     "BusinessCalendar",
     "Channel",
@@ -64,8 +76,12 @@ __all__ = [
     "ServiceRequest",
     "ServiceType",
     "SlaUnit",
+    "StaffProfile",
+    "StaffRole",
     "UpstreamUpdate",
     "Visibility",
     "WorkingHours",
+    "api_key_digest",
     "fold_text",
+    "new_api_key",
 ]

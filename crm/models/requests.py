@@ -153,6 +153,9 @@ class ServiceRequest(models.Model):
         related_name="requests",
     )
     attributes = models.JSONField(_("réponses"), default=dict, blank=True)
+    media_url = models.URLField(
+        _("photo ou document"), max_length=500, blank=True, help_text=_("Adresse d'un média joint")
+    )
     department = models.ForeignKey(
         Department,
         verbose_name=_("service responsable"),

@@ -1,13 +1,34 @@
-"""How django-allauth behaves in Relais: accounts are created by invitation, never by sign-up."""
+"""How django-allauth behaves in Relais.
+
+Platform staff (base domain) are invited from the console, never signed up. On a town's hosts
+citizens may open an account (web or the mobile app's headless API); each new account gets its
+own citizen record. Staff accounts of a town are created by invitation.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.http import HttpRequest
 
+from tenants.accounts.models import User
+from tenants.routing import TownRoute
+
+
+def _town_of(request: HttpRequest | None) -> TownRoute | None:
+    tenant = getattr(request, "tenant", None)
+    return tenant if isinstance(tenant, TownRoute) else None
+
 
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
-        # Platform staff are invited from the console and a town's staff by its administrator;
-        # the citizen portal opens its own sign-up when it exists.
-        return False
+        return _town_of(request) is not None
+
+    def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> User:
+        from crm.services import citizen_for_account  # the CRM exists in towns' schemas only
+
+        saved = super().save_user(request, user, form, commit=commit)
+        if commit and _town_of(request) is not None:
+            citizen_for_account(user=saved)
+        return saved

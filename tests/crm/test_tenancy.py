@@ -8,10 +8,11 @@ import pytest
 from django.apps import apps
 from django_tenants.utils import schema_context
 
-from crm.models import BusinessCalendar, ClosureDay, RoutingRule
+from crm.models import BusinessCalendar, ClosureDay, RoutingRule, StaffProfile
 from crm.selectors import first_contact_resolution
 from crm.services import (
     access_log_record,
+    api_key_create,
     citizen_create,
     citizen_merge,
     consent_record,
@@ -64,6 +65,8 @@ def _fill_laval() -> None:
         service_types=[service_type],
     )
     faq_article_update(actor=agent, article=article, answer_fr="R2")
+    api_key_create(actor=agent, name="Intégration", scope="read")
+    StaffProfile.objects.create(user=agent, role="agent")
     information_call_answer(
         actor=agent,
         channel="phone",

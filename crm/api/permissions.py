@@ -1,0 +1,94 @@
+"""Who is calling the REST API, and what each role may do.
+
+Roles: municipal administrator (superuser or administrator profile), 311 agent, supervisor and
+department staff (their department only), citizen (a signed-in account linked to a Citizen: its
+own requests only), and integrations by API key (read, or read and write). Staff accounts
+without a profile get no more than the public.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from crm.models import ApiKey, Citizen, Department, StaffRole
+
+ADMINISTRATOR = StaffRole.ADMINISTRATOR.value
+AGENT = StaffRole.AGENT.value
+SUPERVISOR = StaffRole.SUPERVISOR.value
+DEPARTMENT = StaffRole.DEPARTMENT.value
+CITIZEN = "citizen"
+KEY = "key"
+PUBLIC = "public"
+
+STAFF_ROLES = frozenset({ADMINISTRATOR, AGENT, SUPERVISOR, DEPARTMENT})
+# Roles that see every request and may see citizens' personal data.
+TOWN_WIDE_ROLES = frozenset({ADMINISTRATOR, AGENT})
+
+
+@dataclass(frozen=True)
+class Viewer:
+    role: str
+    user: Any = None
+    department: Department | None = None
+    citizen: Citizen | None = None
+    api_key: ApiKey | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def can_write_as_key(self) -> bool:
+        return self.api_key is not None and self.api_key.can_write
+
+    @property
+    def sees_personal_data(self) -> bool:
+        return self.role in TOWN_WIDE_ROLES or self.role == SUPERVISOR
+
+
+def viewer_of(request: Request) -> Viewer:
+    """The caller's role, computed once per request."""
+    cached = getattr(request, "_relais_viewer", None)
+    if cached is not None:
+        return cached
+    viewer = _viewer(request)
+    request._relais_viewer = viewer
+    return viewer
+
+
+def _viewer(request: Request) -> Viewer:
+    if isinstance(request.auth, ApiKey):
+        return Viewer(KEY, api_key=request.auth)
+    user = request.user
+    if not user or not user.is_authenticated or not user.is_active:
+        return Viewer(PUBLIC)
+    if user.is_superuser:
+        return Viewer(ADMINISTRATOR, user=user)
+    if user.is_staff:
+        profile = getattr(user, "staff_profile", None)
+        if profile is None:
+            return Viewer(PUBLIC, user=user)
+        return Viewer(profile.role, user=user, department=profile.department)
+    citizen = Citizen.objects.filter(account=user, merged_into__isnull=True).first()
+    if citizen is None:
+        return Viewer(PUBLIC, user=user)
+    return Viewer(CITIZEN, user=user, citizen=citizen)
+
+
+class HasRole(BasePermission):
+    """Allow the roles named on the view (`allowed_roles`, or per method `roles_by_method`)."""
+
+    message = _("Votre rôle ne permet pas cette opération.")
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        by_method = getattr(view, "roles_by_method", None)
+        roles = (by_method or {}).get(request.method, getattr(view, "allowed_roles", ()))
+        viewer = viewer_of(request)
+        if viewer.role == KEY and request.method not in {"GET", "HEAD", "OPTIONS"}:
+            return KEY in roles and viewer.can_write_as_key
+        return viewer.role in roles

@@ -1,0 +1,513 @@
+"""REST API views: parse with a serializer, call one crm service or selector, serialize.
+
+Every list runs a constant number of queries whatever the page size (select_related and
+prefetch_related), and pages with an opaque cursor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from crm import selectors, services
+from crm.api import serializers as io
+from crm.api.permissions import (
+    ADMINISTRATOR,
+    AGENT,
+    CITIZEN,
+    DEPARTMENT,
+    KEY,
+    PUBLIC,
+    STAFF_ROLES,
+    SUPERVISOR,
+    HasRole,
+    Viewer,
+    viewer_of,
+)
+from crm.errors import CrmError
+from crm.models import (
+    Channel,
+    Citizen,
+    Department,
+    FaqArticle,
+    FaqAudience,
+    Interaction,
+    RequestEvent,
+    ServiceAttribute,
+    ServiceAttributeValue,
+    ServiceRequest,
+    ServiceType,
+    Visibility,
+)
+from crm.search import faq_search
+from tenants.accounts.models import User
+
+EVERYONE = (PUBLIC, CITIZEN, KEY, *STAFF_ROLES)
+STAFF = tuple(STAFF_ROLES)
+ERRORS = {
+    400: io.ApiErrorEnvelope,
+    401: io.ApiErrorEnvelope,
+    403: io.ApiErrorEnvelope,
+    404: io.ApiErrorEnvelope,
+    409: io.ApiErrorEnvelope,
+    429: io.ApiErrorEnvelope,
+}
+
+
+class NewestFirst(CursorPagination):
+    ordering = ("-created_at", "-id")
+    page_size = 25
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+class ApiView(GenericAPIView):
+    permission_classes = [HasRole]
+    allowed_roles: tuple[str, ...] = ()
+
+    @property
+    def viewer(self) -> Viewer:
+        return viewer_of(self.request)
+
+
+# --- Catalog -------------------------------------------------------------------------------------
+
+
+def _service_types(viewer: Viewer) -> QuerySet[ServiceType]:
+    types = ServiceType.objects.filter(is_active=True).select_related("category", "department")
+    if not viewer.is_staff:
+        types = types.filter(is_public=True)
+    return types.prefetch_related(
+        Prefetch(
+            "attributes",
+            queryset=ServiceAttribute.objects.order_by("order", "code").prefetch_related(
+                Prefetch("values", queryset=ServiceAttributeValue.objects.order_by("order", "key"))
+            ),
+        )
+    ).order_by("code")
+
+
+class ServiceTypeList(ApiView):
+    """The town's service catalog (public types; staff also see internal ones)."""
+
+    allowed_roles = EVERYONE
+    serializer_class = io.ServiceTypeOut
+    pagination_class = None
+
+    @extend_schema(responses={200: io.ServiceTypeOut(many=True), **ERRORS})
+    def get(self, request: Request) -> Response:
+        types = _service_types(self.viewer)
+        return Response(io.ServiceTypeOut(types, many=True).data)
+
+
+class ServiceTypeDetail(ApiView):
+    allowed_roles = EVERYONE
+    serializer_class = io.ServiceTypeOut
+
+    @extend_schema(responses={200: io.ServiceTypeOut, **ERRORS})
+    def get(self, request: Request, code: str) -> Response:
+        service_type = get_object_or_404(_service_types(self.viewer), code=code)
+        return Response(io.ServiceTypeOut(service_type).data)
+
+
+# --- Information bank ----------------------------------------------------------------------------
+
+
+class FaqSearch(ApiView):
+    """Search the information bank (French and English, accents ignored). Staff also see the
+    articles written for agents."""
+
+    allowed_roles = EVERYONE
+    serializer_class = io.FaqHitOut
+
+    @extend_schema(parameters=[io.FaqSearchIn], responses={200: io.FaqHitOut(many=True), **ERRORS})
+    def get(self, request: Request) -> Response:
+        query = io.FaqSearchIn(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        audience = FaqAudience.AGENTS if self.viewer.is_staff else FaqAudience.PUBLIC
+        hits = faq_search(
+            query=query.validated_data["q"],
+            audience=audience,
+            language=get_language() or "fr",
+            limit=query.validated_data["limit"],
+        )
+        return Response(io.FaqHitOut(hits, many=True).data)
+
+
+# --- Requests ------------------------------------------------------------------------------------
+
+
+def visible_requests(viewer: Viewer) -> QuerySet[ServiceRequest]:
+    """What each role may read: staff of a department their department's requests, agents and
+    administrators all, a citizen their own, keys all (without personal data)."""
+    requests = selectors.request_list()
+    if viewer.role in {DEPARTMENT, SUPERVISOR}:
+        return requests.filter(department=viewer.department)
+    if viewer.role == CITIZEN:
+        return requests.filter(citizen=viewer.citizen)
+    if viewer.role in {ADMINISTRATOR, AGENT, KEY}:
+        return requests
+    return requests.none()
+
+
+def _serializer_context(viewer: Viewer) -> dict[str, Any]:
+    return {"staff": viewer.is_staff}
+
+
+class RequestFilters(serializers.Serializer):
+    status = serializers.CharField(required=False)
+    service_code = serializers.CharField(required=False)
+    department = serializers.CharField(required=False)
+    created_after = serializers.DateTimeField(required=False)
+    created_before = serializers.DateTimeField(required=False)
+
+
+class RequestListCreate(ApiView):
+    """GET: requests the caller may see, newest first, with filters and cursor paging.
+    POST: a new request (staff for any channel, citizens from the app, write keys as API)."""
+
+    roles_by_method = {
+        "GET": (CITIZEN, KEY, *STAFF_ROLES),
+        "POST": (CITIZEN, KEY, ADMINISTRATOR, AGENT, SUPERVISOR, DEPARTMENT),
+    }
+    pagination_class = NewestFirst
+    serializer_class = io.RequestOut
+
+    @extend_schema(parameters=[RequestFilters], responses={200: io.RequestOut(many=True), **ERRORS})
+    def get(self, request: Request) -> Response:
+        filters = RequestFilters(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = filters.validated_data
+        requests = visible_requests(self.viewer)
+        if "status" in data:
+            requests = requests.filter(status__in=data["status"].split(","))
+        if "service_code" in data:
+            requests = requests.filter(service_type__code=data["service_code"])
+        if "department" in data:
+            requests = requests.filter(department__code=data["department"])
+        if "created_after" in data:
+            requests = requests.filter(created_at__gte=data["created_after"])
+        if "created_before" in data:
+            requests = requests.filter(created_at__lt=data["created_before"])
+        page = self.paginate_queryset(requests)
+        body = io.RequestOut(page, many=True, context=_serializer_context(self.viewer)).data
+        return self.get_paginated_response(body)
+
+    @extend_schema(request=io.RequestCreateIn, responses={201: io.RequestDetailOut, **ERRORS})
+    def post(self, request: Request) -> Response:
+        payload = io.RequestCreateIn(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        viewer = self.viewer
+        service_type = selectors.service_type_for_intake(code=data["service_code"])
+        if service_type is None or (not viewer.is_staff and not service_type.is_public):
+            raise CrmError(
+                "unknown_service",
+                _("Le type de requête {code} n'existe pas.").format(code=data["service_code"]),
+                field="service_code",
+                status=404,
+            )
+        citizen = None
+        channel = Channel.WEB
+        channel_detail = ""
+        if viewer.role == CITIZEN:
+            citizen, channel = viewer.citizen, Channel.APP
+        elif viewer.role == KEY:
+            assert viewer.api_key is not None  # noqa: S101  (role KEY carries its key)
+            channel, channel_detail = Channel.API, viewer.api_key.name
+        else:
+            channel = data.get("channel", Channel.PHONE)
+            if data.get("citizen_id"):
+                citizen = get_object_or_404(Citizen, pk=data["citizen_id"])
+        service_request = services.request_create(
+            actor=viewer.user,
+            service_type=service_type,
+            channel=channel,
+            channel_detail=channel_detail,
+            description=data.get("description", ""),
+            citizen=citizen,
+            address=data.get("address", ""),
+            latitude=data.get("latitude"),
+            longitude=data.get("longitude"),
+            attributes=data.get("attributes"),
+            priority=data.get("priority") if viewer.is_staff else None,
+            media_url=data.get("media_url", ""),
+        )
+        return Response(
+            _detail(service_request, viewer, created=True), status=status.HTTP_201_CREATED
+        )
+
+
+def _detail(service_request: ServiceRequest, viewer: Viewer, *, created: bool = False) -> Any:
+    public_only = not viewer.is_staff
+    events = RequestEvent.objects.filter(request=service_request)
+    if public_only:
+        events = events.filter(visibility=Visibility.PUBLIC)
+    service_request.visible_events = list(events.order_by("created_at", "id"))  # type: ignore[attr-defined]
+    data = io.RequestDetailOut(service_request, context=_serializer_context(viewer)).data
+    # The tracking token follows a request only to whoever may follow it.
+    if not (viewer.is_staff or viewer.role == CITIZEN or created):
+        data.pop("tracking_token", None)
+    return data
+
+
+def _visible_request(viewer: Viewer, number: str) -> ServiceRequest:
+    return get_object_or_404(visible_requests(viewer), number=number)
+
+
+class RequestDetail(ApiView):
+    allowed_roles = (CITIZEN, KEY, *STAFF_ROLES)
+    serializer_class = io.RequestDetailOut
+
+    @extend_schema(responses={200: io.RequestDetailOut, **ERRORS})
+    def get(self, request: Request, number: str) -> Response:
+        return Response(_detail(_visible_request(self.viewer, number), self.viewer))
+
+
+class RequestStatusChange(ApiView):
+    """Move a request along the workflow (staff; department staff in their department)."""
+
+    allowed_roles = STAFF
+    serializer_class = io.StatusChangeIn
+
+    @extend_schema(request=io.StatusChangeIn, responses={200: io.RequestDetailOut, **ERRORS})
+    def post(self, request: Request, number: str) -> Response:
+        service_request = _visible_request(self.viewer, number)
+        payload = io.StatusChangeIn(data=request.data)
+        payload.is_valid(raise_exception=True)
+        service_request = services.request_change_status(
+            actor=self.viewer.user,
+            service_request=service_request,
+            status=payload.validated_data["status"],
+            message=payload.validated_data.get("message", ""),
+        )
+        return Response(_detail(service_request, self.viewer))
+
+
+class RequestAssignment(ApiView):
+    """Give a request to a department and/or a person (agents, supervisors, administrators;
+    a supervisor within their department)."""
+
+    allowed_roles = (ADMINISTRATOR, AGENT, SUPERVISOR)
+    serializer_class = io.AssignmentIn
+
+    @extend_schema(request=io.AssignmentIn, responses={200: io.RequestDetailOut, **ERRORS})
+    def post(self, request: Request, number: str) -> Response:
+        viewer = self.viewer
+        service_request = _visible_request(viewer, number)
+        payload = io.AssignmentIn(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        department = None
+        if data.get("department"):
+            department = get_object_or_404(Department, code=data["department"])
+            if viewer.role == SUPERVISOR and department != viewer.department:
+                raise CrmError(
+                    "other_department",
+                    _("Un superviseur assigne dans son propre service."),
+                    field="department",
+                    status=403,
+                )
+        assignee = None
+        if data.get("assignee"):
+            assignee = User.objects.filter(email=data["assignee"].lower()).first()
+            if assignee is None:
+                raise CrmError(
+                    "unknown_assignee",
+                    _("Aucun membre du personnel n'a l'adresse {email}.").format(
+                        email=data["assignee"]
+                    ),
+                    field="assignee",
+                )
+        service_request = services.request_assign(
+            actor=viewer.user,
+            service_request=service_request,
+            department=department,
+            assignee=assignee,
+        )
+        return Response(_detail(service_request, viewer))
+
+
+class _RequestMessage(ApiView):
+    allowed_roles = STAFF
+    serializer_class = io.MessageIn
+    public = False
+
+    @extend_schema(request=io.MessageIn, responses={201: io.EventOut, **ERRORS})
+    def post(self, request: Request, number: str) -> Response:
+        service_request = _visible_request(self.viewer, number)
+        payload = io.MessageIn(data=request.data)
+        payload.is_valid(raise_exception=True)
+        event = services.request_add_note(
+            actor=self.viewer.user,
+            service_request=service_request,
+            message=payload.validated_data["message"],
+            public=self.public,
+        )
+        return Response(io.EventOut(event).data, status=status.HTTP_201_CREATED)
+
+
+class RequestReply(_RequestMessage):
+    """A public reply: the citizen sees it on the request's timeline."""
+
+    public = True
+
+
+class RequestNote(_RequestMessage):
+    """An internal note: staff only, never shown to the citizen."""
+
+    public = False
+
+
+# --- Citizens and interactions (staff only; every read is in the Law 25 access log) ------------
+
+
+class CitizenListCreate(ApiView):
+    """GET: search citizens by name, e-mail or phone (a `purpose` is required and logged).
+    POST: a new citizen record."""
+
+    allowed_roles = (ADMINISTRATOR, AGENT, SUPERVISOR)
+    pagination_class = NewestFirst
+    serializer_class = io.CitizenOut
+
+    @extend_schema(
+        parameters=[io.CitizenSearchIn], responses={200: io.CitizenOut(many=True), **ERRORS}
+    )
+    def get(self, request: Request) -> Response:
+        query = io.CitizenSearchIn(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        text = query.validated_data.get("q", "").strip()
+        citizens = selectors.citizen_search(query=text)
+        page = self.paginate_queryset(citizens)
+        services.access_list_log_record(
+            actor=self.viewer.user,
+            purpose=query.validated_data["purpose"],
+            context="api",
+            details=_("Recherche « {q} », {n} résultat(s)").format(q=text, n=len(page or [])),
+        )
+        return self.get_paginated_response(io.CitizenOut(page, many=True).data)
+
+    @extend_schema(request=io.CitizenIn, responses={201: io.CitizenOut, **ERRORS})
+    def post(self, request: Request) -> Response:
+        payload = io.CitizenIn(data=request.data)
+        payload.is_valid(raise_exception=True)
+        citizen = services.citizen_create(actor=self.viewer.user, **payload.validated_data)
+        return Response(io.CitizenOut(citizen).data, status=status.HTTP_201_CREATED)
+
+
+class CitizenDetail(ApiView):
+    allowed_roles = (ADMINISTRATOR, AGENT, SUPERVISOR)
+    serializer_class = io.CitizenOut
+
+    @extend_schema(parameters=[io.CitizenViewIn], responses={200: io.CitizenOut, **ERRORS})
+    def get(self, request: Request, pk: int) -> Response:
+        query = io.CitizenViewIn(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        citizen = get_object_or_404(Citizen, pk=pk)
+        services.access_log_record(
+            actor=self.viewer.user,
+            citizen=citizen,
+            action="view",
+            purpose=query.validated_data["purpose"],
+            context="api",
+        )
+        return Response(io.CitizenOut(citizen).data)
+
+
+class InteractionListCreate(ApiView):
+    """Contacts with citizens: the source of first-contact-resolution figures."""
+
+    allowed_roles = (ADMINISTRATOR, AGENT, SUPERVISOR)
+    pagination_class = NewestFirst
+    serializer_class = io.InteractionOut
+
+    @extend_schema(responses={200: io.InteractionOut(many=True), **ERRORS})
+    def get(self, request: Request) -> Response:
+        interactions = Interaction.objects.select_related("request", "agent")
+        page = self.paginate_queryset(interactions)
+        return self.get_paginated_response(io.InteractionOut(page, many=True).data)
+
+    @extend_schema(request=io.InteractionIn, responses={201: io.InteractionOut, **ERRORS})
+    def post(self, request: Request) -> Response:
+        payload = io.InteractionIn(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        citizen = (
+            get_object_or_404(Citizen, pk=data["citizen_id"]) if data.get("citizen_id") else None
+        )
+        service_request = (
+            get_object_or_404(ServiceRequest, number=data["request_number"])
+            if data.get("request_number")
+            else None
+        )
+        articles = list(FaqArticle.objects.filter(pk__in=data.get("faq_article_ids", [])))
+        interaction = services.interaction_record(
+            actor=self.viewer.user,
+            channel=data["channel"],
+            summary=data["summary"],
+            citizen=citizen,
+            service_request=service_request,
+            faq_articles=articles,
+            department=self.viewer.department,
+            duration_seconds=data["duration_seconds"],
+            resolved_at_first_contact=data["resolved_at_first_contact"],
+        )
+        return Response(io.InteractionOut(interaction).data, status=status.HTTP_201_CREATED)
+
+
+# --- The signed-in citizen (mobile app) ----------------------------------------------------------
+
+
+class MyRequests(ApiView):
+    """The signed-in citizen's own requests, newest first."""
+
+    allowed_roles = (CITIZEN,)
+    pagination_class = NewestFirst
+    serializer_class = io.RequestOut
+
+    @extend_schema(responses={200: io.RequestOut(many=True), **ERRORS})
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(visible_requests(self.viewer))
+        return self.get_paginated_response(io.RequestOut(page, many=True).data)
+
+
+class MyPreferences(ApiView):
+    """The signed-in citizen's language and how they want to be told about their requests."""
+
+    allowed_roles = (CITIZEN,)
+    serializer_class = io.PreferencesSerializer
+
+    def _out(self, citizen: Citizen) -> dict[str, Any]:
+        return {
+            "preferred_language": citizen.preferred_language,
+            "notify_by_email": citizen.notify_by_email,
+            "notify_by_sms": citizen.notify_by_sms,
+            "notify_by_phone": citizen.notify_by_phone,
+        }
+
+    @extend_schema(responses={200: io.PreferencesSerializer, **ERRORS})
+    def get(self, request: Request) -> Response:
+        assert self.viewer.citizen is not None  # noqa: S101  (role CITIZEN carries it)
+        return Response(self._out(self.viewer.citizen))
+
+    @extend_schema(
+        request=io.PreferencesSerializer, responses={200: io.PreferencesSerializer, **ERRORS}
+    )
+    def patch(self, request: Request) -> Response:
+        payload = io.PreferencesSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        assert self.viewer.citizen is not None  # noqa: S101
+        citizen = services.citizen_update(
+            actor=self.viewer.user, citizen=self.viewer.citizen, **payload.validated_data
+        )
+        return Response(self._out(citizen))
