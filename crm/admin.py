@@ -28,6 +28,7 @@ from crm import services, upstream
 from crm.errors import CrmError
 from crm.models import (
     AccessLog,
+    ApiKey,
     AttributeDatatype,
     BusinessCalendar,
     Citizen,
@@ -47,6 +48,7 @@ from crm.models import (
     ServiceCategory,
     ServiceRequest,
     ServiceType,
+    StaffProfile,
     UpstreamUpdate,
     WorkingHours,
 )
@@ -594,3 +596,65 @@ class BusinessCalendarAdmin(SingletonAdmin):
 @admin.register(CrmSettings)
 class CrmSettingsAdmin(SingletonAdmin):
     pass
+
+
+@admin.register(StaffProfile)
+class StaffProfileAdmin(TownAdmin):
+    list_display = ["user", "role", "department"]
+    list_filter = ["role", "department"]
+    search_fields = ["user__email"]
+    autocomplete_fields = ["user"]
+
+
+class ApiKeyForm(ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = ["name", "scope"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(TownAdmin):
+    """Keys are created here or with create_api_key; the key itself is shown once."""
+
+    list_display = ["name", "prefix", "scope", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["scope"]
+    actions = ["revoke"]
+    form = ApiKeyForm
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if obj is None:
+            return []
+        return ["name", "scope", "prefix", "created_at", "last_used_at", "revoked_at"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return ["name", "scope"]
+        return ["name", "scope", "prefix", "created_at", "last_used_at", "revoked_at"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # revoked keys stay: the requests they created still name them
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        if change:
+            return
+        try:
+            created, key = services.api_key_create(
+                actor=cast(Any, request.user), name=obj.name, scope=obj.scope
+            )
+        except CrmError as error:
+            raise PermissionDenied(error.message) from error
+        obj.pk = created.pk
+        messages.warning(
+            request,
+            format_html(
+                "{} <code>{}</code>",
+                gettext("Copiez la clé maintenant, elle ne sera plus affichée :"),
+                key,
+            ),
+        )
+
+    @admin.action(description=_("Révoquer les clés choisies"))
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        for api_key in queryset:
+            services.api_key_revoke(api_key=api_key)
+        messages.success(request, gettext("Clés révoquées."))

@@ -43,6 +43,8 @@ from crm.models import (
     ServiceRequest,
     ServiceType,
     SlaUnit,
+    StaffProfile,
+    StaffRole,
     Visibility,
     api_key_digest,
     new_api_key,
@@ -1027,3 +1029,28 @@ def citizen_for_account(*, user: User) -> Citizen:
     citizen = Citizen(email=user.email, account=user, preferred_language=user.preferred_language)
     citizen_validate(citizen).save()
     return citizen
+
+
+def staff_role_set(*, user: User, role: str, department: Department | None = None) -> StaffProfile:
+    """Give a staff account its role (and department for department staff and supervisors).
+    Raises CrmError for an unknown role, a missing department or an account that is not staff."""
+    if role not in StaffRole.values:
+        raise CrmError("invalid_role", _("Rôle inconnu : {role}.").format(role=role), field="role")
+    if not user.is_staff:
+        raise CrmError("not_staff", _("Seul un compte du personnel reçoit un rôle."), field="user")
+    if role in {StaffRole.DEPARTMENT, StaffRole.SUPERVISOR} and department is None:
+        raise CrmError(
+            "department_required",
+            _("Ce rôle s'exerce dans un service : précisez lequel."),
+            field="department",
+        )
+    profile, _created = StaffProfile.objects.update_or_create(
+        user=user,
+        defaults={
+            "role": role,
+            "department": department
+            if role in {StaffRole.DEPARTMENT, StaffRole.SUPERVISOR}
+            else None,
+        },
+    )
+    return profile

@@ -33,7 +33,9 @@ from django_tenants.utils import schema_context, schema_exists
 
 from crm.cloning import CloneReport, catalog_copy_from
 from crm.errors import CrmError
+from crm.models import StaffRole as CrmStaffRole
 from crm.selectors import catalog_outline, town_activity
+from crm.services import staff_role_set
 from onboarding.errors import OnboardingError
 from onboarding.models import (
     AuditEntry,
@@ -591,14 +593,21 @@ def project_provision(*, project: OnboardingProject, by: User) -> OnboardingProj
             for row in project.staff:
                 if row["courriel"] == project.administrator_email:
                     continue
-                staff_invite(
+                administrator = row.get("role") == StaffRole.ADMINISTRATOR
+                member = staff_invite(
                     municipality=town,
                     email=row["courriel"],
                     first_name=row.get("prenom", ""),
                     last_name=row.get("nom", ""),
-                    administrator=row.get("role") == StaffRole.ADMINISTRATOR,
+                    administrator=administrator,
                     language=row.get("langue", "fr"),
                 )
+                # Staff start as 311 agents; the town's administrator refines roles later.
+                with schema_context(town.schema_name):
+                    staff_role_set(
+                        user=member,
+                        role=CrmStaffRole.ADMINISTRATOR if administrator else CrmStaffRole.AGENT,
+                    )
             _log_step(
                 project,
                 "staff",

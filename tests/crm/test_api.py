@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from io import StringIO
 
 import pytest
@@ -572,3 +573,29 @@ def test_the_schema_generates_without_warnings():
     )
 
     assert "/api/v1/requests/" in out.getvalue()
+
+
+def test_a_municipal_administrator_creates_and_revokes_a_key_in_the_admin(laval):
+    with schema_context("laval"):
+        admin_user = UserFactory(email="admin@laval.ca", is_staff=True, is_superuser=True)
+        client = Client(HTTP_HOST="laval.localhost")
+        client.force_login(admin_user)
+
+    added = client.post(
+        "/admin/crm/apikey/add/", {"name": "Application mobile", "scope": "write"}, follow=True
+    )
+
+    page = added.content.decode()
+    key = re.search(r"<code>(rls_[\w-]+)</code>", page).group(1)
+    with schema_context("laval"):
+        api_key = ApiKey.objects.get(name="Application mobile")
+        assert api_key.digest != key and key.startswith(api_key.prefix)
+    assert _key_client(laval, key).get("/api/v1/requests/").status_code == 200
+    revoked = client.post(
+        "/admin/crm/apikey/",
+        {"action": "revoke", "_selected_action": [api_key.pk]},
+        follow=True,
+    )
+    assert revoked.status_code == 200
+    assert _key_client(laval, key).get("/api/v1/requests/").status_code == 401
+    assert key not in client.get(f"/admin/crm/apikey/{api_key.pk}/change/").content.decode()

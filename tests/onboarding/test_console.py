@@ -15,7 +15,7 @@ from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import schema_context, schema_exists
 
-from crm.models import Department, FaqArticle, ServiceRequest, ServiceType
+from crm.models import Department, FaqArticle, ServiceRequest, ServiceType, StaffProfile
 from crm.services import request_create
 from onboarding.models import (
     AuditEntry,
@@ -251,6 +251,9 @@ def test_a_specialist_onboards_a_town_through_the_wizard_and_its_staff_sign_in(
         "agent1@terrebonne.qc.ca": False,
         "chef@terrebonne.qc.ca": True,
     }
+    with schema_context(town.schema_name):
+        roles = dict(StaffProfile.objects.values_list("user__email", "role"))
+    assert roles == {"agent1@terrebonne.qc.ca": "agent", "chef@terrebonne.qc.ca": "administrator"}
     assert sorted(m.to[0] for m in mail.outbox) == sorted(staff)
     # The second town sees none of it.
     with schema_context(levis.schema_name):
