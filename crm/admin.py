@@ -541,11 +541,12 @@ class ServiceRequestAdmin(ReadOnlyAdmin):
         "priority",
         "department",
         "channel",
+        "channel_detail",
         "created_at",
         "sla_due_at",
     )
     list_filter = ("status", "priority", "channel", "kind", "department")
-    search_fields = ("number", "address", "description")
+    search_fields = ("number", "address", "description", "channel_detail")
     list_select_related = ("service_type", "department")
     date_hierarchy = "created_at"
     inlines = [RequestEventInline]

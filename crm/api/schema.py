@@ -33,3 +33,8 @@ class SessionTokenScheme(OpenApiAuthenticationExtension):
             "name": "X-Session-Token",
             "description": "Jeton de session de l'application mobile (/_allauth/app/v1/auth/login)",
         }
+
+
+def only_the_rest_api(endpoints: list[tuple[Any, ...]], **kwargs: Any) -> list[tuple[Any, ...]]:
+    """The schema describes /api/v1/; Open311 follows its own published specification."""
+    return [endpoint for endpoint in endpoints if str(endpoint[0]).startswith("/api/v1/")]

@@ -599,3 +599,45 @@ def test_a_municipal_administrator_creates_and_revokes_a_key_in_the_admin(laval)
     assert revoked.status_code == 200
     assert _key_client(laval, key).get("/api/v1/requests/").status_code == 401
     assert key not in client.get(f"/admin/crm/apikey/{api_key.pk}/change/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("path", "seed"),
+    [("/api/v1/citizens/", "citizens"), ("/api/v1/interactions/", "interactions")],
+)
+def test_staff_lists_cost_the_same_queries_for_any_page_size(laval, town, path, seed):
+    agent = _staff(laval, "agent@laval.ca", "agent")
+    with schema_context("laval"):
+        for n in range(12):
+            if seed == "citizens":
+                agent_post = {"email": f"c{n}@exemple.qc.ca"}
+                agent.post(path, agent_post, content_type="application/json")
+            else:
+                agent.post(
+                    path,
+                    {"channel": "phone", "summary": f"Appel {n}"},
+                    content_type="application/json",
+                )
+    params = {"purpose": "Vérification"} if seed == "citizens" else {}
+    agent.get(path, {**params, "page_size": 1})  # warm the session
+
+    def queries(page_size: int) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = agent.get(path, {**params, "page_size": page_size})
+        assert len(response.json()["results"]) == page_size
+        return len(captured.captured_queries)
+
+    assert queries(2) == queries(10)
+
+
+def test_requests_from_an_integration_show_the_key_name_in_the_staff_admin(laval, town):
+    number = _pothole(_key_client(laval, _key(laval))).json()["number"]
+    with schema_context("laval"):
+        admin_user = UserFactory(email="admin@laval.ca", is_staff=True, is_superuser=True)
+        client = Client(HTTP_HOST="laval.localhost")
+        client.force_login(admin_user)
+
+    page = client.get("/admin/crm/servicerequest/", {"channel": "api"}).content.decode()
+
+    assert number in page
+    assert "Voilà! Signalement" in page
