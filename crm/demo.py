@@ -35,6 +35,7 @@ from crm.models import (
     SlaUnit,
     fold_text,
 )
+from crm.services import staff_role_set
 from tenants.accounts.models import User
 
 TARGET_REQUESTS = 320
@@ -96,11 +97,12 @@ STREETS = [
     "avenue Papineau",
     "rue Notre-Dame",
 ]
+# Staff with their role (and department) for the staff workspace and the API.
 AGENTS = [
-    ("agente.311@laval.localhost", "Sophie", "Lachance"),
-    ("agent.311@laval.localhost", "Marc", "Dupuis"),
-    ("voirie@laval.localhost", "Isabelle", "Thériault"),
-    ("collectes@laval.localhost", "Kevin", "Nadeau"),
+    ("agente.311@laval.localhost", "Sophie", "Lachance", "agent", None),
+    ("agent.311@laval.localhost", "Marc", "Dupuis", "agent", None),
+    ("voirie@laval.localhost", "Isabelle", "Thériault", "supervisor", "travaux-publics"),
+    ("collectes@laval.localhost", "Kevin", "Nadeau", "department", "environnement"),
 ]
 
 
@@ -279,12 +281,17 @@ def _faq() -> None:
 
 def _staff() -> list[User]:
     staff = []
-    for email, first, last in AGENTS:
+    for email, first, last, role, department in AGENTS:
         user = User.objects.filter(email=email).first()
         if user is None:
             user = User.objects.create_user(email=email, password="relais-demo-2026")  # noqa: S106
         user.first_name, user.last_name, user.is_staff = first, last, True
         user.save()
+        staff_role_set(
+            user=user,
+            role=role,
+            department=Department.objects.get(code=department) if department else None,
+        )
         staff.append(user)
     return staff
 
