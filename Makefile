@@ -29,7 +29,9 @@ $(VENV)/.installed: pyproject.toml
 run: $(VENV)/.installed .env
 	$(PY) manage.py migrate_schemas --noinput
 	$(PY) manage.py demo --port $(PORT)
-	RELAIS_PUBLIC_PORT=$(PORT) $(PY) manage.py runserver $(PORT)
+	# The task worker (spare schemas, console rollup) runs beside the server and stops with it.
+	$(PY) manage.py db_worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  RELAIS_PUBLIC_PORT=$(PORT) $(PY) manage.py runserver $(PORT)
 
 test: $(VENV)/.installed .env .tools lint typecheck pytest
 

@@ -630,6 +630,7 @@ def project_provision(*, project: OnboardingProject, by: User) -> OnboardingProj
                 Milestone.objects.get_or_create(
                     project=project, kind=Milestone.Kind.STAFF_INVITED, defaults={"by": by}
                 )
+            transaction.on_commit(_refresh_rollup_later)
             audit_record(
                 actor=by,
                 action="project_provision",
@@ -749,6 +750,7 @@ def project_go_live(*, project: OnboardingProject, by: User) -> OnboardingProjec
             project=project, kind=Milestone.Kind.WENT_LIVE, defaults={"by": by}
         )
         audit_record(actor=by, action="project_go_live", target=project.slug)
+        transaction.on_commit(_refresh_rollup_later)
     return project
 
 
@@ -778,6 +780,12 @@ def time_entry_log(
             detail={"day": day.isoformat(), "activity": activity, "hours": str(hours)},
         )
     return entry
+
+
+def _refresh_rollup_later() -> None:
+    from onboarding.tasks import refresh_console_rollup  # the task module imports this one
+
+    refresh_console_rollup.enqueue()
 
 
 def rollup_refresh() -> int:

@@ -48,6 +48,10 @@ SHARED_APPS = [
     "tenants.accounts",
     "onboarding",
     "billing",
+    # Background work (Django's tasks API): the queue lives in the public schema, tasks take
+    # the schema they act on as an argument.
+    "django_tasks",
+    "django_tasks_db",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -155,6 +159,19 @@ CACHES = {
         # Every cache key carries the schema name, so towns never read each other's entries.
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+    }
+}
+
+# --- Background tasks -----------------------------------------------------------------------------
+# "database": a PostgreSQL table, run by `manage.py db_worker` (no broker); "immediate": run in
+# the calling process (tests, or a deployment without a worker).
+RELAIS_TASKS_BACKEND = env_str("RELAIS_TASKS_BACKEND", "database")
+TASKS = {
+    "default": {
+        "BACKEND": {
+            "database": "django_tasks_db.DatabaseBackend",
+            "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+        }.get(RELAIS_TASKS_BACKEND, "django_tasks_db.DatabaseBackend")
     }
 }
 

@@ -21,6 +21,10 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Tasks run at once in the test process (the immediate backend), unless a test starts a real
+# worker process (RELAIS_TASKS_BACKEND=database in its environment).
+if os.environ.get("RELAIS_TASKS_BACKEND") != "database":
+    TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 # Tests fill the pool themselves when they need spares, never in a background thread.
 RELAIS_SPARE_POOL_SIZE = 0
 RELAIS_HTTPS = False

@@ -15,7 +15,7 @@ import uuid
 
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
 from django_tenants.utils import schema_exists
 
@@ -83,16 +83,10 @@ def _is_current(schema: str) -> bool:
 
 
 def schedule_pool_refill() -> None:
-    """Refill the pool in a background thread, off the request (after the claim commits)."""
+    """Queue a refill of the pool (call after the claim commits); a worker migrates the new
+    spares off the request."""
     if settings.RELAIS_SPARE_POOL_SIZE <= 0:
         return
+    from tenants.tasks import refill_spare_pool  # the task module imports this one
 
-    def refill() -> None:
-        try:
-            spare_pool_refill()
-        except Exception:  # a thread has no caller: log it, the next claim retries
-            logger.exception("spare pool refill failed")
-        finally:
-            connections.close_all()
-
-    threading.Thread(target=refill, name="spare-pool-refill", daemon=True).start()
+    refill_spare_pool.enqueue()
