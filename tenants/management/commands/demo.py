@@ -34,3 +34,11 @@ class Command(BaseCommand):
                 f"  {account.where:<16} {account.url:<32} {account.email} / {account.password}"
             )
         self.stdout.write("  Espace du personnel : ajoutez /admin/ à l'adresse de chaque ville.")
+        self.stdout.write(
+            f"  Console de la plateforme : {accounts[0].url}/console/ (la double "
+            "authentification s'active à la première connexion)."
+        )
+        self.stdout.write(
+            "  API : /api/docs/ sur chaque ville ; clé d'intégration : "
+            "manage.py create_api_key --tenant laval --name essai --scope write"
+        )
