@@ -22,7 +22,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -397,7 +397,7 @@ def _catalog_check(*, project: OnboardingProject, values: Mapping[str, Any]) -> 
             )
 
 
-_DEPARTMENT_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
+_DEPARTMENT_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
 
 @dataclass(frozen=True)
@@ -555,7 +555,6 @@ def project_provision(*, project: OnboardingProject, by: User) -> OnboardingProj
                 _("Validez la revue du projet avant la mise en service."),
                 status=409,
             )
-    log_start = len(project.provisioning_log)
     project.provisioning_log = []
     try:
         with transaction.atomic():
@@ -637,12 +636,17 @@ def project_provision(*, project: OnboardingProject, by: User) -> OnboardingProj
                 target=project.slug,
                 detail={"schema": town.schema_name, "log": project.provisioning_log},
             )
-    except (ValidationError, OnboardingError, TenancyError, CrmError) as error:
-        message = "; ".join(error.messages) if isinstance(error, ValidationError) else error.message
+    except (ValidationError, OnboardingError, TenancyError, CrmError, IntegrityError) as error:
+        if isinstance(error, ValidationError):
+            message = "; ".join(error.messages)
+        elif isinstance(error, IntegrityError):  # a concurrent provisioning took a name first
+            message = _("Une autre opération a pris le même identifiant ou domaine entre-temps.")
+        else:
+            message = error.message
         OnboardingProject.objects.filter(pk=project.pk).update(
             status=OnboardingProject.Status.FAILED,
             failure_message=message,
-            provisioning_log=[{"step": "failed", "attempt": log_start + 1}],
+            provisioning_log=[{"step": "failed"}],
         )
         audit_record(actor=by, action="project_provision_failed", target=project.slug, detail={})
         project.refresh_from_db()
