@@ -1,7 +1,7 @@
 """REST API routes (/api/v1/) and its OpenAPI schema and documentation."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from crm.api import views
 
@@ -31,5 +31,5 @@ urlpatterns = [
     path("v1/me/requests/", views.MyRequests.as_view(), name="api-my-requests"),
     path("v1/me/preferences/", views.MyPreferences.as_view(), name="api-my-preferences"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -558,6 +558,10 @@ def test_the_openapi_schema_is_complete_and_the_docs_page_answers(laval, client_
     } <= paths
     assert {"apiKey", "sessionToken"} <= set(document["components"]["securitySchemes"])
     assert docs.status_code == 200
+    # Redoc comes from the site's own static files, never from a CDN.
+    page = docs.content.decode()
+    assert "/static/drf_spectacular_sidecar/redoc/" in page
+    assert not re.search(r"""(src|href)=["']https?://""", page)
 
 
 def test_the_schema_generates_without_warnings():

@@ -27,6 +27,13 @@ PAGES = [
     ("localhost", "/en/", 200),
     ("inconnue.localhost", "/", 404),
     ("laval.localhost", "/page-qui-n-existe-pas/", 404),
+    # Sign-in and the citizens' sign-up (django-allauth in Relais's layout), both languages.
+    ("laval.localhost", "/comptes/login/", 200),
+    ("laval.localhost", "/en/comptes/login/", 200),
+    ("laval.localhost", "/comptes/signup/", 200),
+    ("laval.localhost", "/comptes/password/reset/", 200),
+    ("localhost", "/comptes/login/", 200),
+    ("laval.localhost", "/api/docs/", 200),
 ]
 
 
