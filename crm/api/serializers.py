@@ -206,6 +206,11 @@ class EventOut(RequestEventOut):
 
 
 class CitizenOut(serializers.ModelSerializer):
+    # Often blank (a citizen known by phone only): not documented as an e-mail format.
+    email = serializers.CharField(
+        read_only=True, label=Citizen._meta.get_field("email").verbose_name
+    )
+
     class Meta:
         model = Citizen
         fields = [

@@ -12,7 +12,7 @@ from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import CursorPagination
@@ -62,6 +62,12 @@ ERRORS = {
     409: io.ApiErrorEnvelope,
     429: io.ApiErrorEnvelope,
 }
+# Operations with a body also refuse a body they cannot parse (a bad Content-Type).
+WRITE_ERRORS = {**ERRORS, 415: io.ApiErrorEnvelope}
+# The URL's <int:pk> takes digits only: a negative id never reaches the view.
+CITIZEN_ID = OpenApiParameter(
+    "id", {"type": "integer", "minimum": 0}, OpenApiParameter.PATH, required=True
+)
 
 
 class NewestFirst(CursorPagination):
@@ -203,7 +209,7 @@ class RequestListCreate(ApiView):
         body = io.RequestOut(page, many=True, context=_serializer_context(self.viewer)).data
         return self.get_paginated_response(body)
 
-    @extend_schema(request=io.RequestCreateIn, responses={201: io.RequestDetailOut, **ERRORS})
+    @extend_schema(request=io.RequestCreateIn, responses={201: io.RequestDetailOut, **WRITE_ERRORS})
     def post(self, request: Request) -> Response:
         payload = io.RequestCreateIn(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -280,7 +286,7 @@ class RequestStatusChange(ApiView):
     allowed_roles = STAFF
     serializer_class = io.StatusChangeIn
 
-    @extend_schema(request=io.StatusChangeIn, responses={200: io.RequestDetailOut, **ERRORS})
+    @extend_schema(request=io.StatusChangeIn, responses={200: io.RequestDetailOut, **WRITE_ERRORS})
     def post(self, request: Request, number: str) -> Response:
         service_request = _visible_request(self.viewer, number)
         payload = io.StatusChangeIn(data=request.data)
@@ -301,7 +307,7 @@ class RequestAssignment(ApiView):
     allowed_roles = (ADMINISTRATOR, AGENT, SUPERVISOR)
     serializer_class = io.AssignmentIn
 
-    @extend_schema(request=io.AssignmentIn, responses={200: io.RequestDetailOut, **ERRORS})
+    @extend_schema(request=io.AssignmentIn, responses={200: io.RequestDetailOut, **WRITE_ERRORS})
     def post(self, request: Request, number: str) -> Response:
         viewer = self.viewer
         service_request = _visible_request(viewer, number)
@@ -343,7 +349,7 @@ class _RequestMessage(ApiView):
     serializer_class = io.MessageIn
     public = False
 
-    @extend_schema(request=io.MessageIn, responses={201: io.EventOut, **ERRORS})
+    @extend_schema(request=io.MessageIn, responses={201: io.EventOut, **WRITE_ERRORS})
     def post(self, request: Request, number: str) -> Response:
         service_request = _visible_request(self.viewer, number)
         payload = io.MessageIn(data=request.data)
@@ -397,7 +403,7 @@ class CitizenListCreate(ApiView):
         )
         return self.get_paginated_response(io.CitizenOut(page, many=True).data)
 
-    @extend_schema(request=io.CitizenIn, responses={201: io.CitizenOut, **ERRORS})
+    @extend_schema(request=io.CitizenIn, responses={201: io.CitizenOut, **WRITE_ERRORS})
     def post(self, request: Request) -> Response:
         payload = io.CitizenIn(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -409,7 +415,9 @@ class CitizenDetail(ApiView):
     allowed_roles = (ADMINISTRATOR, AGENT, SUPERVISOR)
     serializer_class = io.CitizenOut
 
-    @extend_schema(parameters=[io.CitizenViewIn], responses={200: io.CitizenOut, **ERRORS})
+    @extend_schema(
+        parameters=[CITIZEN_ID, io.CitizenViewIn], responses={200: io.CitizenOut, **ERRORS}
+    )
     def get(self, request: Request, pk: int) -> Response:
         query = io.CitizenViewIn(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -437,7 +445,7 @@ class InteractionListCreate(ApiView):
         page = self.paginate_queryset(interactions)
         return self.get_paginated_response(io.InteractionOut(page, many=True).data)
 
-    @extend_schema(request=io.InteractionIn, responses={201: io.InteractionOut, **ERRORS})
+    @extend_schema(request=io.InteractionIn, responses={201: io.InteractionOut, **WRITE_ERRORS})
     def post(self, request: Request) -> Response:
         payload = io.InteractionIn(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -501,7 +509,7 @@ class MyPreferences(ApiView):
         return Response(self._out(self.viewer.citizen))
 
     @extend_schema(
-        request=io.PreferencesSerializer, responses={200: io.PreferencesSerializer, **ERRORS}
+        request=io.PreferencesSerializer, responses={200: io.PreferencesSerializer, **WRITE_ERRORS}
     )
     def patch(self, request: Request) -> Response:
         payload = io.PreferencesSerializer(data=request.data)
