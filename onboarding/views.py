@@ -142,12 +142,26 @@ def project_new(request: HttpRequest) -> HttpResponse:
             messages.success(
                 request, _("Projet créé. Étape suivante : la population et la région.")
             )
+            _custom_domain_notice(request, project.domain)
             return redirect("console:project_step", pk=project.pk, step="profil")
     return render(
         request,
         "onboarding/wizard_step.html",
         {"form": form, "step": "identite", **_wizard_context(None, "identite")},
     )
+
+
+def _custom_domain_notice(request: HttpRequest, domain: str) -> None:
+    """A town's own domain needs DNS and the platform's host list, beyond the wizard."""
+    if not domain.strip().lower().endswith("." + settings.RELAIS_BASE_DOMAIN):
+        messages.warning(
+            request,
+            _(
+                "« {domain} » n'est pas un sous-domaine de la plateforme : faites-le pointer vers "
+                "la plateforme (DNS, certificat) et ajoutez-le à RELAIS_EXTRA_HOSTS avant la "
+                "mise en ligne."
+            ).format(domain=domain),
+        )
 
 
 def _wizard_context(project: OnboardingProject | None, step: str) -> dict[str, Any]:
@@ -252,6 +266,8 @@ def project_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
             form.add_error(None, error.message)
         else:
             messages.success(request, _("Étape enregistrée."))
+            if step == "identite":
+                _custom_domain_notice(request, values["domain"])
             following = _next_step(step)
             return redirect("console:project_step", pk=project.pk, step=following or "revue")
     return render(request, "onboarding/wizard_step.html", context)

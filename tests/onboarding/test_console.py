@@ -566,3 +566,20 @@ def test_the_audit_cannot_be_changed_or_deleted(laval):
     with transaction.atomic(), pytest.raises(DatabaseError, match="append-only"):
         AuditEntry.objects.filter(pk=entry.pk).delete()
     assert AuditEntry.objects.get(pk=entry.pk).action == "project_start"
+
+
+def test_a_custom_domain_gets_a_reminder_about_dns_and_allowed_hosts(laval, operator):
+    response = operator.post(
+        "/console/projets/nouveau/",
+        {
+            "host": laval.pk,
+            "name": "Ville de Mirabel",
+            "slug": "mirabel",
+            "domain": "311.mirabel.ca",
+        },
+        follow=True,
+    )
+
+    page = response.content.decode()
+    assert "RELAIS_EXTRA_HOSTS" in page
+    assert OnboardingProject.objects.get(slug="mirabel").domain == "311.mirabel.ca"
