@@ -1,6 +1,6 @@
 """REST API routes (/api/v1/) and its OpenAPI schema and documentation."""
 
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from crm.api import views
@@ -32,4 +32,5 @@ urlpatterns = [
     path("v1/me/preferences/", views.MyPreferences.as_view(), name="api-my-preferences"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(r"^", views.api_not_found),
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -156,7 +157,12 @@ class FaqSearch(ApiView):
 def visible_requests(viewer: Viewer) -> QuerySet[ServiceRequest]:
     """What each role may read: staff of a department their department's requests, agents and
     administrators all, a citizen their own, keys all (without personal data)."""
-    requests = selectors.request_list()
+    # Only the relations the API shows: each join also costs planning time on every page.
+    requests = (
+        selectors.request_list()
+        .select_related(None)
+        .select_related("service_type", "department", "assignee", "duplicate_of")
+    )
     if viewer.role in {DEPARTMENT, SUPERVISOR}:
         return requests.filter(department=viewer.department)
     if viewer.role == CITIZEN:
@@ -519,3 +525,10 @@ class MyPreferences(ApiView):
             actor=self.viewer.user, citizen=self.viewer.citizen, **payload.validated_data
         )
         return Response(self._out(citizen))
+
+
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Any other path under /api/: the API's 404, in its error shape (never the HTML page)."""
+    return JsonResponse(
+        {"error": {"code": "not_found", "message": _("Ressource introuvable.")}}, status=404
+    )

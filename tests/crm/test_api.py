@@ -645,3 +645,10 @@ def test_requests_from_an_integration_show_the_key_name_in_the_staff_admin(laval
 
     assert number in page
     assert "Voilà! Signalement" in page
+
+
+def test_an_unknown_api_path_is_a_json_404(laval, client_for):
+    response = client_for(laval).get("/api/v1/citizens/false/")
+
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": "Ressource introuvable."}}
