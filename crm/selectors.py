@@ -291,3 +291,7 @@ def citizen_search(*, query: str) -> QuerySet[Citizen]:
     if len(digits) >= 4:
         match |= Q(phone__contains=digits)
     return citizens.filter(match)
+
+
+def department_by_code(*, code: str) -> Department | None:
+    return Department.objects.filter(code=code).first()

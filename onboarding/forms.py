@@ -197,3 +197,105 @@ class TimeEntryForm(forms.Form):
 class MemberInviteForm(forms.Form):
     email = forms.EmailField(label=_("Courriel"))
     role = forms.ChoiceField(label=_("Rôle"), choices=ConsoleRole.choices)
+
+
+class ServicesImportForm(forms.Form):
+    services_file = forms.FileField(
+        label=_("Liste de services Open311 (services.json ou services.xml)"),
+        help_text=_("Exportée par le système Open311 d'une autre ville, avec ses attributs."),
+    )
+    department = forms.CharField(
+        label=_("Code du service municipal qui recevra ces types"), max_length=40
+    )
+    language = forms.ChoiceField(
+        label=_("Langue du document"), choices=[("fr", _("Français")), ("en", _("Anglais"))]
+    )
+
+    def clean_services_file(self) -> Any:
+        upload = self.cleaned_data["services_file"]
+        if upload.size > 5_000_000:
+            raise forms.ValidationError(_("Le fichier dépasse 5 Mo."))
+        return upload
+
+
+class RequestsUploadForm(forms.Form):
+    requests_file = forms.FileField(
+        label=_("Fichier CSV des requêtes historiques"),
+        help_text=_("Première ligne : les noms de colonnes. UTF-8 ou Windows-1252."),
+    )
+
+    def clean_requests_file(self) -> Any:
+        upload = self.cleaned_data["requests_file"]
+        if upload.size > 50_000_000:
+            raise forms.ValidationError(_("Le fichier dépasse 50 Mo."))
+        return upload
+
+
+class RequestsMappingForm(forms.Form):
+    """One select per Relais field (the file's columns), defaults for status and channel, the
+    date format: the mapping the import service reads."""
+
+    date_format = forms.CharField(
+        label=_("Format des dates"),
+        required=False,
+        max_length=40,
+        help_text=_("Vide : ISO 8601 (2024-05-17 14:30). Sinon p. ex. %d/%m/%Y %H:%M."),
+    )
+    encoding = forms.ChoiceField(
+        label=_("Encodage"),
+        choices=[("utf-8-sig", "UTF-8"), ("cp1252", "Windows-1252")],
+    )
+    default_status = forms.ChoiceField(
+        label=_("Statut quand la colonne manque ou est vide"), required=False
+    )
+    default_channel = forms.ChoiceField(
+        label=_("Canal quand la colonne manque ou est vide"), required=False
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        columns: list[str],
+        fields: tuple[str, ...],
+        field_labels: dict[str, str],
+        statuses: list[tuple[str, str]],
+        channels: list[tuple[str, str]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.mapped = list(fields)
+        choices = [("", _("(aucune colonne)")), *[(c, c) for c in columns]]
+        for name in fields:
+            self.fields[f"col_{name}"] = forms.ChoiceField(
+                label=field_labels.get(name, name), choices=choices, required=False
+            )
+            guess = next((c for c in columns if c.strip().lower() == name), "")
+            self.fields[f"col_{name}"].initial = guess
+        self.fields["default_status"].choices = [("", "—"), *statuses]  # type: ignore[attr-defined]
+        self.fields["default_channel"].choices = [("", "—"), *channels]  # type: ignore[attr-defined]
+
+    def column_fields(self) -> list[forms.BoundField]:
+        return [self[f"col_{name}"] for name in self.mapped]
+
+    def mapping(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        mapping: dict[str, Any] = {
+            name: data[f"col_{name}"] for name in self.mapped if data.get(f"col_{name}")
+        }
+        defaults = {
+            key: data[f"default_{key}"]
+            for key in ("status", "channel")
+            if data.get(f"default_{key}")
+        }
+        if defaults:
+            mapping["defaults"] = defaults
+        if data.get("date_format"):
+            mapping["date_format"] = data["date_format"]
+        mapping["encoding"] = data["encoding"]
+        return mapping
+
+
+class ConfirmDeleteForm(forms.Form):
+    confirmation = forms.CharField(
+        label=_("Tapez l'identifiant de la municipalité pour confirmer"), max_length=63
+    )

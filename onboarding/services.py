@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -34,7 +35,10 @@ from django_tenants.utils import schema_context, schema_exists
 from crm.cloning import CloneReport, catalog_copy_from
 from crm.errors import CrmError
 from crm.models import StaffRole as CrmStaffRole
-from crm.selectors import catalog_outline, town_activity
+from crm.open311_import import ImportReport as Open311ImportReport
+from crm.open311_import import open311_services_import
+from crm.requests_import import RequestsImportReport, requests_import
+from crm.selectors import catalog_outline, department_by_code, town_activity
 from crm.services import staff_role_set
 from onboarding.errors import OnboardingError
 from onboarding.models import (
@@ -48,11 +52,13 @@ from onboarding.models import (
     TownRollup,
 )
 from tenants.accounts.models import User
+from tenants.archive import town_export
 from tenants.errors import TenancyError
-from tenants.models import DEFAULT_BRAND_COLOUR, Domain, Municipality
+from tenants.models import DEFAULT_BRAND_COLOUR, Domain, Municipality, TownExport
 from tenants.services import (
     administrator_invite,
     municipality_create,
+    municipality_delete,
     municipality_set_status,
     staff_invite,
 )
@@ -815,3 +821,107 @@ def rollup_refresh() -> int:
         count += 1
     logger.info("console rollup refreshed: towns=%s", count)
     return count
+
+
+# --- A town's page in the console: lifecycle, export, imports ----------------------------------
+
+LIFECYCLE_ACTIONS = {
+    "suspend": Municipality.Status.SUSPENDED,
+    "resume": Municipality.Status.LIVE,
+    "archive": Municipality.Status.ARCHIVED,
+}
+
+
+def console_town_status(*, municipality: Municipality, action: str, by: User) -> Municipality:
+    """Suspend, resume or archive a town from the console. Raises OnboardingError for an
+    unknown action and TenancyError for a move the lifecycle refuses."""
+    if action not in LIFECYCLE_ACTIONS:
+        raise OnboardingError("unknown_action", _("Action inconnue."))
+    with transaction.atomic():
+        town = municipality_set_status(municipality=municipality, status=LIFECYCLE_ACTIONS[action])
+        audit_record(actor=by, action=f"town_{action}", target=town.slug)
+    return town
+
+
+def console_town_export(*, municipality: Municipality, by: User) -> TownExport:
+    """Write the town's complete archive in RELAIS_EXPORT_DIR (private to the server's user)."""
+    folder = Path(settings.RELAIS_EXPORT_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    output = folder / f"{municipality.slug}-{stamp}.tar.gz"
+    summary = town_export(municipality=municipality, output=output)
+    export = TownExport.objects.filter(municipality=municipality).latest("created_at")
+    audit_record(
+        actor=by,
+        action="town_export",
+        target=municipality.slug,
+        detail={"rows": summary.rows, "files": summary.files, "file": output.name},
+    )
+    return export
+
+
+def console_export_download_record(*, export: TownExport, by: User) -> None:
+    """A download of a town's archive is an access to personal data: it is audited."""
+    audit_record(
+        actor=by,
+        action="town_export_download",
+        target=export.slug,
+        detail={"file": Path(export.path).name},
+    )
+
+
+def console_town_delete(*, municipality: Municipality, confirmation: str, by: User) -> None:
+    """Delete an archived, exported town (the typed slug confirms). Raises TenancyError."""
+    slug = municipality.slug
+    municipality_delete(municipality=municipality, confirmation=confirmation)
+    audit_record(actor=by, action="town_delete", target=slug)
+
+
+def console_services_import(
+    *, municipality: Municipality, content: bytes, department_code: str, language: str, by: User
+) -> Open311ImportReport:
+    """Import an Open311 service list into the town's catalog, under one of its departments.
+    Raises CrmError (nothing imported) for a bad document or an unknown department."""
+    with schema_context(municipality.schema_name), transaction.atomic():
+        department = department_by_code(code=department_code)
+        if department is None:
+            raise CrmError(
+                "unknown_department",
+                _("Le service « {code} » n'existe pas dans cette municipalité.").format(
+                    code=department_code
+                ),
+                field="department",
+            )
+        report = open311_services_import(content=content, department=department, language=language)
+    audit_record(
+        actor=by,
+        action="open311_import",
+        target=municipality.slug,
+        detail={"created": len(report.created), "updated": len(report.updated)},
+    )
+    return report
+
+
+def console_requests_import(
+    *,
+    municipality: Municipality,
+    content: bytes,
+    mapping: Mapping[str, Any],
+    file_name: str,
+    dry_run: bool,
+    by: User,
+) -> RequestsImportReport:
+    """Validate (dry run) or import a CSV of historical requests into the town, all or nothing.
+    Raises RequestImportError listing every problem, line by line."""
+    with schema_context(municipality.schema_name):
+        report = requests_import(
+            actor=None, content=content, mapping=mapping, file_name=file_name, dry_run=dry_run
+        )
+    audit_record(
+        actor=by,
+        action="requests_import_check" if dry_run else "requests_import",
+        target=municipality.slug,
+        detail={"file": file_name, "sha256": report.sha256, "imported": report.imported},
+    )
+    return report

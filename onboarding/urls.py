@@ -18,6 +18,25 @@ urlpatterns = [
         name="project_provision",
     ),
     path("projets/<int:pk>/mise-en-ligne/", views.project_golive, name="project_golive"),
+    path("municipalites/<slug:slug>/", views.town_detail, name="town"),
+    path("municipalites/<slug:slug>/statut/", views.town_lifecycle, name="town_lifecycle"),
+    path("municipalites/<slug:slug>/exportation/", views.town_export_view, name="town_export"),
+    path(
+        "municipalites/<slug:slug>/exportations/<int:pk>/",
+        views.town_export_download,
+        name="town_export_download",
+    ),
+    path("municipalites/<slug:slug>/suppression/", views.town_delete, name="town_delete"),
+    path(
+        "municipalites/<slug:slug>/import-services/",
+        views.town_import_services,
+        name="town_import_services",
+    ),
+    path(
+        "municipalites/<slug:slug>/import-requetes/",
+        views.town_import_requests,
+        name="town_import_requests",
+    ),
     path("journal/", views.audit_log, name="audit"),
     path("membres/", views.members, name="members"),
 ]

@@ -6,8 +6,11 @@ after a two-factor sign-in in the current session.
 
 from __future__ import annotations
 
+import csv
+import secrets
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 from allauth.account.authentication import get_authentication_records
@@ -20,14 +23,20 @@ from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Sum
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_http_methods, require_POST
 from django_tenants.utils import schema_context
 
+from crm.errors import CrmError
+from crm.models import Channel, RequestStatus
+from crm.requests_import import FIELDS as IMPORT_FIELDS
+from crm.requests_import import RequestImportError
 from crm.selectors import catalog_outline
 from onboarding import forms
 from onboarding.errors import OnboardingError
@@ -37,13 +46,21 @@ from onboarding.models import (
     ConsoleRole,
     OnboardingProject,
     StaffRole,
+    TownRollup,
 )
 from onboarding.selectors import console_town_list, project_hours, project_list
 from onboarding.services import (
+    LIFECYCLE_ACTIONS,
     MANUAL_CHECKLIST,
     STEP_LABELS,
     WIZARD_STEPS,
+    console_export_download_record,
     console_member_invite,
+    console_requests_import,
+    console_services_import,
+    console_town_delete,
+    console_town_export,
+    console_town_status,
     project_checklist,
     project_checklist_update,
     project_go_live,
@@ -53,9 +70,11 @@ from onboarding.services import (
     staff_csv_preview,
     time_entry_log,
 )
+from tenants.errors import TenancyError
+from tenants.models import Municipality, TownExport
 from tenants.services import town_url
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def console_required(*roles: str) -> Callable[[View], View]:
@@ -65,7 +84,7 @@ def console_required(*roles: str) -> Callable[[View], View]:
 
     def decorator(view: View) -> View:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             user = request.user
             if not user.is_authenticated:
                 return redirect_to_login(request.get_full_path(), reverse("account_login"))
@@ -446,3 +465,214 @@ def members(request: HttpRequest) -> HttpResponse:
         "onboarding/members.html",
         {"form": form, "members": ConsoleMember.objects.select_related("user").order_by("user")},
     )
+
+
+# --- A town's page: lifecycle, export, imports ---------------------------------------------------
+
+REQUEST_FIELD_LABELS = {
+    "service_code": _lazy("Type de requête (code)"),
+    "created_at": _lazy("Date de création"),
+    "status": _lazy("Statut"),
+    "channel": _lazy("Canal"),
+    "priority": _lazy("Priorité"),
+    "description": _lazy("Description"),
+    "address": _lazy("Adresse"),
+    "latitude": _lazy("Latitude"),
+    "longitude": _lazy("Longitude"),
+    "sector": _lazy("Secteur"),
+    "department": _lazy("Service responsable"),
+    "external_id": _lazy("Numéro dans l'ancien système"),
+    "resolved_at": _lazy("Date de résolution"),
+    "closed_at": _lazy("Date de fermeture"),
+}
+IMPORT_SESSION_KEY = "console_requests_import"
+
+
+def _town(slug: str) -> Municipality:
+    return get_object_or_404(Municipality.objects.exclude(schema_name="public"), slug=slug)
+
+
+def _town_context(town: Municipality) -> dict[str, Any]:
+    return {
+        "town": town,
+        "domains": list(town.domains.order_by("-is_primary", "domain")),
+        "rollup": TownRollup.objects.filter(municipality=town).first(),
+        "exports": TownExport.objects.filter(municipality=town).order_by("-created_at")[:10],
+        "services_form": forms.ServicesImportForm(),
+        "upload_form": forms.RequestsUploadForm(),
+        "delete_form": forms.ConfirmDeleteForm(),
+        "actions": LIFECYCLE_ACTIONS,
+    }
+
+
+@console_required()
+def town_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    return render(request, "onboarding/town.html", _town_context(_town(slug)))
+
+
+@console_required(ConsoleRole.OPERATOR)
+@require_POST
+def town_lifecycle(request: HttpRequest, slug: str) -> HttpResponse:
+    town = _town(slug)
+    try:
+        console_town_status(
+            municipality=town,
+            action=request.POST.get("action", ""),
+            by=request.user,  # type: ignore[arg-type]
+        )
+    except (OnboardingError, TenancyError) as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Statut de la municipalité modifié."))
+    return redirect("console:town", slug=town.slug)
+
+
+@console_required(ConsoleRole.OPERATOR)
+@require_POST
+def town_export_view(request: HttpRequest, slug: str) -> HttpResponse:
+    town = _town(slug)
+    export = console_town_export(municipality=town, by=request.user)  # type: ignore[arg-type]
+    messages.success(
+        request,
+        _("Exportation terminée : {rows} lignes, {files} fichier(s).").format(
+            rows=export.rows, files=export.files
+        ),
+    )
+    return redirect("console:town", slug=town.slug)
+
+
+@console_required(ConsoleRole.OPERATOR)
+def town_export_download(request: HttpRequest, slug: str, pk: int) -> HttpResponseBase:
+    export = get_object_or_404(TownExport, pk=pk, municipality__slug=slug)
+    path = Path(export.path)
+    if not path.is_file():
+        raise Http404
+    console_export_download_record(export=export, by=request.user)  # type: ignore[arg-type]
+    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
+
+
+@console_required(ConsoleRole.OPERATOR)
+@require_POST
+def town_delete(request: HttpRequest, slug: str) -> HttpResponse:
+    town = _town(slug)
+    form = forms.ConfirmDeleteForm(request.POST)
+    if form.is_valid():
+        try:
+            console_town_delete(
+                municipality=town,
+                confirmation=form.cleaned_data["confirmation"],
+                by=request.user,  # type: ignore[arg-type]
+            )
+        except TenancyError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("La municipalité a été supprimée."))
+            return redirect("console:home")
+    return redirect("console:town", slug=town.slug)
+
+
+@console_required()
+@require_POST
+def town_import_services(request: HttpRequest, slug: str) -> HttpResponse:
+    town = _town(slug)
+    form = forms.ServicesImportForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            report = console_services_import(
+                municipality=town,
+                content=form.cleaned_data["services_file"].read(),
+                department_code=form.cleaned_data["department"],
+                language=form.cleaned_data["language"],
+                by=request.user,  # type: ignore[arg-type]
+            )
+        except CrmError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                _("Catalogue importé : {created} type(s) créé(s), {updated} mis à jour.").format(
+                    created=len(report.created), updated=len(report.updated)
+                ),
+            )
+            return redirect("console:town", slug=town.slug)
+    context = _town_context(town) | {"services_form": form}
+    return render(request, "onboarding/town.html", context, status=400)
+
+
+def _import_dir() -> Path:
+    folder = Path(settings.RELAIS_EXPORT_DIR).parent / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    return folder
+
+
+def _csv_columns(content: bytes) -> list[str]:
+    text = content[:65536].decode("utf-8-sig", errors="replace")
+    header = text.splitlines()[0] if text.strip() else ""
+    delimiter = max((",", ";", "\t", "|"), key=header.count)
+    return [column.strip() for column in next(csv.reader([header], delimiter=delimiter), [])]
+
+
+@console_required()
+@require_http_methods(["GET", "POST"])
+def town_import_requests(request: HttpRequest, slug: str) -> HttpResponse:
+    """Historical requests: upload the CSV, map its columns, check (nothing written), import."""
+    town = _town(slug)
+    if request.method == "POST" and "requests_file" in request.FILES:
+        upload_form = forms.RequestsUploadForm(request.POST, request.FILES)
+        if not upload_form.is_valid():
+            page = _town_context(town) | {"upload_form": upload_form}
+            return render(request, "onboarding/town.html", page, status=400)
+        upload = upload_form.cleaned_data["requests_file"]
+        token = secrets.token_hex(16)
+        (_import_dir() / f"{token}.csv").write_bytes(upload.read())
+        request.session[IMPORT_SESSION_KEY] = {
+            "town": town.slug,
+            "token": token,
+            "name": Path(upload.name).name[:200],
+        }
+        return redirect("console:town_import_requests", slug=town.slug)
+    pending = request.session.get(IMPORT_SESSION_KEY)
+    if not pending or pending.get("town") != town.slug:
+        messages.info(request, _("Téléversez d'abord le fichier des requêtes."))
+        return redirect("console:town", slug=town.slug)
+    path = _import_dir() / f"{pending['token']}.csv"
+    if not path.is_file():
+        messages.error(request, _("Le fichier téléversé n'est plus disponible : recommencez."))
+        return redirect("console:town", slug=town.slug)
+    content = path.read_bytes()
+    form = forms.RequestsMappingForm(
+        request.POST or None,
+        columns=_csv_columns(content),
+        fields=IMPORT_FIELDS,
+        field_labels={k: str(v) for k, v in REQUEST_FIELD_LABELS.items()},
+        statuses=[(s.value, str(s.label)) for s in RequestStatus],
+        channels=[(c.value, str(c.label)) for c in Channel],
+    )
+    context: dict[str, Any] = {"town": town, "form": form, "file_name": pending["name"]}
+    if request.method == "POST" and form.is_valid():
+        dry_run = "import" not in request.POST
+        try:
+            report = console_requests_import(
+                municipality=town,
+                content=content,
+                mapping=form.mapping(),
+                file_name=pending["name"],
+                dry_run=dry_run,
+                by=request.user,  # type: ignore[arg-type]
+            )
+        except RequestImportError as error:
+            context.update({"problems": error.problems[:500], "problem_count": len(error.problems)})
+            return render(request, "onboarding/import_requests.html", context, status=422)
+        if not dry_run:
+            path.unlink(missing_ok=True)
+            del request.session[IMPORT_SESSION_KEY]
+            messages.success(
+                request,
+                _("{count} requête(s) importée(s), {skipped} déjà présente(s).").format(
+                    count=report.imported, skipped=len(report.skipped)
+                ),
+            )
+            return redirect("console:town", slug=town.slug)
+        context["report"] = report
+    return render(request, "onboarding/import_requests.html", context)

@@ -264,6 +264,8 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Town archives made from the console (they hold personal data: keep the folder private).
+RELAIS_EXPORT_DIR = Path(env_str("RELAIS_EXPORT_DIR", str(BASE_DIR / ".data" / "exports")))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / ".data" / "media")))
 STORAGES = {

@@ -101,6 +101,7 @@ def test_console_pages_have_no_wcag_aa_violation(page, live_port, console_accoun
         ),
         f"/console/projets/{project}/etapes/revue/",
         f"/console/projets/{project}/mise-en-service/",
+        "/console/municipalites/laval/",
         "/console/journal/",
         "/console/membres/",
         "/comptes/2fa/",
@@ -113,6 +114,20 @@ def test_console_pages_have_no_wcag_aa_violation(page, live_port, console_accoun
     page.goto(f"{base}/console/projets/{project}/")
     page.get_by_role("button", name="Consigner").click()
     assert page.locator(".errorlist").count() > 0
+    violations += _violations(page)
+
+    # The historical-requests import: upload, then the column-mapping step.
+    page.goto(f"{base}/console/municipalites/levis/")
+    page.get_by_label("Fichier CSV des requêtes historiques").set_input_files(
+        files=[
+            {"name": "h.csv", "mimeType": "text/csv", "buffer": b"No;Type;Date\n1;x;2024-01-01\n"}
+        ]
+    )
+    page.get_by_role("button", name="Téléverser et associer les colonnes").click()
+    assert "/import-requetes/" in page.url
+    violations += _violations(page)
+    page.get_by_role("button", name="Vérifier (rien n'est écrit)").click()
+    assert page.locator("[role=alert]").count() > 0  # the validation report
     violations += _violations(page)
 
     assert violations == []
