@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import statistics
 import sys
 import time
@@ -38,7 +39,7 @@ def main() -> None:
     )
     parser.add_argument("--migrate-samples", type=int, default=5)
     parser.add_argument("--claim-samples", type=int, default=15)
-    parser.add_argument("--copy-samples", type=int, default=5)
+    parser.add_argument("--copy-samples", type=int, default=9)
     args = parser.parse_args()
 
     database_url = bench_database_url()
@@ -236,10 +237,29 @@ def main() -> None:
             privacy_officer_email="greffe@copy-target.localhost",
         )
 
+    # A live host's tables have statistics (autovacuum analyses them); a catalog just built here
+    # may not have them yet (and autovacuum may be off on the server).
+    with schema_context(source.schema_name):
+        run_sql(
+            "ANALYZE crm_department, crm_servicecategory, crm_servicetype, crm_serviceattribute, "
+            "crm_serviceattributevalue, crm_faqarticle, crm_faqarticle_service_types"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT format('%%I.%%I', schemaname, tablename) FROM pg_tables WHERE schemaname = %s",
+            [target.schema_name],
+        )
+        target_tables = ", ".join(row[0] for row in cursor.fetchall())
+
     class Rollback(Exception):
         pass
 
     def timed_copy(function) -> tuple[float, dict[str, int]]:
+        # Each sample copies into tables like a new town's, never written to: a rolled-back
+        # sample leaves dead rows and index entries (the GIN pending lists above all) that
+        # would slow every later sample, and plain VACUUM leaves the pages allocated, which
+        # a new town does not have either. VACUUM FULL rewrites them empty.
+        run_sql(f"VACUUM FULL {target_tables}")
         counts: dict[str, int] = {}
         started = time.perf_counter()
         try:
@@ -251,8 +271,22 @@ def main() -> None:
             pass
         return elapsed, counts
 
+    statement_ms: dict[str, list[float]] = {}
+
+    def by_statement(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            tables = re.findall(r"INSERT INTO (crm_\w+)", sql)
+            if tables:
+                statement_ms.setdefault(" + ".join(tables), []).append(
+                    (time.perf_counter() - started) * 1000
+                )
+
     def relais_copy() -> dict[str, int]:
-        return catalog_copy_from(source_schema=source.schema_name).counts
+        with connection.execute_wrapper(by_statement):
+            return catalog_copy_from(source_schema=source.schema_name).counts
 
     def orm_copy() -> dict[str, int]:
         with schema_context(source.schema_name):
@@ -347,6 +381,9 @@ def main() -> None:
         "orm_copy_ms": orm_ms,
         "orm_copy_p50_ms": statistics.median(orm_ms),
         "copy_speedup": statistics.median(orm_ms) / statistics.median(copy_ms),
+        "copy_statement_p50_ms": {
+            name: statistics.median(values) for name, values in statement_ms.items()
+        },
     }
     print()
     print(f"towns present: {towns_present}")
@@ -358,6 +395,8 @@ def main() -> None:
         f"catalog copy p50: ORM {report['orm_copy_p50_ms']:.0f} ms, Relais {report['copy_p50_ms']:.0f} ms: "
         f"{report['copy_speedup']:.1f}x  {counts}"
     )
+    for name, value in report["copy_statement_p50_ms"].items():
+        print(f"  {value:6.1f} ms  {name}")
     out = ROOT / "bench" / "out"
     out.mkdir(exist_ok=True)
     (out / "provisioning.json").write_text(json.dumps(report, indent=2))

@@ -98,10 +98,13 @@ def catalog_copy_from(
         "ON m.source_code = d.code"
     )
 
+    # `NOT IN (subquery)` rather than `NOT EXISTS`: read once before the first row is written,
+    # never again per row (a new town's tables have no statistics, and an anti-join planned as
+    # a loop would rescan the very table being filled).
     def not_deleted(alias: str) -> str:
         return (
-            f"(%(restore_deleted)s OR NOT EXISTS "
-            f"(SELECT 1 FROM crm_deletedcopy x WHERE x.source_uuid = {alias}.uuid))"
+            f"(%(restore_deleted)s OR {alias}.uuid NOT IN "
+            "(SELECT x.source_uuid FROM crm_deletedcopy x))"
         )
 
     chosen_types = (
@@ -147,25 +150,34 @@ def catalog_copy_from(
             WHERE {not_deleted("t")}
             ON CONFLICT (code) DO NOTHING
             RETURNING id""",
-        "attributes": f"""
-            INSERT INTO crm_serviceattribute (service_type_id, code, label_fr, label_en, datatype,
-                required, "order")
-            SELECT t.id, a.code, a.label_fr, a.label_en, a.datatype, a.required, a."order"
-            FROM {source}.crm_serviceattribute a
-            JOIN {source}.crm_servicetype st ON st.id = a.service_type_id
-            JOIN crm_servicetype t ON t.source_uuid = st.uuid
-            WHERE t.id = ANY(%(new_types)s::bigint[])
-            ON CONFLICT (service_type_id, code) DO NOTHING""",
-        "attribute_values": f"""
-            INSERT INTO crm_serviceattributevalue (attribute_id, key, name_fr, name_en, "order")
-            SELECT ta.id, v.key, v.name_fr, v.name_en, v."order"
-            FROM {source}.crm_serviceattributevalue v
-            JOIN {source}.crm_serviceattribute a ON a.id = v.attribute_id
-            JOIN {source}.crm_servicetype st ON st.id = a.service_type_id
-            JOIN crm_servicetype t ON t.source_uuid = st.uuid
-            JOIN crm_serviceattribute ta ON ta.service_type_id = t.id AND ta.code = a.code
-            WHERE t.id = ANY(%(new_types)s::bigint[])
-            ON CONFLICT (attribute_id, key) DO NOTHING""",
+        # Questions and their choices in one statement. Each question's new id is drawn first,
+        # so its choices join it by the host question's id: no join on codes, which a planner
+        # without statistics on freshly written rows could turn into a cross product.
+        "attributes,attribute_values": f"""
+            WITH chosen AS MATERIALIZED (
+                SELECT nextval(pg_get_serial_sequence('crm_serviceattribute', 'id')) AS new_id,
+                       a.id AS source_id, t.id AS service_type_id, a.code, a.label_fr,
+                       a.label_en, a.datatype, a.required, a."order"
+                FROM {source}.crm_serviceattribute a
+                JOIN {source}.crm_servicetype st ON st.id = a.service_type_id
+                JOIN crm_servicetype t ON t.source_uuid = st.uuid
+                -- only the types this run copied: a new type has no question yet
+                WHERE t.id = ANY(%(new_types)s::bigint[])
+            ), new_attributes AS (
+                INSERT INTO crm_serviceattribute (id, service_type_id, code, label_fr, label_en,
+                    datatype, required, "order")
+                SELECT new_id, service_type_id, code, label_fr, label_en, datatype, required,
+                       "order"
+                FROM chosen
+                RETURNING 1
+            ), new_values AS (
+                INSERT INTO crm_serviceattributevalue (attribute_id, key, name_fr, name_en, "order")
+                SELECT c.new_id, v.key, v.name_fr, v.name_en, v."order"
+                FROM chosen c
+                JOIN {source}.crm_serviceattributevalue v ON v.attribute_id = c.source_id
+                RETURNING 1
+            )
+            SELECT (SELECT count(*) FROM new_attributes), (SELECT count(*) FROM new_values)""",
     }
     if include_faq:
         statements |= {
@@ -185,7 +197,8 @@ def catalog_copy_from(
                 LEFT JOIN {source}.crm_servicecategory sc ON sc.id = f.category_id
                 LEFT JOIN crm_servicecategory c ON c.code = sc.code
                 WHERE f.status <> 'archived'
-                  AND NOT EXISTS (SELECT 1 FROM crm_faqarticle x WHERE x.source_uuid = f.uuid)
+                  AND f.uuid NOT IN (
+                      SELECT x.source_uuid FROM crm_faqarticle x WHERE x.source_uuid IS NOT NULL)
                   AND {not_deleted("f")}
                   AND (%(all_types)s OR EXISTS (
                       SELECT 1 FROM {source}.crm_faqarticle_service_types l
@@ -216,11 +229,14 @@ def catalog_copy_from(
     started = time.perf_counter()
     counts: dict[str, int] = {}
     with transaction.atomic(), connection.cursor() as cursor:
-        for name, sql in statements.items():
+        for names, sql in statements.items():
             cursor.execute(sql, params)
-            counts[name] = cursor.rowcount
-            if name in ("service_types", "faq_articles"):
-                params["new_types" if name == "service_types" else "new_articles"] = [
+            if "," in names:  # one statement for several tables: it selects their counts
+                counts |= dict(zip(names.split(","), cursor.fetchone(), strict=True))
+                continue
+            counts[names] = cursor.rowcount
+            if names in ("service_types", "faq_articles"):
+                params["new_types" if names == "service_types" else "new_articles"] = [
                     row[0] for row in cursor.fetchall()
                 ]
         if restore_deleted:
