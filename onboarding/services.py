@@ -551,7 +551,10 @@ def project_provision(*, project: OnboardingProject, by: User) -> OnboardingProj
     """Provision the town the project describes: schema, domain, branding, copy of the host's
     catalog and bank, administrator and staff invitations; all or nothing. On failure the
     project records why (status failed) and no schema, domain or account is left behind.
-    Raises OnboardingError when the review step is not done or the town already exists."""
+    Raises OnboardingError when the review step is not done or the town already exists.
+
+    The project's row stays locked until the end, so a second click waits and then finds the
+    town provisioned instead of racing the first one."""
     with transaction.atomic():
         project = OnboardingProject.objects.select_for_update().get(pk=project.pk)
         _editable(project)
@@ -561,6 +564,24 @@ def project_provision(*, project: OnboardingProject, by: User) -> OnboardingProj
                 _("Validez la revue du projet avant la mise en service."),
                 status=409,
             )
+        failure = _provision_locked(project=project, by=by)
+        if failure is not None:
+            OnboardingProject.objects.filter(pk=project.pk, municipality__isnull=True).update(
+                status=OnboardingProject.Status.FAILED,
+                failure_message=failure,
+                provisioning_log=[{"step": "failed"}],
+            )
+            audit_record(
+                actor=by, action="project_provision_failed", target=project.slug, detail={}
+            )
+            logger.info("provisioning failed: project=%s", project.pk)
+        project.refresh_from_db()
+    return project
+
+
+def _provision_locked(*, project: OnboardingProject, by: User) -> str | None:
+    """The provisioning itself, in a savepoint: None when done, else why it failed (and then
+    nothing of it is left)."""
     project.provisioning_log = []
     try:
         with transaction.atomic():
@@ -644,21 +665,11 @@ def project_provision(*, project: OnboardingProject, by: User) -> OnboardingProj
             )
     except (ValidationError, OnboardingError, TenancyError, CrmError, IntegrityError) as error:
         if isinstance(error, ValidationError):
-            message = "; ".join(error.messages)
-        elif isinstance(error, IntegrityError):  # a concurrent provisioning took a name first
-            message = _("Une autre opération a pris le même identifiant ou domaine entre-temps.")
-        else:
-            message = error.message
-        OnboardingProject.objects.filter(pk=project.pk).update(
-            status=OnboardingProject.Status.FAILED,
-            failure_message=message,
-            provisioning_log=[{"step": "failed"}],
-        )
-        audit_record(actor=by, action="project_provision_failed", target=project.slug, detail={})
-        project.refresh_from_db()
-        logger.info("provisioning failed: project=%s", project.pk)
-        return project
-    return project
+            return "; ".join(error.messages)
+        if isinstance(error, IntegrityError):  # a concurrent operation took a name first
+            return str(_("Une autre opération a pris le même identifiant ou domaine entre-temps."))
+        return error.message
+    return None
 
 
 @dataclass(frozen=True)
@@ -837,8 +848,14 @@ def console_town_status(*, municipality: Municipality, action: str, by: User) ->
     unknown action and TenancyError for a move the lifecycle refuses."""
     if action not in LIFECYCLE_ACTIONS:
         raise OnboardingError("unknown_action", _("Action inconnue."))
+    status = LIFECYCLE_ACTIONS[action]
+    project = OnboardingProject.objects.filter(municipality=municipality).first()
+    if action == "resume" and project is not None and project.status != project.Status.LIVE:
+        # A town suspended during its implementation goes back to it: going live is the
+        # checklist's decision, never a side effect of resuming.
+        status = Municipality.Status.ONBOARDING
     with transaction.atomic():
-        town = municipality_set_status(municipality=municipality, status=LIFECYCLE_ACTIONS[action])
+        town = municipality_set_status(municipality=municipality, status=status)
         audit_record(actor=by, action=f"town_{action}", target=town.slug)
     return town
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import secrets
+import time
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -606,6 +607,22 @@ def _import_dir() -> Path:
     return folder
 
 
+IMPORT_FILE_MAX_AGE_SECONDS = 24 * 3600
+
+
+def _discard_pending_import(request: HttpRequest) -> None:
+    """Uploaded files hold citizens' data: a replaced upload is deleted at once, and any file
+    left over from an abandoned import is deleted after a day."""
+    pending = request.session.pop(IMPORT_SESSION_KEY, None)
+    folder = _import_dir()
+    if pending:
+        (folder / f"{pending['token']}.csv").unlink(missing_ok=True)
+    cutoff = time.time() - IMPORT_FILE_MAX_AGE_SECONDS
+    for leftover in folder.glob("*.csv"):
+        if leftover.stat().st_mtime < cutoff:
+            leftover.unlink(missing_ok=True)
+
+
 def _csv_columns(content: bytes) -> list[str]:
     text = content[:65536].decode("utf-8-sig", errors="replace")
     header = text.splitlines()[0] if text.strip() else ""
@@ -624,6 +641,7 @@ def town_import_requests(request: HttpRequest, slug: str) -> HttpResponse:
             page = _town_context(town) | {"upload_form": upload_form}
             return render(request, "onboarding/town.html", page, status=400)
         upload = upload_form.cleaned_data["requests_file"]
+        _discard_pending_import(request)
         token = secrets.token_hex(16)
         (_import_dir() / f"{token}.csv").write_bytes(upload.read())
         request.session[IMPORT_SESSION_KEY] = {

@@ -233,6 +233,11 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Who the client is, for throttling: the connection's address, or behind proxies the address
+    # the nearest trusted proxy appended to X-Forwarded-For (never what the client wrote there).
+    "NUM_PROXIES": env_int(
+        "RELAIS_TRUSTED_PROXIES", 1 if env_bool("RELAIS_BEHIND_PROXY", default=False) else 0
+    ),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Relais — API REST",

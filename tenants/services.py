@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import connection, transaction
+from django.db.models import ProtectedError
 from django.template.loader import render_to_string
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
@@ -163,12 +164,23 @@ def municipality_delete(*, municipality: Municipality, confirmation: str) -> Non
         )
     schema = municipality.schema_name
     media = Path(settings.MEDIA_ROOT) / schema
-    with transaction.atomic():
-        with connection.cursor() as cursor:  # DROP refuses to run with foreign-key checks pending
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        Domain.objects.filter(tenant=municipality).delete()
-        municipality.delete(force_drop=True)
-        transaction.on_commit(lambda: shutil.rmtree(media, ignore_errors=True))
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:  # DROP refuses to run with FK checks pending
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            Domain.objects.filter(tenant=municipality).delete()
+            municipality.delete(force_drop=True)
+            transaction.on_commit(lambda: shutil.rmtree(media, ignore_errors=True))
+    except ProtectedError as error:
+        # Platform records that must outlive nothing: e.g. onboarding projects it hosts.
+        kinds = sorted({str(obj._meta.verbose_name_plural) for obj in error.protected_objects})
+        raise TenancyError(
+            "still_referenced",
+            _("{town} est encore liée à : {records}. Réglez-les avant de la supprimer.").format(
+                town=municipality.name, records=", ".join(kinds)
+            ),
+            status=409,
+        ) from error
     logger.info("municipality deleted: schema=%s", schema)
 
 

@@ -439,16 +439,30 @@ class CitizenDetail(ApiView):
 
 
 class InteractionListCreate(ApiView):
-    """Contacts with citizens: the source of first-contact-resolution figures."""
+    """Contacts with citizens: the source of first-contact-resolution figures. A listing names
+    citizens: it needs a `purpose` and is written to the Law 25 access log; a supervisor sees
+    their department's."""
 
     allowed_roles = (ADMINISTRATOR, AGENT, SUPERVISOR)
     pagination_class = NewestFirst
     serializer_class = io.InteractionOut
 
-    @extend_schema(responses={200: io.InteractionOut(many=True), **ERRORS})
+    @extend_schema(
+        parameters=[io.CitizenViewIn], responses={200: io.InteractionOut(many=True), **ERRORS}
+    )
     def get(self, request: Request) -> Response:
+        query = io.CitizenViewIn(data=request.query_params)
+        query.is_valid(raise_exception=True)
         interactions = Interaction.objects.select_related("request", "agent")
+        if self.viewer.role == SUPERVISOR:
+            interactions = interactions.filter(department=self.viewer.department)
         page = self.paginate_queryset(interactions)
+        services.access_list_log_record(
+            actor=self.viewer.user,
+            purpose=query.validated_data["purpose"],
+            context="api",
+            details=_("Liste des interactions, {n} ligne(s)").format(n=len(page or [])),
+        )
         return self.get_paginated_response(io.InteractionOut(page, many=True).data)
 
     @extend_schema(request=io.InteractionIn, responses={201: io.InteractionOut, **WRITE_ERRORS})
@@ -460,7 +474,7 @@ class InteractionListCreate(ApiView):
             get_object_or_404(Citizen, pk=data["citizen_id"]) if data.get("citizen_id") else None
         )
         service_request = (
-            get_object_or_404(ServiceRequest, number=data["request_number"])
+            _visible_request(self.viewer, data["request_number"])
             if data.get("request_number")
             else None
         )

@@ -390,11 +390,16 @@ def test_agents_record_interactions(laval, town):
         },
         content_type="application/json",
     )
-    listed = agent.get("/api/v1/interactions/")
+    listed = agent.get("/api/v1/interactions/", {"purpose": "Suivi de la qualité"})
+    without_purpose = agent.get("/api/v1/interactions/")
 
     assert created.status_code == 201
     assert listed.json()["results"][0]["request_number"] == service_request.number
     assert listed.json()["results"][0]["agent"] == "agent@laval.ca"
+    assert without_purpose.status_code == 400
+    with schema_context("laval"):
+        logged = list(AccessLog.objects.values_list("purpose", flat=True))
+    assert logged == ["Suivi de la qualité"]
 
 
 # --- The citizen and the mobile app (allauth headless) -------------------------------------------
@@ -622,7 +627,7 @@ def test_staff_lists_cost_the_same_queries_for_any_page_size(laval, town, path, 
                     {"channel": "phone", "summary": f"Appel {n}"},
                     content_type="application/json",
                 )
-    params = {"purpose": "Vérification"} if seed == "citizens" else {}
+    params = {"purpose": "Vérification"}
     agent.get(path, {**params, "page_size": 1})  # warm the session
 
     def queries(page_size: int) -> int:
@@ -652,3 +657,30 @@ def test_an_unknown_api_path_is_a_json_404(laval, client_for):
 
     assert response.status_code == 404
     assert response.json() == {"error": {"code": "not_found", "message": "Ressource introuvable."}}
+
+
+def test_a_forged_forwarded_for_header_does_not_reset_the_allowance(laval, town, monkeypatch):
+    monkeypatch.setattr(ClientAddressThrottle, "THROTTLE_RATES", {"client": "3/min"})
+    client = Client(HTTP_HOST="laval.localhost")
+
+    codes = [
+        client.get("/api/v1/services/", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}").status_code
+        for n in range(5)
+    ]
+
+    assert codes == [200, 200, 200, 429, 429]
+
+
+def test_a_supervisor_lists_their_departments_interactions_only(laval, town):
+    roads_chief = _staff(laval, "chef@laval.ca", "supervisor", town["roads"])
+    parks_chief = _staff(laval, "parcs@laval.ca", "supervisor", town["parks"])
+    for client, summary in ((roads_chief, "Appel voirie"), (parks_chief, "Appel parcs")):
+        client.post(
+            "/api/v1/interactions/",
+            {"channel": "phone", "summary": summary},
+            content_type="application/json",
+        )
+
+    listed = roads_chief.get("/api/v1/interactions/", {"purpose": "Suivi"}).json()["results"]
+
+    assert [row["summary"] for row in listed] == ["Appel voirie"]

@@ -467,6 +467,8 @@ def test_a_provisioned_project_cannot_be_provisioned_again(laval, host_catalog, 
 
     assert "déjà mise en service" in again.content.decode()
     assert Municipality.objects.filter(slug="terrebonne").count() == 1
+    project.refresh_from_db()
+    assert (project.status, project.municipality.slug) == ("provisioned", "terrebonne")
 
 
 # --- Time tracking ------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import schema_context, schema_exists
 
 from crm.models import ServiceRequest, ServiceType
-from onboarding.models import AuditEntry
+from onboarding.models import AuditEntry, OnboardingProject
+from onboarding.services import project_start
 from tenants.models import Municipality, Region
 from tenants.services import municipality_create
 from tests.factories import DepartmentFactory, ServiceTypeFactory
@@ -186,3 +188,67 @@ def test_historical_requests_are_mapped_checked_then_imported(laval, levis, oper
     assert AuditEntry.objects.filter(action="requests_import", target="laval").count() == 1
     # The uploaded file is gone with the import; the page asks for a new one.
     assert operator.get(base).status_code == 302
+
+
+def test_a_host_with_onboarding_projects_is_not_deleted_and_says_why(laval, operator):
+    host = municipality_create(
+        name="Ville de Boisbriand",
+        slug="boisbriand",
+        domain="boisbriand.localhost",
+        region=Region.LAURENTIDES,
+        privacy_officer_name="Greffe",
+        privacy_officer_email="greffe@boisbriand.localhost",
+        kind=Municipality.Kind.HOST,
+    )
+    project_start(
+        host=host, name="Ville de Lorraine", slug="lorraine", domain="l.localhost", by=None
+    )
+    base = "/console/municipalites/boisbriand"
+    operator.post(f"{base}/statut/", {"action": "archive"})
+    operator.post(f"{base}/exportation/")
+
+    refused = operator.post(f"{base}/suppression/", {"confirmation": "boisbriand"}, follow=True)
+
+    assert refused.status_code == 200
+    assert "projets d" in refused.content.decode()
+    assert Municipality.objects.filter(slug="boisbriand").exists()
+    assert schema_exists("boisbriand")
+
+
+def test_resuming_a_town_still_in_implementation_does_not_put_it_online(laval, operator):
+    project = project_start(
+        host=laval, name="Ville de Lorraine", slug="lorraine", domain="lo.localhost", by=None
+    )
+    town = municipality_create(
+        name="Ville de Lorraine",
+        slug="lorraine",
+        domain="lo.localhost",
+        region=Region.LAURENTIDES,
+        privacy_officer_name="Greffe",
+        privacy_officer_email="greffe@lo.localhost",
+        host=laval,
+    )
+    OnboardingProject.objects.filter(pk=project.pk).update(municipality=town, status="provisioned")
+
+    operator.post("/console/municipalites/lorraine/statut/", {"action": "suspend"})
+    operator.post("/console/municipalites/lorraine/statut/", {"action": "resume"})
+
+    town.refresh_from_db()
+    assert town.status == "onboarding"
+
+
+def test_a_replaced_or_stale_upload_is_deleted(laval, operator, settings):
+    imports = Path(settings.RELAIS_EXPORT_DIR).parent / "imports"
+    base = "/console/municipalites/laval/import-requetes/"
+    operator.post(base, {"requests_file": _file("a.csv", CSV)})
+    first = list(imports.glob("*.csv"))
+    stale = imports / "abandonne.csv"
+    stale.write_text("x")
+    os.utime(stale, (0, 0))
+
+    operator.post(base, {"requests_file": _file("b.csv", CSV)})
+
+    remaining = list(imports.glob("*.csv"))
+    assert len(first) == 1 and first[0] not in remaining
+    assert stale not in remaining
+    assert len(remaining) == 1
