@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 
@@ -71,7 +72,9 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
 
 @pytest.fixture(autouse=True)
 def _reset_tenancy() -> Iterator[None]:
-    """Each test starts and ends on the public schema with a cold routing table."""
+    """Each test starts and ends on the public schema with a cold routing table and an empty
+    cache (rate-limit counters of sign-ins and of the API included)."""
+    cache.clear()
     routing.invalidate()
     yield
     connection.set_schema_to_public()
