@@ -18,12 +18,10 @@ from django_tenants.utils import schema_context
 
 from crm.api.throttling import ApiKeyThrottle, ClientAddressThrottle
 from crm.models import AccessLog, ApiKey, Citizen, RequestEvent, ServiceRequest, StaffProfile
-from crm.services import api_key_create, api_key_revoke, faq_article_create, request_create
+from crm.services import api_key_create, api_key_revoke, request_create
 from tenants.accounts.models import User
+from tests.crm.api_catalog import api_catalog
 from tests.factories import (
-    DepartmentFactory,
-    ServiceAttributeFactory,
-    ServiceTypeFactory,
     UserFactory,
 )
 
@@ -39,48 +37,8 @@ def _fresh_throttles():
 
 @pytest.fixture
 def town(laval):
-    """Laval with two departments, a public type with a question, an internal type, a
-    published public article and one for agents only."""
     with schema_context(laval.schema_name):
-        roads = DepartmentFactory(code="travaux", name_fr="Travaux publics")
-        parks = DepartmentFactory(code="parcs", name_fr="Parcs")
-        attribute = ServiceAttributeFactory(
-            service_type__code="nid-de-poule",
-            service_type__department=roads,
-            code="taille",
-            datatype="singlevaluelist",
-            required=True,
-            choices=["petit", "grand"],
-        )
-        pothole = attribute.service_type
-        tree = ServiceTypeFactory(code="arbre", department=parks)
-        internal = ServiceTypeFactory(code="interne", department=roads, is_public=False)
-        faq_article_create(
-            actor=None,
-            question_fr="Quand répare-t-on les nids-de-poule?",
-            answer_fr="En cinq jours ouvrables.",
-            question_en="When are potholes fixed?",
-            answer_en="Within five business days.",
-            status="published",
-            owner_department=roads,
-        )
-        faq_article_create(
-            actor=None,
-            question_fr="Procédure interne des nids-de-poule",
-            answer_fr="Réservé aux agents.",
-            question_en="Internal pothole procedure",
-            answer_en="For agents only.",
-            status="published",
-            audience="agents",
-            owner_department=roads,
-        )
-        return {
-            "roads": roads,
-            "parks": parks,
-            "pothole": pothole,
-            "tree": tree,
-            "internal": internal,
-        }
+        return api_catalog()
 
 
 def _staff(town_model, email: str, role: str, department=None) -> Client:

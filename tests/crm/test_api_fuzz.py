@@ -39,13 +39,11 @@ from werkzeug.test import Client as WerkzeugClient
 
 from crm.api.throttling import ApiKeyThrottle, ClientAddressThrottle
 from crm.models import StaffProfile
-from crm.services import api_key_create, faq_article_create, request_create
+from crm.services import api_key_create, request_create
 from tenants.models import Municipality
+from tests.crm.api_catalog import api_catalog
 from tests.factories import (
     CitizenFactory,
-    DepartmentFactory,
-    ServiceAttributeFactory,
-    ServiceTypeFactory,
     UserFactory,
 )
 
@@ -97,39 +95,8 @@ def catalog(laval: Municipality) -> dict[str, Any]:
     a public type with a required choice, one without location, an internal type, two articles,
     an agent, two citizens (one with an account) and their requests."""
     with schema_context(laval.schema_name):
-        roads = DepartmentFactory(code="travaux", name_fr="Travaux publics")
-        parks = DepartmentFactory(code="parcs", name_fr="Parcs")
-        attribute = ServiceAttributeFactory(
-            service_type__code="nid-de-poule",
-            service_type__department=roads,
-            code="taille",
-            datatype="singlevaluelist",
-            required=True,
-            choices=["petit", "grand"],
-        )
-        tree = ServiceTypeFactory(code="arbre", department=parks, location_required=False)
-        ServiceTypeFactory(code="interne", department=roads, is_public=False)
-        articles = [
-            faq_article_create(
-                actor=None,
-                question_fr="Quand répare-t-on les nids-de-poule?",
-                answer_fr="En cinq jours ouvrables.",
-                question_en="When are potholes fixed?",
-                answer_en="Within five business days.",
-                status="published",
-                owner_department=roads,
-            ),
-            faq_article_create(
-                actor=None,
-                question_fr="Procédure interne des nids-de-poule",
-                answer_fr="Réservé aux agents.",
-                question_en="Internal pothole procedure",
-                answer_en="For agents only.",
-                status="published",
-                audience="agents",
-                owner_department=roads,
-            ),
-        ]
+        made = api_catalog()
+        attribute_type, tree, articles = made["pothole"], made["tree"], made["articles"]
         agent = UserFactory(email=AGENT_EMAIL, is_staff=True)
         StaffProfile.objects.create(user=agent, role="agent")
         account = UserFactory(email="citoyenne@exemple.qc.ca")
@@ -138,7 +105,7 @@ def catalog(laval: Municipality) -> dict[str, Any]:
         requests = [
             request_create(
                 actor=None,
-                service_type=attribute.service_type,
+                service_type=attribute_type,
                 channel="phone",
                 address="1, rue des Érables",
                 attributes={"taille": "petit"},
