@@ -417,11 +417,13 @@ def _decode(content: bytes, encoding: str) -> str:
         ) from error
 
 
-def _delimiter(text: str, chosen: str) -> str:
-    if chosen:
-        return chosen
-    header = text.split("\n", 1)[0]
+def guess_delimiter(header: str) -> str:
+    """The delimiter a CSV header line uses most (comma, semicolon, tab or bar)."""
     return max(DELIMITERS, key=header.count)
+
+
+def _delimiter(text: str, chosen: str) -> str:
+    return chosen or guess_delimiter(text.split("\n", 1)[0])
 
 
 def _moment(raw: str, date_format: str, tz: ZoneInfo) -> datetime | None:

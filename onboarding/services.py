@@ -56,9 +56,11 @@ from tenants.archive import town_export
 from tenants.errors import TenancyError
 from tenants.models import DEFAULT_BRAND_COLOUR, Domain, Municipality, TownExport
 from tenants.services import (
+    absolute_url,
     administrator_invite,
     municipality_create,
     municipality_delete,
+    municipality_resume,
     municipality_set_status,
     staff_invite,
 )
@@ -194,9 +196,7 @@ def console_member_invite(*, email: str, role: str, by: User | None) -> ConsoleM
         audit_record(actor=by, action="member_invite", target=email, detail={"role": role})
         uid = urlsafe_base64_encode(force_bytes(user.pk))
         token = default_token_generator.make_token(user)
-    scheme = "https" if settings.RELAIS_HTTPS else "http"
-    port = f":{settings.RELAIS_PUBLIC_PORT}" if settings.RELAIS_PUBLIC_PORT else ""
-    link = f"{scheme}://{settings.RELAIS_BASE_DOMAIN}{port}/comptes/reset/{uid}/{token}/"
+    link = absolute_url(settings.RELAIS_BASE_DOMAIN, f"/comptes/reset/{uid}/{token}/")
     context = {"link": link, "role": ConsoleRole(role).label}
     message = render_to_string("emails/console_invitation.txt", context)
     subject = render_to_string("emails/console_invitation_subject.txt", context).strip()
@@ -848,14 +848,13 @@ def console_town_status(*, municipality: Municipality, action: str, by: User) ->
     unknown action and TenancyError for a move the lifecycle refuses."""
     if action not in LIFECYCLE_ACTIONS:
         raise OnboardingError("unknown_action", _("Action inconnue."))
-    status = LIFECYCLE_ACTIONS[action]
-    project = OnboardingProject.objects.filter(municipality=municipality).first()
-    if action == "resume" and project is not None and project.status != project.Status.LIVE:
-        # A town suspended during its implementation goes back to it: going live is the
-        # checklist's decision, never a side effect of resuming.
-        status = Municipality.Status.ONBOARDING
     with transaction.atomic():
-        town = municipality_set_status(municipality=municipality, status=status)
+        if action == "resume":
+            town = municipality_resume(municipality=municipality)
+        else:
+            town = municipality_set_status(
+                municipality=municipality, status=LIFECYCLE_ACTIONS[action]
+            )
         audit_record(actor=by, action=f"town_{action}", target=town.slug)
     return town
 

@@ -37,7 +37,7 @@ from django_tenants.utils import schema_context
 from crm.errors import CrmError
 from crm.models import Channel, RequestStatus
 from crm.requests_import import FIELDS as IMPORT_FIELDS
-from crm.requests_import import RequestImportError
+from crm.requests_import import RequestImportError, guess_delimiter
 from crm.selectors import catalog_outline
 from onboarding import forms
 from onboarding.errors import OnboardingError
@@ -626,7 +626,7 @@ def _discard_pending_import(request: HttpRequest) -> None:
 def _csv_columns(content: bytes) -> list[str]:
     text = content[:65536].decode("utf-8-sig", errors="replace")
     header = text.splitlines()[0] if text.strip() else ""
-    delimiter = max((",", ";", "\t", "|"), key=header.count)
+    delimiter = guess_delimiter(header)
     return [column.strip() for column in next(csv.reader([header], delimiter=delimiter), [])]
 
 

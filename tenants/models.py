@@ -85,6 +85,10 @@ class Municipality(TenantMixin):
     status = models.CharField(
         _("statut"), max_length=16, choices=Status.choices, default=Status.PROVISIONING
     )
+    # The status a suspension interrupted, to return to it on resumption.
+    suspended_from = models.CharField(
+        _("statut avant la suspension"), max_length=16, choices=Status.choices, blank=True
+    )
     population = models.PositiveIntegerField(_("population"), null=True, blank=True)
     region = models.CharField(_("région administrative"), max_length=2, choices=Region.choices)
     languages = ArrayField(

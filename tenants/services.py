@@ -114,10 +114,29 @@ def municipality_set_status(*, municipality: Municipality, status: str) -> Munic
                 ),
                 status=409,
             )
+        if status == Municipality.Status.SUSPENDED and current.status != status:
+            current.suspended_from = current.status
         current.status = status
-        current.save(update_fields=["status", "updated_at"])
+        current.save(update_fields=["status", "suspended_from", "updated_at"])
     logger.info("municipality status: schema=%s status=%s", current.schema_name, status)
     return current
+
+
+def municipality_resume(*, municipality: Municipality) -> Municipality:
+    """End a suspension: the town goes back to the status it had (a town suspended during its
+    implementation returns to it; going live stays the go-live checklist's decision).
+    Raises TenancyError when the town is not suspended."""
+    current = Municipality.objects.get(pk=municipality.pk)
+    if current.status != Municipality.Status.SUSPENDED:
+        raise TenancyError(
+            "not_suspended",
+            _("{town} n'est pas suspendue.").format(town=current.name),
+            status=409,
+        )
+    previous = current.suspended_from
+    if previous not in {Municipality.Status.ONBOARDING, Municipality.Status.LIVE}:
+        previous = Municipality.Status.LIVE
+    return municipality_set_status(municipality=current, status=previous)
 
 
 def municipality_delete(*, municipality: Municipality, confirmation: str) -> None:
@@ -184,13 +203,18 @@ def municipality_delete(*, municipality: Municipality, confirmation: str) -> Non
     logger.info("municipality deleted: schema=%s", schema)
 
 
+def absolute_url(host: str, path: str = "/") -> str:
+    """An address Relais writes in messages: the scheme and public port of this deployment."""
+    scheme = "https" if settings.RELAIS_HTTPS else "http"
+    port = f":{settings.RELAIS_PUBLIC_PORT}" if settings.RELAIS_PUBLIC_PORT else ""
+    return f"{scheme}://{host}{port}{path}"
+
+
 def town_url(municipality: Municipality, path: str = "/") -> str:
     """Absolute address of a page on the town's primary domain."""
     domain = Domain.objects.filter(tenant=municipality, is_primary=True).first()
     host = domain.domain if domain else f"{municipality.slug}.{settings.RELAIS_BASE_DOMAIN}"
-    scheme = "https" if settings.RELAIS_HTTPS else "http"
-    port = f":{settings.RELAIS_PUBLIC_PORT}" if settings.RELAIS_PUBLIC_PORT else ""
-    return f"{scheme}://{host}{port}{path}"
+    return absolute_url(host, path)
 
 
 def administrator_invite(*, municipality: Municipality, email: str) -> User:

@@ -439,14 +439,24 @@ def test_a_citizen_sees_public_events_only(laval, town):
     assert {event["visibility"] for event in detail["timeline"]} == {"public"}
 
 
-def test_platform_accounts_cannot_sign_up(platform_client):
-    response = platform_client.post(
-        "/comptes/signup/", {"email": "x@y.ca", "password1": "a", "password2": "a"}
+def test_platform_accounts_cannot_sign_up_but_citizens_of_a_town_can(platform_client, laval):
+    strong = {
+        "password1": "Un-mot-de-passe-solide-2026",
+        "password2": "Un-mot-de-passe-solide-2026",
+    }
+
+    platform = platform_client.post("/comptes/signup/", {"email": "x@y.ca", **strong})
+    town = Client(HTTP_HOST="laval.localhost").post(
+        "/comptes/signup/", {"email": "x@y.ca", **strong}
     )
 
-    assert response.status_code in {200, 302}
+    assert platform.status_code == 200
+    assert "account/signup_closed.html" in [t.name for t in platform.templates]
     with schema_context("public"):
         assert not User.objects.filter(email="x@y.ca").exists()
+    assert town.status_code == 302
+    with schema_context("laval"):
+        assert Citizen.objects.get(account__email="x@y.ca").email == "x@y.ca"
 
 
 # --- Paging, queries, throttling, schema ---------------------------------------------------------

@@ -53,10 +53,29 @@ def console_account():
                 ],
             )
             state["project"] = project.pk
+            # A provisioned project (on Laval, which exists): the go-live checklist and the
+            # provisioning log.
+            provisioned = OnboardingProject.objects.create(
+                host=Municipality.objects.get(slug="laval"),
+                municipality=Municipality.objects.get(slug="laval"),
+                status=OnboardingProject.Status.PROVISIONED,
+                name="Ville d'Essai en service",
+                slug="essai-a11y-2",
+                domain="essai-a11y-2.localhost",
+                region="13",
+                completed_steps=["identite", "profil", "forfait", "catalogue", "personnel"],
+                provisioning_log=[
+                    {"step": "schema", "ms": 24.0},
+                    {"step": "catalog", "ms": 176.0, "counts": {"service_types": 44}},
+                    {"step": "staff", "ms": 3.0, "count": 2},
+                    {"step": "total", "ms": 210.0},
+                ],
+            )
+            state["provisioned"] = provisioned.pk
 
     def remove() -> None:
         with schema_context("public"):
-            OnboardingProject.objects.filter(slug="essai-a11y").delete()
+            OnboardingProject.objects.filter(slug__in=["essai-a11y", "essai-a11y-2"]).delete()
             user = User.objects.filter(email=EMAIL).first()
             if user is None:
                 return
@@ -101,6 +120,9 @@ def test_console_pages_have_no_wcag_aa_violation(page, live_port, console_accoun
         ),
         f"/console/projets/{project}/etapes/revue/",
         f"/console/projets/{project}/mise-en-service/",
+        f"/console/projets/{console_account['provisioned']}/",
+        f"/console/projets/{console_account['provisioned']}/mise-en-service/",
+        f"/console/projets/{console_account['provisioned']}/mise-en-ligne/",
         "/console/municipalites/laval/",
         "/console/journal/",
         "/console/membres/",

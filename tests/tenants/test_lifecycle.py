@@ -45,6 +45,17 @@ def test_suspend_resume_and_archive(town, client_for, django_capture_on_commit_c
     assert schema_exists("terrebonne")  # archived, data kept
 
 
+def test_resuming_returns_a_town_to_the_status_its_suspension_interrupted(town):
+    Municipality.objects.filter(pk=town.pk).update(status=Municipality.Status.ONBOARDING)
+    municipality_set_status(municipality=town, status="suspended")
+
+    assert _run("--tenant", "terrebonne", "resume") == "terrebonne : Implantation."
+    town.refresh_from_db()
+    assert town.status == "onboarding"
+    with pytest.raises(CommandError, match="n'est pas suspendue"):
+        _run("--tenant", "terrebonne", "resume")
+
+
 def test_an_archived_town_cannot_come_back_live_directly(town):
     municipality_set_status(municipality=town, status="archived")
     with pytest.raises(TenancyError) as error:

@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 from tenants.errors import TenancyError
 from tenants.management.base import TenantCommand
 from tenants.models import Municipality
-from tenants.services import municipality_delete, municipality_set_status
+from tenants.services import municipality_delete, municipality_resume, municipality_set_status
 
 ACTIONS = {"suspend": "suspended", "resume": "live", "archive": "archived"}
 
@@ -31,7 +31,10 @@ class Command(TenantCommand):
                 municipality_delete(municipality=town, confirmation=options["confirm"])
                 self.stdout.write(f"{town.slug} : supprimée.")
                 return
-            town = municipality_set_status(municipality=town, status=ACTIONS[options["action"]])
+            if options["action"] == "resume":
+                town = municipality_resume(municipality=town)
+            else:
+                town = municipality_set_status(municipality=town, status=ACTIONS[options["action"]])
         except TenancyError as error:
             raise CommandError(error.message) from error
         label = Municipality.Status(town.status).label
