@@ -37,6 +37,7 @@ from crm.models import (
 )
 from crm.services import staff_role_set
 from tenants.accounts.models import User
+from tenants.accounts.services import account_email_verify
 
 TARGET_REQUESTS = 320
 TARGET_INTERACTIONS = 160
@@ -287,6 +288,7 @@ def _staff() -> list[User]:
             user = User.objects.create_user(email=email, password="relais-demo-2026")  # noqa: S106
         user.first_name, user.last_name, user.is_staff = first, last, True
         user.save()
+        account_email_verify(user=user)
         staff_role_set(
             user=user,
             role=role,

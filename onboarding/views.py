@@ -14,9 +14,6 @@ from functools import wraps
 from pathlib import Path
 from typing import Any
 
-from allauth.account.authentication import get_authentication_records
-from allauth.mfa.models import Authenticator
-from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -28,7 +25,6 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -71,6 +67,7 @@ from onboarding.services import (
     staff_csv_preview,
     time_entry_log,
 )
+from tenants.accounts.second_factor import second_factor_detour
 from tenants.errors import TenancyError
 from tenants.models import Municipality, TownExport
 from tenants.services import town_url
@@ -92,15 +89,9 @@ def console_required(*roles: str) -> Callable[[View], View]:
             member = ConsoleMember.objects.filter(user=user).first()
             if member is None or (roles and member.role not in roles):
                 raise PermissionDenied(_("Votre compte n'a pas accès à cette page de la console."))
-            query = urlencode({"next": request.get_full_path()})
-            if not is_mfa_enabled(user, [Authenticator.Type.TOTP]):
-                messages.info(
-                    request,
-                    _("La console exige la double authentification : activez-la pour continuer."),
-                )
-                return redirect(f"{reverse('mfa_activate_totp')}?{query}")
-            if not any(r.get("method") == "mfa" for r in get_authentication_records(request, user)):
-                return redirect(f"{reverse('mfa_reauthenticate')}?{query}")
+            detour = second_factor_detour(request, required=True)
+            if detour is not None:
+                return detour
             request.console_member = member  # type: ignore[attr-defined]
             return view(request, *args, **kwargs)
 

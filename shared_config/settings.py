@@ -56,7 +56,7 @@ SHARED_APPS = [
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.admin",
+    "tenants.accounts.admin_config.RelaisAdminConfig",  # the admin behind allauth's sign-in
     "django.contrib.staticfiles",
     "allauth",
     "allauth.account",
@@ -69,7 +69,7 @@ TENANT_APPS = [
     "django.contrib.auth",
     "tenants.accounts",
     "django.contrib.sessions",
-    "django.contrib.admin",
+    "tenants.accounts.admin_config.RelaisAdminConfig",  # the admin behind allauth's sign-in
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -154,9 +154,17 @@ DATABASES = {"default": database_config(DATABASE_URL)}
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# One cache for every process (rate limits and sign-in lock-outs count in it): Redis when
+# REDIS_URL is set, else a table of the database (shared_config/cache.py). Never per process.
+REDIS_URL = env_str("REDIS_URL")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        **(
+            {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+            if REDIS_URL
+            else {"BACKEND": "shared_config.cache.PostgresCache", "LOCATION": "relais_cache"}
+        ),
+        "KEY_PREFIX": env_str("RELAIS_CACHE_PREFIX", "relais"),
         # Every cache key carries the schema name, so towns never read each other's entries.
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
@@ -197,12 +205,18 @@ ACCOUNT_ADAPTER = "tenants.accounts.adapter.AccountAdapter"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
-ACCOUNT_EMAIL_VERIFICATION = "optional"
+# A sign-up never says whether the address already has an account: the owner gets an e-mail
+# instead, which needs every address to be verified (by a code, on the web and in the app).
+# Accounts that a town or the platform creates are verified by their invitation.
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
+ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Relais] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if env_bool("RELAIS_HTTPS", default=not DEBUG) else "http"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Relais"
+MFA_FORMS = {"activate_totp": "tenants.accounts.forms.ActivateTOTPForm"}
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 

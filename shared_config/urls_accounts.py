@@ -8,10 +8,12 @@ password-setting link, which stays at /comptes/reset/<uid>/<token>/.
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from tenants.accounts.views import InvitationAcceptView
+
 invitation_patterns = [
     path(
         "comptes/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        InvitationAcceptView.as_view(),
         name="password_reset_confirm",
     ),
     path(

@@ -3,14 +3,9 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db import connection
 from django.http import HttpRequest
-from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import get_public_schema_name
 
 from tenants.models import Domain, Municipality
-
-admin.site.site_header = _("Relais — administration")
-admin.site.site_title = _("Relais")
-admin.site.index_title = _("Tableau de bord")
 
 
 class SchemaScopedAdmin(admin.ModelAdmin):

@@ -24,6 +24,7 @@ from onboarding.services import (
     project_step_save,
 )
 from tenants.accounts.models import User
+from tenants.accounts.services import account_email_verify
 from tenants.models import Domain, Municipality, Region
 from tenants.services import administrator_ensure, municipality_create
 
@@ -93,6 +94,7 @@ def build_demo(*, port: int, towns: tuple[DemoTown, ...] = TOWNS) -> list[DemoAc
         operator.is_staff = operator.is_superuser = operator.is_active = True
         operator.set_password(DEMO_PASSWORD)
         operator.save()
+        account_email_verify(user=operator)
         ConsoleMember.objects.update_or_create(
             user=operator, defaults={"role": ConsoleRole.OPERATOR}
         )

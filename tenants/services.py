@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context, schema_exists
 
 from tenants.accounts.models import User
+from tenants.accounts.services import account_email_verify
 from tenants.errors import TenancyError
 from tenants.models import DEFAULT_BRAND_COLOUR, Domain, Municipality, TownExport
 from tenants.provisioning import claim_spare_schema, schedule_pool_refill
@@ -274,4 +275,5 @@ def administrator_ensure(*, municipality: Municipality, email: str, password: st
             user.is_staff = user.is_superuser = user.is_active = True
             user.set_password(password)
             user.save()
+        account_email_verify(user=user)
     return user

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from tenants import routing
 from tenants.models import Municipality, Region
@@ -44,6 +46,27 @@ TOWNS: dict[str, dict[str, Any]] = {
 }
 
 
+def data_queries(captured: CaptureQueriesContext) -> list[str]:
+    """The SQL a request ran, without the shared cache's (rate-limit counters, sign-in
+    lock-outs): those are one or two statements per counter, and absent with Redis."""
+    return [q["sql"] for q in captured.captured_queries if '"relais_cache"' not in q["sql"]]
+
+
+def test_database_url() -> str:
+    """The test database as a DATABASE_URL, for a process a test starts (a worker, a server)."""
+    db = connection.settings_dict
+    user = quote(db["USER"] or "")
+    host = db["HOST"] or ""
+    if host.startswith("/"):  # a socket directory (the embedded server)
+        return f"postgresql://{user}@/{db['NAME']}?host={quote(host)}" + (
+            f"&port={db['PORT']}" if db["PORT"] else ""
+        )
+    return f"postgresql://{user}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+test_database_url.__test__ = False  # type: ignore[attr-defined]  (not a test: a helper)
+
+
 def host_of(municipality: Municipality) -> str:
     return f"{municipality.slug}.{BASE_DOMAIN}"
 
@@ -71,10 +94,12 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _reset_tenancy() -> Iterator[None]:
+def _reset_tenancy(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
     """Each test starts and ends on the public schema with a cold routing table and an empty
-    cache (rate-limit counters of sign-ins and of the API included)."""
-    cache.clear()
+    cache (rate-limit counters of sign-ins and of the API included). The cache is shared by
+    every process (Redis, or a table of the test database), so emptying it needs the database."""
+    with django_db_blocker.unblock():
+        cache.clear()
     routing.invalidate()
     yield
     connection.set_schema_to_public()

@@ -3,18 +3,28 @@ from __future__ import annotations
 import factory
 
 from tenants.accounts.models import User
+from tenants.accounts.services import account_email_verify
 
 TEST_PASSWORD = "mot-de-passe-de-test"
 
 
 class UserFactory(factory.django.DjangoModelFactory):
+    """An account a town (or the platform) created: its address is verified. A citizen's own
+    sign-up is made through allauth's pages instead."""
+
     class Meta:
         model = User
+        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"personne{n}@exemple.qc.ca")
     first_name = "Camille"
     last_name = "Tremblay"
     password = factory.django.Password(TEST_PASSWORD)
+
+    @factory.post_generation
+    def verified(obj: User, create: bool, extracted: bool | None, **kwargs: object) -> None:
+        if create and extracted is not False:
+            account_email_verify(user=obj)
 
 
 class DepartmentFactory(factory.django.DjangoModelFactory):

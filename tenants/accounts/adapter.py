@@ -3,22 +3,43 @@
 Platform staff (base domain) are invited from the console, never signed up. On a town's hosts
 citizens may open an account (web or the mobile app's headless API); each new account gets its
 own citizen record. Staff accounts of a town are created by invitation.
+
+Sign-up never tells whether an address already has an account (ACCOUNT_PREVENT_ENUMERATION
+with mandatory verification: the owner gets an e-mail instead). Links in allauth's e-mails are
+built from the host's configured name and the deployment's public scheme and port, never from
+the port a visitor wrote in the Host header.
 """
 
 from __future__ import annotations
 
+import re
+import time
+from dataclasses import dataclass
 from typing import Any
 
+from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.authentication import get_authentication_records
+from allauth.core import context as allauth_context
 from django.http import HttpRequest
+from django.http.request import split_domain_port
 
 from tenants.accounts.models import User
 from tenants.routing import TownRoute
+from tenants.services import absolute_url
 
 
 def _town_of(request: HttpRequest | None) -> TownRoute | None:
     tenant = getattr(request, "tenant", None)
     return tenant if isinstance(tenant, TownRoute) else None
+
+
+@dataclass(frozen=True)
+class PublicSite:
+    """What allauth's e-mail templates call the site: the town (or the platform) by name."""
+
+    name: str
+    domain: str
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -32,3 +53,40 @@ class AccountAdapter(DefaultAccountAdapter):
         if commit and _town_of(request) is not None:
             citizen_for_account(user=saved)
         return saved
+
+    def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
+        """A sign-in completed within the re-authentication delay is as fresh as a
+        re-authentication: setting up a second factor right after signing in does not ask
+        for the password again."""
+        if not super().is_reauthentication_required(app=app, **kwargs):
+            return False
+        request = allauth_context.request
+        if request is None or not request.user.is_authenticated:
+            return True
+        records = get_authentication_records(request, request.user)
+        signed_in_at = max((record.get("at", 0.0) for record in records), default=0.0)
+        return time.time() - signed_in_at >= account_settings.REAUTHENTICATION_TIMEOUT
+
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        request = allauth_context.request
+        if request is not None:
+            context = {**_with_public_links(request, context), "current_site": _site(request)}
+        super().send_mail(template_prefix, email, context)
+
+
+def _site(request: HttpRequest) -> PublicSite:
+    host = split_domain_port(request.get_host())[0]
+    town = _town_of(request)
+    return PublicSite(name=town.public_name if town else "Relais", domain=host)
+
+
+def _with_public_links(request: HttpRequest, context: dict[str, Any]) -> dict[str, Any]:
+    """Rewrite the links allauth built from the request (the host and port as the visitor
+    wrote them) to the deployment's public address. The host name itself was checked by the
+    routing (only configured hosts are served); the port and scheme were not."""
+    written = re.compile(rf"https?://{re.escape(request.get_host())}(?=/|$)")
+    public = absolute_url(split_domain_port(request.get_host())[0], "")
+    return {
+        key: written.sub(public, value) if isinstance(value, str) else value
+        for key, value in context.items()
+    }

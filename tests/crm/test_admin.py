@@ -6,7 +6,9 @@ from django_tenants.utils import schema_context
 
 from crm.models import AccessLog, FaqArticle
 from crm.services import citizen_create, faq_article_create, request_create
-from tests.factories import TEST_PASSWORD, DepartmentFactory, ServiceTypeFactory, UserFactory
+from tests.accounts import staff_client
+from tests.conftest import BASE_DOMAIN, host_of
+from tests.factories import DepartmentFactory, ServiceTypeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -28,11 +30,10 @@ CRM_PAGES = [
 
 
 @pytest.fixture
-def admin_client(client_for, laval):
+def admin_client(laval):
     with schema_context(laval.schema_name):
         admin = UserFactory(email="admin@laval.qc.ca", is_staff=True, is_superuser=True)
-        client = client_for(laval)
-        assert client.login(username="admin@laval.qc.ca", password=TEST_PASSWORD)
+    client = staff_client(host_of(laval), laval.schema_name, admin)
     client.admin = admin
     return client
 
@@ -53,10 +54,10 @@ def test_every_crm_page_opens_in_french(admin_client, laval, model):
     assert '<html lang="fr"' in response.text
 
 
-def test_the_platform_admin_shows_no_crm(platform_client):
+def test_the_platform_admin_shows_no_crm():
     with schema_context("public"):
-        UserFactory(email="op@relais.qc.ca", is_staff=True, is_superuser=True)
-    assert platform_client.login(username="op@relais.qc.ca", password=TEST_PASSWORD)
+        operator = UserFactory(email="op@relais.qc.ca", is_staff=True, is_superuser=True)
+    platform_client = staff_client(BASE_DOMAIN, "public", operator)
 
     index = platform_client.get("/admin/")
 
@@ -118,12 +119,11 @@ def test_citizen_pages_open_and_save_through_the_services(admin_client, laval):
         assert (citizen.email, citizen.phone) == ("zoe@exemple.qc.ca", "4505551234")
 
 
-def test_a_refused_citizen_page_is_not_logged(client_for, laval):
+def test_a_refused_citizen_page_is_not_logged(laval):
     with schema_context(laval.schema_name):
         citizen = citizen_create(actor=None, email="camille@exemple.qc.ca")
-        UserFactory(email="agent@laval.qc.ca", is_staff=True)  # staff, without permissions
-        client = client_for(laval)
-        assert client.login(username="agent@laval.qc.ca", password=TEST_PASSWORD)
+        agent = UserFactory(email="agent@laval.qc.ca", is_staff=True)  # without permissions
+    client = staff_client(host_of(laval), laval.schema_name, agent)
 
     response = client.get(_url("citizen_change", citizen.pk))
 

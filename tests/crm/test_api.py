@@ -9,7 +9,7 @@ import re
 from io import StringIO
 
 import pytest
-from django.core.cache import cache
+from django.core import mail
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -20,19 +20,13 @@ from crm.api.throttling import ApiKeyThrottle, ClientAddressThrottle
 from crm.models import AccessLog, ApiKey, Citizen, RequestEvent, ServiceRequest, StaffProfile
 from crm.services import api_key_create, api_key_revoke, request_create
 from tenants.accounts.models import User
+from tests.accounts import staff_client
 from tests.crm.api_catalog import api_catalog
 from tests.factories import (
     UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttles():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
@@ -364,14 +358,26 @@ def test_agents_record_interactions(laval, town):
 
 
 def _app_sign_up(town_model, email: str) -> str:
+    """Sign up in the app: the address, a password, then the code e-mailed to the address."""
     client = Client(HTTP_HOST=f"{town_model.slug}.localhost")
     response = client.post(
         "/_allauth/app/v1/auth/signup",
         {"email": email, "password": "Citoyen-tres-solide-2026"},
         content_type="application/json",
     )
-    assert response.status_code == 200, response.content
-    return response.json()["meta"]["session_token"]
+    assert response.status_code == 401, response.content  # signed up, address to verify
+    pending = [flow["id"] for flow in response.json()["data"]["flows"] if flow.get("is_pending")]
+    assert pending == ["verify_email"]
+    token = response.json()["meta"]["session_token"]
+    code = re.search(r"^([A-Z0-9]{4}-[A-Z0-9]{4})$", mail.outbox[-1].body, re.MULTILINE).group(1)
+    verified = client.post(
+        "/_allauth/app/v1/auth/email/verify",
+        {"key": code},
+        content_type="application/json",
+        HTTP_X_SESSION_TOKEN=token,
+    )
+    assert verified.status_code == 200, verified.content
+    return verified.json()["meta"]["session_token"]
 
 
 def test_a_citizen_signs_up_in_the_app_and_sees_only_their_own_requests(laval, levis, town):
@@ -555,8 +561,7 @@ def test_the_schema_generates_without_warnings():
 def test_a_municipal_administrator_creates_and_revokes_a_key_in_the_admin(laval):
     with schema_context("laval"):
         admin_user = UserFactory(email="admin@laval.ca", is_staff=True, is_superuser=True)
-        client = Client(HTTP_HOST="laval.localhost")
-        client.force_login(admin_user)
+    client = staff_client("laval.localhost", "laval", admin_user)
 
     added = client.post(
         "/admin/crm/apikey/add/", {"name": "Application mobile", "scope": "write"}, follow=True
@@ -611,8 +616,7 @@ def test_requests_from_an_integration_show_the_key_name_in_the_staff_admin(laval
     number = _pothole(_key_client(laval, _key(laval))).json()["number"]
     with schema_context("laval"):
         admin_user = UserFactory(email="admin@laval.ca", is_staff=True, is_superuser=True)
-        client = Client(HTTP_HOST="laval.localhost")
-        client.force_login(admin_user)
+    client = staff_client("laval.localhost", "laval", admin_user)
 
     page = client.get("/admin/crm/servicerequest/", {"channel": "api"}).content.decode()
 

@@ -14,8 +14,9 @@ from crm.services import faq_article_create, faq_article_update
 from crm.upstream import upstream_accept, upstream_change_count, upstream_changes, upstream_ignore
 from tenants.models import Municipality, Region
 from tenants.services import municipality_create
+from tests.accounts import staff_client
+from tests.conftest import host_of
 from tests.factories import (
-    TEST_PASSWORD,
     DepartmentFactory,
     ServiceAttributeFactory,
     ServiceCategoryFactory,
@@ -305,10 +306,8 @@ URL = reverse("admin:crm_upstreamupdate_changelist", urlconf="shared_config.urls
 
 def _admin_client(client_for, town):
     with schema_context(town.schema_name):
-        UserFactory(email=f"admin@{town.slug}.qc.ca", is_staff=True, is_superuser=True)
-        client = client_for(town)
-        assert client.login(username=f"admin@{town.slug}.qc.ca", password=TEST_PASSWORD)
-    return client
+        admin = UserFactory(email=f"admin@{town.slug}.qc.ca", is_staff=True, is_superuser=True)
+    return staff_client(host_of(town), town.schema_name, admin)
 
 
 def test_the_admin_page_shows_the_diff_and_its_decisions(client_for, laval, levis, catalog):

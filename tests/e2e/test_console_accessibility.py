@@ -4,6 +4,7 @@ Chromium, signed in the way a person does: e-mail and password, then a TOTP code
 from __future__ import annotations
 
 import pytest
+from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from axe_playwright_python.sync_playwright import Axe
 from django.db import connection
@@ -80,6 +81,7 @@ def console_account():
             if user is None:
                 return
             Authenticator.objects.filter(user=user).delete()
+            EmailAddress.objects.filter(user=user).delete()
             ConsoleMember.objects.filter(user=user).delete()
             # The ORM's cascade would look for the towns' tables (crm) in the public schema.
             with connection.cursor() as cursor:

@@ -135,11 +135,17 @@ def test_the_first_administrator_is_invited_to_choose_a_password(
         },
     )
     assert done.status_code == 302
-    with schema_context("terrebonne"):
-        assert client.login(
-            username="admin@terrebonne.qc.ca", password="Un-mot-de-passe-solide-2026"
-        )
-    assert client.get("/admin/").status_code == 200
+    # The invitation proved the address: signing in needs no verification code, and the
+    # administration asks for a second factor to be set up first.
+    signed_in = client.post(
+        "/comptes/login/",
+        {"login": "admin@terrebonne.qc.ca", "password": "Un-mot-de-passe-solide-2026"},
+    )
+    assert signed_in.status_code == 302
+    assert signed_in.url == "/"
+    admin = client.get("/admin/")
+    assert admin.status_code == 302
+    assert admin.url.startswith("/comptes/2fa/totp/activate/")
 
 
 def test_the_command_onboards_and_prints_the_address(laval, host_catalog):

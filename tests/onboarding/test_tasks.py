@@ -7,33 +7,21 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.test import override_settings
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from onboarding.models import TownRollup
 from onboarding.tasks import refresh_console_rollup
+from tests.conftest import test_database_url
 from tests.e2e.test_accessibility import committed
 
 pytestmark = pytest.mark.django_db
 
 DATABASE_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-
-
-def _test_database_url() -> str:
-    db = connection.settings_dict
-    user = quote(db["USER"] or "")
-    host = db["HOST"] or ""
-    if host.startswith("/"):  # a socket directory (the embedded server)
-        return f"postgresql://{user}@/{db['NAME']}?host={quote(host)}" + (
-            f"&port={db['PORT']}" if db["PORT"] else ""
-        )
-    return f"postgresql://{user}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def test_the_rollup_task_is_queued_in_postgresql_and_run_by_the_worker(laval, levis):
@@ -57,7 +45,7 @@ def test_the_rollup_task_is_queued_in_postgresql_and_run_by_the_worker(laval, le
             env={
                 **os.environ,
                 "DJANGO_SETTINGS_MODULE": "shared_config.settings_test",
-                "DATABASE_URL": _test_database_url(),
+                "DATABASE_URL": test_database_url(),
                 "RELAIS_TASKS_BACKEND": "database",
             },
             capture_output=True,

@@ -6,7 +6,9 @@ import pytest
 from django_tenants.utils import schema_context
 
 from tenants.accounts.models import User
-from tests.factories import TEST_PASSWORD, UserFactory
+from tests.accounts import staff_client
+from tests.conftest import BASE_DOMAIN, host_of
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -41,13 +43,8 @@ def _staff_in(town, email):
 
 
 def test_a_session_from_one_town_is_useless_on_another(client_for, laval, levis):
-    _staff_in(laval, "admin@laval.qc.ca")
-    laval_client = client_for(laval)
-    login = laval_client.post(
-        "/admin/login/?next=/admin/",
-        {"username": "admin@laval.qc.ca", "password": TEST_PASSWORD},
-    )
-    assert login.status_code == 302
+    admin = _staff_in(laval, "admin@laval.qc.ca")
+    laval_client = staff_client(host_of(laval), laval.schema_name, admin)
     session_cookie = laval_client.cookies["sessionid"]
     assert session_cookie["domain"] == ""  # host-only: never sent to another sub-domain
     assert laval_client.get("/admin/").status_code == 200
@@ -61,11 +58,9 @@ def test_a_session_from_one_town_is_useless_on_another(client_for, laval, levis)
     assert response["Location"].startswith("/admin/login/")
 
 
-def test_a_town_administrator_cannot_see_the_municipalities(client_for, laval, levis):
-    _staff_in(laval, "admin@laval.qc.ca")
-    client = client_for(laval)
-    with schema_context(laval.schema_name):  # sessions live in the town's schema
-        assert client.login(username="admin@laval.qc.ca", password=TEST_PASSWORD)
+def test_a_town_administrator_cannot_see_the_municipalities(laval, levis):
+    admin = _staff_in(laval, "admin@laval.qc.ca")
+    client = staff_client(host_of(laval), laval.schema_name, admin)
 
     index = client.get("/admin/")
     listing = client.get("/admin/tenants/municipality/")
@@ -77,12 +72,12 @@ def test_a_town_administrator_cannot_see_the_municipalities(client_for, laval, l
     assert other_town.status_code == 403
 
 
-def test_the_platform_operator_manages_the_municipalities(platform_client, laval, levis):
+def test_the_platform_operator_manages_the_municipalities(laval, levis):
     with schema_context("public"):
-        UserFactory(email="operateur@relais.qc.ca", is_staff=True, is_superuser=True)
-    assert platform_client.login(username="operateur@relais.qc.ca", password=TEST_PASSWORD)
+        operator = UserFactory(email="operateur@relais.qc.ca", is_staff=True, is_superuser=True)
+    client = staff_client(BASE_DOMAIN, "public", operator)
 
-    listing = platform_client.get("/admin/tenants/municipality/")
+    listing = client.get("/admin/tenants/municipality/")
 
     assert listing.status_code == 200
     assert "Ville de Laval" in listing.text

@@ -1,0 +1,110 @@
+"""Rate limits and sign-in lock-outs hold across processes.
+
+Each limit counts in the cache; a per-process cache let three gunicorn workers give three
+allowances. Here separate Python processes (as separate workers are) share one count: Redis
+when REDIS_URL is set (CI's second run), the database's cache table otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from tenants.accounts.models import User
+from tests.conftest import test_database_url
+from tests.e2e.test_accessibility import committed
+from tests.factories import TEST_PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+# A worker's view of one town: a Django test client with the town's Host header.
+WORKER = """
+import json, sys, django
+django.setup()
+from django.test import Client
+client = Client(HTTP_HOST="laval.localhost")
+codes = []
+for method, path, data in json.loads(sys.argv[1]):
+    response = client.post(path, data) if method == "POST" else client.get(path)
+    codes.append([response.status_code, "Trop de tentatives" in response.content.decode()])
+print(json.dumps(codes))
+"""
+
+
+def _worker(calls: list[tuple[str, str, dict[str, str] | None]], **env: str) -> list[list]:
+    done = subprocess.run(  # noqa: S603  (this interpreter, a constant script, test data)
+        [sys.executable, "-c", WORKER, json.dumps(calls)],
+        cwd=Path(settings.BASE_DIR),
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "shared_config.settings_test",
+            "DATABASE_URL": test_database_url(),
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_cache_is_not_per_process():
+    backend = settings.CACHES["default"]["BACKEND"]
+
+    assert "locmem" not in backend.lower()
+    assert backend.endswith("RedisCache") == bool(os.environ.get("REDIS_URL"))
+
+
+def test_an_api_limit_holds_across_three_processes(laval):
+    calls = [("GET", "/api/v1/services/", None)] * 4
+
+    answers = [
+        code
+        for _process in range(3)
+        for code, _locked in _worker(calls, RELAIS_API_CLIENT_RATE="6/min")
+    ]
+
+    assert answers == [200] * 6 + [429] * 6
+
+
+def test_a_sign_in_lock_out_holds_across_processes(laval):
+    email = "verrou@laval.qc.ca"
+
+    def create() -> None:
+        with schema_context(laval.schema_name):
+            UserFactory(email=email)
+
+    def remove() -> None:
+        with schema_context(laval.schema_name), connection.cursor() as cursor:
+            cursor.execute(
+                "DELETE FROM account_emailaddress WHERE email = %s; "
+                "DELETE FROM accounts_user WHERE email = %s",
+                [email, email],
+            )
+
+    committed(create)
+    try:
+        wrong = ("POST", "/comptes/login/", {"login": email, "password": "mauvais"})
+        right = ("POST", "/comptes/login/", {"login": email, "password": TEST_PASSWORD})
+        first = _worker([wrong, wrong, wrong])
+        second = _worker([wrong, wrong])
+        third = _worker([right])
+    finally:
+        committed(remove)
+        cache.clear()
+
+    assert [locked for _code, locked in first + second] == [False] * 5
+    assert third == [[200, True]]  # five failures in two processes lock the sixth attempt
+    with schema_context(laval.schema_name):
+        assert not User.objects.filter(email=email).exists()
