@@ -24,3 +24,9 @@ urlpatterns = [
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+# Errors raised before or outside a view answer in the client's format (shared_config/errors.py).
+handler400 = "shared_config.errors.bad_request"
+handler403 = "shared_config.errors.permission_denied"
+handler404 = "shared_config.errors.page_not_found"
+handler500 = "shared_config.errors.server_error"

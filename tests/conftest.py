@@ -6,13 +6,14 @@ once (and kept by --reuse-db), and every test runs in a rolled-back transaction.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -93,13 +94,29 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
         connection.set_schema_to_public()
 
 
+def _clear_shared_cache() -> None:
+    """Empty the cache on a connection of its own, committed at once: inside the test's
+    transaction the deletion would hold row locks that a server or worker process of the
+    test (writing the same rate-limit key) would wait on until the test ends."""
+
+    def clear() -> None:
+        try:
+            cache.clear()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=clear)
+    thread.start()
+    thread.join(30)
+
+
 @pytest.fixture(autouse=True)
 def _reset_tenancy(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
     """Each test starts and ends on the public schema with a cold routing table and an empty
     cache (rate-limit counters of sign-ins and of the API included). The cache is shared by
     every process (Redis, or a table of the test database), so emptying it needs the database."""
     with django_db_blocker.unblock():
-        cache.clear()
+        _clear_shared_cache()
     routing.invalidate()
     yield
     connection.set_schema_to_public()

@@ -1,4 +1,4 @@
-"""A town URLconf with a view that fails, to see what reaches Sentry."""
+"""A town URLconf with views that fail, to see what reaches Sentry and what the client gets."""
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
@@ -8,4 +8,9 @@ def failing_view(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("panne simulée")
 
 
-urlpatterns = [path("panne", failing_view)]
+urlpatterns = [
+    path("panne", failing_view),
+    path("api/v1/panne/", failing_view),
+    path("open311/v2/panne.xml", failing_view),
+]
+handler500 = "shared_config.errors.server_error"
