@@ -176,12 +176,20 @@ def _serializer_context(viewer: Viewer) -> dict[str, Any]:
     return {"staff": viewer.is_staff}
 
 
-class RequestFilters(serializers.Serializer):
+class RequestFilters(io.RequestViewIn):
     status = serializers.CharField(required=False)
     service_code = serializers.CharField(required=False)
     department = serializers.CharField(required=False)
     created_after = serializers.DateTimeField(required=False)
     created_before = serializers.DateTimeField(required=False)
+
+
+def _log_citizens_seen(viewer: Viewer, shown: list[ServiceRequest], purpose: str | None) -> None:
+    """Staff see the citizens of the requests they read: Law 25's access log says so."""
+    if viewer.is_staff and viewer.user is not None:
+        services.access_log_requests_seen(
+            actor=viewer.user, service_requests=shown, purpose=purpose, context="api"
+        )
 
 
 class RequestListCreate(ApiView):
@@ -211,7 +219,8 @@ class RequestListCreate(ApiView):
             requests = requests.filter(created_at__gte=data["created_after"])
         if "created_before" in data:
             requests = requests.filter(created_at__lt=data["created_before"])
-        page = self.paginate_queryset(requests)
+        page = self.paginate_queryset(requests) or []
+        _log_citizens_seen(self.viewer, page, data.get("purpose"))
         body = io.RequestOut(page, many=True, context=_serializer_context(self.viewer)).data
         return self.get_paginated_response(body)
 
@@ -281,9 +290,13 @@ class RequestDetail(ApiView):
     allowed_roles = (CITIZEN, KEY, *STAFF_ROLES)
     serializer_class = io.RequestDetailOut
 
-    @extend_schema(responses={200: io.RequestDetailOut, **ERRORS})
+    @extend_schema(parameters=[io.RequestViewIn], responses={200: io.RequestDetailOut, **ERRORS})
     def get(self, request: Request, number: str) -> Response:
-        return Response(_detail(_visible_request(self.viewer, number), self.viewer))
+        query = io.RequestViewIn(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        service_request = _visible_request(self.viewer, number)
+        _log_citizens_seen(self.viewer, [service_request], query.validated_data.get("purpose"))
+        return Response(_detail(service_request, self.viewer))
 
 
 class RequestStatusChange(ApiView):

@@ -6,6 +6,7 @@ from django_tenants.utils import schema_context
 
 from crm.models import AccessLog, FaqArticle
 from crm.services import citizen_create, faq_article_create, request_create
+from tests.crm.admin_helpers import state_purpose
 from tests.factories import TEST_PASSWORD, DepartmentFactory, ServiceTypeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -24,6 +25,7 @@ CRM_PAGES = [
     "interaction",
     "businesscalendar",
     "crmsettings",
+    "privacyincident",
 ]
 
 
@@ -69,12 +71,18 @@ def test_listing_and_searching_citizens_is_logged_once_per_page(admin_client, la
     with schema_context(laval.schema_name):
         citizen_create(actor=None, email="camille@exemple.qc.ca", last_name="Roy")
 
+    state_purpose(admin_client, "citizens", _url("citizen_changelist"), reason="duplicates")
+
     response = admin_client.get(_url("citizen_changelist"), {"q": "Roy"})
 
     assert response.status_code == 200
     with schema_context(laval.schema_name):
         entry = AccessLog.objects.get()
-        assert (entry.citizen, entry.details) == (None, "1 fiche(s), recherche « Roy »")
+        assert (entry.citizen, entry.details, entry.purpose) == (
+            None,
+            "1 fiche(s), recherche « Roy »",
+            "Recherche et fusion de doublons",
+        )
 
 
 def test_citizen_pages_open_and_save_through_the_services(admin_client, laval):
@@ -135,6 +143,8 @@ def test_a_refused_citizen_page_is_not_logged(client_for, laval):
 def test_opening_a_citizen_record_is_logged(admin_client, laval):
     with schema_context(laval.schema_name):
         citizen = citizen_create(actor=None, email="camille@exemple.qc.ca")
+
+    state_purpose(admin_client, f"citizen:{citizen.pk}", _url("citizen_change", citizen.pk))
 
     response = admin_client.get(_url("citizen_change", citizen.pk))
 
