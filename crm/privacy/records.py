@@ -36,12 +36,11 @@ def citizen_record_group(*, citizen: Citizen) -> list[int]:
     """The ids of every record of this person: the record others were merged into (first),
     then every record merged into it, however deep. A merged record leads to its group."""
     root_id = citizen.pk
-    parent_id = citizen.merged_into_id
-    for _hop in range(MAX_MERGE_DEPTH):
+    for _hop in range(MAX_MERGE_DEPTH):  # read from the database: the instance may be stale
+        parent_id = Citizen.objects.filter(pk=root_id).values_list("merged_into_id", flat=True)[0]
         if parent_id is None:
             break
         root_id = parent_id
-        parent_id = Citizen.objects.filter(pk=root_id).values_list("merged_into_id", flat=True)[0]
     group, frontier = [root_id], [root_id]
     while frontier:
         frontier = list(
