@@ -193,7 +193,8 @@ def _log_citizens_seen(viewer: Viewer, shown: list[ServiceRequest], purpose: str
 
 
 class RequestListCreate(ApiView):
-    """GET: requests the caller may see, newest first, with filters and cursor paging.
+    """GET: requests the caller may see, newest first, with filters and cursor paging; for
+    staff, each citizen shown is written to the Law 25 access log (optional `purpose`).
     POST: a new request (staff for any channel, citizens from the app, write keys as API)."""
 
     roles_by_method = {
@@ -287,6 +288,9 @@ def _visible_request(viewer: Viewer, number: str) -> ServiceRequest:
 
 
 class RequestDetail(ApiView):
+    """A request with its timeline; for staff, its citizen is written to the Law 25 access log
+    (optional `purpose`, else « Traitement de la requête … »)."""
+
     allowed_roles = (CITIZEN, KEY, *STAFF_ROLES)
     serializer_class = io.RequestDetailOut
 
