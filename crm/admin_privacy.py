@@ -79,7 +79,11 @@ def stated_purpose(request: HttpRequest, scope: str) -> str | None:
     return str(entry["purpose"])
 
 
-def state_purpose(request: HttpRequest, scope: str, purpose: str, answer: dict[str, str]) -> None:
+def state_purpose(
+    request: HttpRequest, scope: str, purpose: str, answer: dict[str, str] | None = None
+) -> None:
+    """Remember `purpose` for `scope`; `answer` (the form's choice and text) is offered again
+    on the next purpose form."""
     now = timezone.now().timestamp()
     stated = {
         key: entry
@@ -88,7 +92,8 @@ def state_purpose(request: HttpRequest, scope: str, purpose: str, answer: dict[s
     }
     stated[scope] = {"purpose": purpose, "until": now + PURPOSE_LIFETIME.total_seconds()}
     request.session[SESSION_KEY] = stated
-    request.session[LAST_PURPOSE_KEY] = answer  # offered again on the next purpose form
+    if answer is not None:
+        request.session[LAST_PURPOSE_KEY] = answer
 
 
 class PurposeForm(forms.Form):
@@ -282,7 +287,7 @@ class CitizenPrivacyMixin(admin.ModelAdmin):
         }
 
     def _rights_citizen(self, request: HttpRequest, object_id: str) -> Citizen:
-        if not selectors.is_town_administrator(user=request.user):
+        if on_platform() or not selectors.is_town_administrator(user=request.user):
             raise PermissionDenied
         citizen = self.get_object(request, unquote(object_id))
         if citizen is None:
@@ -342,12 +347,7 @@ class CitizenPrivacyMixin(admin.ModelAdmin):
                 kept = Citizen.objects.get(pk=result.citizen_id)
                 self.log_change(request, kept, gettext("Fiche anonymisée."))
                 # The record now names nobody: opening it right away needs no new purpose.
-                state_purpose(
-                    request,
-                    record_scope(kept.pk),
-                    form.purpose(),
-                    {"reason": "", "details": ""},
-                )
+                state_purpose(request, record_scope(kept.pk), form.purpose())
                 messages.success(
                     request,
                     gettext(

@@ -104,26 +104,27 @@ def _scrub_events(request_ids: Sequence[int]) -> int:
     """Blank the personal text and keys of these requests' timeline events (set-based). The
     guard trigger lets exactly this through, and only inside this transaction."""
     with connection.cursor() as cursor:
+        # Local to the transaction (and undone with it if the update fails); set back at once
+        # so nothing else in this transaction passes the guard.
         cursor.execute("SELECT set_config('relais.anonymising', 'on', true)")
-        try:
-            cursor.execute(
-                "UPDATE crm_requestevent SET "
-                "message = CASE WHEN message <> '' AND kind = ANY(%(kinds)s) "
-                "THEN %(marker)s ELSE message END, "
-                "data = (data - %(keys)s::text[]) || '{\"anonymised\": true}'::jsonb "
-                "WHERE request_id = ANY(%(ids)s) AND ("
-                "(message NOT IN ('', %(marker)s) AND kind = ANY(%(kinds)s)) "
-                "OR data ?| %(keys)s::text[])",
-                {
-                    "kinds": TEXT_EVENT_KINDS,
-                    "marker": ANONYMISED_TEXT,
-                    "keys": PERSONAL_EVENT_KEYS,
-                    "ids": list(request_ids),
-                },
-            )
-            return cursor.rowcount
-        finally:
-            cursor.execute("SELECT set_config('relais.anonymising', 'off', true)")
+        cursor.execute(
+            "UPDATE crm_requestevent SET "
+            "message = CASE WHEN message <> '' AND kind = ANY(%(kinds)s) "
+            "THEN %(marker)s ELSE message END, "
+            "data = (data - %(keys)s::text[]) || '{\"anonymised\": true}'::jsonb "
+            "WHERE request_id = ANY(%(ids)s) AND ("
+            "(message NOT IN ('', %(marker)s) AND kind = ANY(%(kinds)s)) "
+            "OR data ?| %(keys)s::text[])",
+            {
+                "kinds": TEXT_EVENT_KINDS,
+                "marker": ANONYMISED_TEXT,
+                "keys": PERSONAL_EVENT_KEYS,
+                "ids": list(request_ids),
+            },
+        )
+        scrubbed = cursor.rowcount
+        cursor.execute("SELECT set_config('relais.anonymising', 'off', true)")
+    return scrubbed
 
 
 def requests_scrub(

@@ -247,3 +247,13 @@ def test_another_town_cannot_export_this_person(laval, levis, person, tmp_path):
 
     with schema_context(levis.schema_name):
         assert AccessLog.objects.count() == 0
+
+
+def test_the_platform_admin_has_no_citizen_to_export(platform_client, person):
+    with schema_context("public"):
+        operator = UserFactory(email="op@relais.qc.ca", is_staff=True, is_superuser=True)
+        platform_client.force_login(operator)
+
+    response = platform_client.get(admin_url("citizen_export", person["kept"].pk))
+
+    assert response.status_code == 403
