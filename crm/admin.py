@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Field, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -534,6 +535,8 @@ class ServiceRequestAdmin(ReadOnlyAdmin):
     list_select_related = ("service_type", "department")
     date_hierarchy = "created_at"
     inlines = [RequestEventInline]
+    # The read-only page still builds a form: its URL field follows Django 6's default.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ServiceRequest]:
         return super().get_queryset(request).select_related("service_type", "department")
