@@ -12,21 +12,27 @@ from difflib import SequenceMatcher
 from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Field, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import translation
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from crm import services, upstream
+from crm.admin_privacy import CitizenPrivacyMixin
 from crm.errors import CrmError
 from crm.models import (
+    AccessAction,
     AccessLog,
     ApiKey,
     AttributeDatatype,
@@ -52,6 +58,7 @@ from crm.models import (
     UpstreamUpdate,
     WorkingHours,
 )
+from tenants.accounts.models import User
 from tenants.admin import SchemaScopedAdmin, on_platform
 
 
@@ -459,45 +466,23 @@ class CitizenForm(ModelForm):
 
 
 @admin.register(Citizen)
-class CitizenAdmin(TownAdmin):
+class CitizenAdmin(CitizenPrivacyMixin, TownAdmin):
+    """Citizens are shown once the staff member has said why (Law 25, see crm.admin_privacy);
+    municipal administrators export or anonymise them from their record."""
+
     form = CitizenForm
     list_display = ("__str__", "email", "phone", "preferred_language", "merged_into")
     search_fields = ("last_name", "first_name", "email", "phone")
-    readonly_fields = ("account", "merged_into", "created_at", "updated_at")
+    readonly_fields = ("account", "merged_into", "anonymised_at", "created_at", "updated_at")
     inlines = [ConsentInline]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.anonymised_at is not None:
+            return False  # nothing to correct, and nothing may be added back
+        return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # merged or anonymised, never deleted: requests point to it
-
-    def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
-    ) -> HttpResponse:
-        response = super().change_view(request, object_id, form_url, extra_context)
-        citizen = self.get_object(request, object_id)
-        # Logged once the page was actually shown (a refused view shows nothing).
-        if citizen is not None and request.method == "GET" and response.status_code == 200:
-            services.access_log_record(
-                actor=request.user,  # type: ignore[arg-type]
-                citizen=citizen,
-                action="view",
-                purpose=str(_("Consultation de la fiche dans l'administration")),
-                context="admin",
-            )
-        return response
-
-    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
-        response = super().changelist_view(request, extra_context)
-        if request.method == "GET" and response.status_code == 200:
-            changelist = (getattr(response, "context_data", None) or {}).get("cl")
-            shown = len(changelist.result_list) if changelist is not None else 0
-            search = request.GET.get("q", "")
-            services.access_list_log_record(
-                actor=request.user,  # type: ignore[arg-type]
-                purpose=str(_("Liste des citoyens dans l'administration")),
-                context="admin",
-                details=f"{shown} fiche(s)" + (f", recherche « {search} »" if search else ""),
-            )
-        return response
 
     def save_model(self, request: HttpRequest, obj: Citizen, form: ModelForm, change: bool) -> None:
         # Through the services: contact data is normalized and validated the same way everywhere.
@@ -550,9 +535,43 @@ class ServiceRequestAdmin(ReadOnlyAdmin):
     list_select_related = ("service_type", "department")
     date_hierarchy = "created_at"
     inlines = [RequestEventInline]
+    # The read-only page still builds a form: its URL field follows Django 6's default.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ServiceRequest]:
         return super().get_queryset(request).select_related("service_type", "department")
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        service_request = self.get_object(request, unquote(object_id))
+        # The page names the request's citizen: Law 25's access log says who saw it, and why.
+        if service_request is not None and response.status_code == 200:
+            services.access_log_requests_seen(
+                actor=cast(User, request.user),
+                service_requests=[service_request],
+                purpose=None,
+                context="admin",
+            )
+        return response
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        search = request.GET.get("q", "").strip()
+        # A search reads descriptions and addresses: personal data, logged as a list access.
+        if search and response.status_code == 200:
+            changelist = (getattr(response, "context_data", None) or {}).get("cl")
+            shown = len(changelist.result_list) if changelist is not None else 0
+            with translation.override(settings.LANGUAGE_CODE):
+                purpose = gettext("Recherche de requêtes dans l'administration")
+            services.access_list_log_record(
+                actor=cast(User, request.user),
+                purpose=purpose,
+                context="admin",
+                details=f"{shown} requête(s), recherche « {search} »",
+            )
+        return response
 
 
 @admin.register(Interaction)
@@ -568,6 +587,24 @@ class InteractionAdmin(ReadOnlyAdmin):
     list_filter = ("channel", "resolved_at_first_contact", "department")
     list_select_related = ("agent", "department")
     date_hierarchy = "created_at"
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        interaction = self.get_object(request, unquote(object_id))
+        # The page names the interaction's citizen: logged like a request's page.
+        if interaction is not None and interaction.citizen and response.status_code == 200:
+            with translation.override(settings.LANGUAGE_CODE):
+                purpose = gettext("Consultation de l'interaction n° {id}").format(id=interaction.pk)
+            services.access_log_record(
+                actor=cast(User, request.user),
+                citizen=interaction.citizen,
+                action=AccessAction.VIEW,
+                purpose=purpose,
+                context="admin",
+            )
+        return response
 
 
 # --- Settings ------------------------------------------------------------------------------------

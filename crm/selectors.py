@@ -11,6 +11,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext as _
@@ -29,8 +30,11 @@ from crm.models import (
     Sector,
     ServiceRequest,
     ServiceType,
+    StaffProfile,
+    StaffRole,
     api_key_digest,
 )
+from tenants.accounts.models import User
 
 EARTH_RADIUS_M = 6_371_000
 
@@ -281,8 +285,9 @@ def api_key_for(*, key: str) -> ApiKey | None:
 
 
 def citizen_search(*, query: str) -> QuerySet[Citizen]:
-    """Active citizens whose name, e-mail or phone matches `query` (all of them when blank)."""
-    citizens = Citizen.objects.filter(merged_into__isnull=True)
+    """Active citizens whose name, e-mail or phone matches `query` (all of them when blank);
+    merged and anonymised records are left out."""
+    citizens = Citizen.objects.filter(merged_into__isnull=True, anonymised_at__isnull=True)
     text = query.strip()
     if not text:
         return citizens
@@ -295,3 +300,14 @@ def citizen_search(*, query: str) -> QuerySet[Citizen]:
 
 def department_by_code(*, code: str) -> Department | None:
     return Department.objects.filter(code=code).first()
+
+
+def is_town_administrator(*, user: User | AnonymousUser) -> bool:
+    """A municipal administrator of the current town: an active staff account that is a
+    superuser or has the administrator role (as the REST API's roles say)."""
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return False
+    if user.is_superuser:
+        return True
+    role = StaffProfile.objects.filter(user_id=user.pk).values_list("role", flat=True).first()
+    return role == StaffRole.ADMINISTRATOR

@@ -8,10 +8,11 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from crm import selectors
@@ -123,12 +124,27 @@ def _sla_times(
 
 
 def _current_citizen(citizen: Citizen | None) -> Citizen | None:
-    """A merged record stands for the one it was merged into."""
+    """A merged record stands for the one it was merged into.
+
+    Raises CrmError `citizen_anonymised` for an anonymised record: nothing new is attached to
+    a person the town no longer identifies."""
     hops = 0
     while citizen is not None and citizen.merged_into_id is not None and hops < 10:
         citizen = Citizen.objects.get(pk=citizen.merged_into_id)
         hops += 1
+    if citizen is not None:
+        _refuse_anonymised(citizen)
     return citizen
+
+
+def _refuse_anonymised(citizen: Citizen) -> None:
+    if citizen.anonymised_at is not None:
+        raise CrmError(
+            "citizen_anonymised",
+            _("Cette fiche de citoyen a été anonymisée : elle ne peut plus être modifiée ni liée."),
+            field="citizen",
+            status=409,
+        )
 
 
 def _event(
@@ -649,6 +665,7 @@ def citizen_update(*, actor: User | None, citizen: Citizen, **fields: object) ->
         )
     with transaction.atomic():
         current = Citizen.objects.select_for_update().get(pk=citizen.pk)
+        _refuse_anonymised(current)
         for name, value in fields.items():
             setattr(current, name, value)
         citizen_validate(current).save()
@@ -665,6 +682,7 @@ def consent_record(
             _("Finalité de consentement inconnue : {purpose}.").format(purpose=purpose),
             field="purpose",
         )
+    _refuse_anonymised(citizen)
     with transaction.atomic():
         return Consent.objects.create(
             citizen=citizen,
@@ -688,6 +706,8 @@ def citizen_merge(*, actor: User | None, kept: Citizen, merged: Citizen) -> Citi
             for c in Citizen.objects.select_for_update().filter(pk__in=sorted([kept.pk, merged.pk]))
         }
         target, source = locked[kept.pk], locked[merged.pk]
+        _refuse_anonymised(target)
+        _refuse_anonymised(source)
         if target.merged_into_id or source.merged_into_id:
             raise CrmError(
                 "already_merged",
@@ -719,11 +739,13 @@ def citizen_merge(*, actor: User | None, kept: Citizen, merged: Citizen) -> Citi
         )
 
 
-def access_list_log_record(*, actor: User, purpose: str, context: str, details: str) -> AccessLog:
+def access_list_log_record(
+    *, actor: User | None, purpose: str, context: str, details: str
+) -> AccessLog:
     """Log that `actor` saw a list or search result of citizens (no single record)."""
     with transaction.atomic():
         return AccessLog.objects.create(
-            actor=actor,
+            actor=_who(actor),
             citizen=None,
             action=AccessAction.VIEW,
             purpose=purpose[:300],
@@ -732,10 +754,7 @@ def access_list_log_record(*, actor: User, purpose: str, context: str, details: 
         )
 
 
-def access_log_record(
-    *, actor: User, citizen: Citizen, action: str, purpose: str, context: str = ""
-) -> AccessLog:
-    """Log that `actor` viewed or exported `citizen`'s personal information, and why (Law 25)."""
+def _access_purpose(action: str, purpose: str) -> str:
     purpose = (purpose or "").strip()
     if action not in AccessAction.values:
         raise CrmError("invalid_action", _("Action inconnue : {action}.").format(action=action))
@@ -745,14 +764,89 @@ def access_log_record(
             _("Indiquez pourquoi vous consultez ces renseignements personnels."),
             field="purpose",
         )
+    return purpose[:300]
+
+
+def access_log_record(
+    *,
+    actor: User | None,
+    citizen: Citizen,
+    action: str,
+    purpose: str,
+    context: str = "",
+    details: str = "",
+) -> AccessLog:
+    """Log that `actor` viewed, exported or anonymised `citizen`'s personal information, and
+    why (Law 25). No actor: the command line or an automatic task. Raises CrmError
+    `purpose_required` without a purpose."""
+    purpose = _access_purpose(action, purpose)
     with transaction.atomic():
         return AccessLog.objects.create(
-            actor=actor,
+            actor=_who(actor),
             citizen=citizen,
             action=action,
-            purpose=purpose[:300],
+            purpose=purpose,
             context=context[:120],
+            details=details[:300],
         )
+
+
+def access_log_record_many(
+    *, actor: User, details_by_citizen: Mapping[int, str], purpose: str, context: str
+) -> int:
+    """Log that `actor` saw several citizens at once (a page of requests): one row per citizen,
+    written in one INSERT whatever their number. Returns the number of rows."""
+    purpose = _access_purpose(AccessAction.VIEW, purpose)
+    rows = [
+        AccessLog(
+            actor=actor,
+            citizen_id=citizen_id,
+            action=AccessAction.VIEW,
+            purpose=purpose,
+            context=context[:120],
+            details=details[:300],
+        )
+        for citizen_id, details in details_by_citizen.items()
+    ]
+    if rows:
+        AccessLog.objects.bulk_create(rows)
+    return len(rows)
+
+
+def access_log_requests_seen(
+    *,
+    actor: User,
+    service_requests: Iterable[ServiceRequest],
+    purpose: str | None,
+    context: str,
+) -> int:
+    """Log that `actor` saw these requests with their citizens' data: one row per citizen
+    shown, naming the requests, in one INSERT. Without a stated `purpose`, it is derived from
+    what was shown ("Traitement de la requête 2026-000123" for one request). Returns the
+    number of rows written."""
+    shown = list(service_requests)
+    numbers: dict[int, list[str]] = {}
+    for service_request in shown:
+        if service_request.citizen_id is not None:
+            numbers.setdefault(service_request.citizen_id, []).append(service_request.number)
+    if not numbers:
+        return 0
+    purpose = (purpose or "").strip()
+    if not purpose:
+        with translation.override(settings.LANGUAGE_CODE):
+            purpose = (
+                _("Traitement de la requête {number}").format(number=shown[0].number)
+                if len(shown) == 1
+                else _("Consultation d'une liste de requêtes")
+            )
+    with translation.override(settings.LANGUAGE_CODE):
+        details = {
+            citizen_id: _("Requête(s) {numbers}").format(numbers=", ".join(found))
+            for citizen_id, found in numbers.items()
+        }
+    return access_log_record_many(
+        actor=actor, details_by_citizen=details, purpose=purpose, context=context
+    )
 
 
 # --- Information bank ----------------------------------------------------------------------------
@@ -944,6 +1038,8 @@ __all__ = [
     "FAQ_FIELDS",
     "access_list_log_record",
     "access_log_record",
+    "access_log_record_many",
+    "access_log_requests_seen",
     "citizen_create",
     "citizen_merge",
     "citizen_update",

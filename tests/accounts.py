@@ -43,7 +43,7 @@ def sign_in(
     assert second.status_code == 302, second.content
 
 
-def staff_client(host: str, schema_name: str, user: User) -> Client:
+def signed_in_staff(host: str, schema_name: str, user: User) -> Client:
     """A client on `host` signed in as `user` (of `schema_name`) with a second factor, as the
     staff areas (the admin, the console) require."""
     with schema_context(schema_name):

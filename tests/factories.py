@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 import factory
+from django.utils import timezone
 
 from tenants.accounts.models import User
 from tenants.accounts.services import account_email_verify
@@ -97,3 +101,24 @@ class CitizenFactory(factory.django.DjangoModelFactory):
     last_name = "Tremblay"
     email = factory.Sequence(lambda n: f"citoyen{n}@exemple.qc.ca")
     phone = factory.Sequence(lambda n: f"450555{n:04d}")
+
+
+class PrivacyIncidentFactory(factory.django.DjangoModelFactory):
+    """An incident recorded through the register's service, so it has its first version."""
+
+    class Meta:
+        model = "crm.PrivacyIncident"
+
+    title = "Réponse envoyée au mauvais citoyen"
+    information_concerned = "Nom, adresse et description d'une requête."
+    circumstances = "Une réponse publique a été envoyée à l'adresse d'un autre citoyen."
+    occurred_on = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=10))
+    discovered_on = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=8))
+    persons_concerned = 1
+    created_by = factory.SubFactory(UserFactory, is_staff=True, is_superuser=True)
+
+    @classmethod
+    def _create(cls, model_class: Any, *args: Any, **kwargs: Any) -> Any:
+        from crm.privacy import incident_create
+
+        return incident_create(actor=kwargs.pop("created_by"), **kwargs)

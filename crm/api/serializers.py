@@ -161,6 +161,17 @@ class RequestDetailOut(RequestOut):
     timeline = RequestEventOut(many=True, source="visible_events")
 
 
+class RequestViewIn(serializers.Serializer):
+    purpose = serializers.CharField(
+        max_length=200,
+        required=False,
+        help_text=_(
+            "Personnel : pourquoi ces renseignements sont consultés, inscrit au journal des "
+            "accès (Loi 25). Par défaut, déduit de la requête consultée."
+        ),
+    )
+
+
 class RequestCreateIn(serializers.Serializer):
     service_code = serializers.CharField(max_length=60)
     description = serializers.CharField(max_length=4000, required=False, allow_blank=True)

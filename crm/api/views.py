@@ -176,7 +176,7 @@ def _serializer_context(viewer: Viewer) -> dict[str, Any]:
     return {"staff": viewer.is_staff}
 
 
-class RequestFilters(serializers.Serializer):
+class RequestFilters(io.RequestViewIn):
     status = serializers.CharField(required=False)
     service_code = serializers.CharField(required=False)
     department = serializers.CharField(required=False)
@@ -184,8 +184,17 @@ class RequestFilters(serializers.Serializer):
     created_before = serializers.DateTimeField(required=False)
 
 
+def _log_citizens_seen(viewer: Viewer, shown: list[ServiceRequest], purpose: str | None) -> None:
+    """Staff see the citizens of the requests they read: Law 25's access log says so."""
+    if viewer.is_staff and viewer.user is not None:
+        services.access_log_requests_seen(
+            actor=viewer.user, service_requests=shown, purpose=purpose, context="api"
+        )
+
+
 class RequestListCreate(ApiView):
-    """GET: requests the caller may see, newest first, with filters and cursor paging.
+    """GET: requests the caller may see, newest first, with filters and cursor paging; for
+    staff, each citizen shown is written to the Law 25 access log (optional `purpose`).
     POST: a new request (staff for any channel, citizens from the app, write keys as API)."""
 
     roles_by_method = {
@@ -211,7 +220,8 @@ class RequestListCreate(ApiView):
             requests = requests.filter(created_at__gte=data["created_after"])
         if "created_before" in data:
             requests = requests.filter(created_at__lt=data["created_before"])
-        page = self.paginate_queryset(requests)
+        page = self.paginate_queryset(requests) or []
+        _log_citizens_seen(self.viewer, page, data.get("purpose"))
         body = io.RequestOut(page, many=True, context=_serializer_context(self.viewer)).data
         return self.get_paginated_response(body)
 
@@ -278,12 +288,19 @@ def _visible_request(viewer: Viewer, number: str) -> ServiceRequest:
 
 
 class RequestDetail(ApiView):
+    """A request with its timeline; for staff, its citizen is written to the Law 25 access log
+    (optional `purpose`, else « Traitement de la requête … »)."""
+
     allowed_roles = (CITIZEN, KEY, *STAFF_ROLES)
     serializer_class = io.RequestDetailOut
 
-    @extend_schema(responses={200: io.RequestDetailOut, **ERRORS})
+    @extend_schema(parameters=[io.RequestViewIn], responses={200: io.RequestDetailOut, **ERRORS})
     def get(self, request: Request, number: str) -> Response:
-        return Response(_detail(_visible_request(self.viewer, number), self.viewer))
+        query = io.RequestViewIn(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        service_request = _visible_request(self.viewer, number)
+        _log_citizens_seen(self.viewer, [service_request], query.validated_data.get("purpose"))
+        return Response(_detail(service_request, self.viewer))
 
 
 class RequestStatusChange(ApiView):

@@ -26,7 +26,11 @@ from crm.models.catalog import (
 from crm.models.citizens import Citizen, CitizenMerge, Consent, ConsentPurpose
 from crm.models.faq import FaqArticle, FaqArticleVersion, FaqAudience, FaqStatus, Fold, fold_text
 from crm.models.interactions import AccessAction, AccessLog, Interaction
+from crm.models.privacy import IncidentRisk, IncidentStatus, PrivacyIncident, PrivacyIncidentVersion
 from crm.models.requests import (
+    ANONYMISED_TEXT,
+    DEFAULT_RETENTION_YEARS,
+    FINISHED_STATUSES,
     OPEN_STATUSES,
     Channel,
     CrmSettings,
@@ -40,7 +44,10 @@ from crm.models.requests import (
 )
 
 __all__ = [
+    "ANONYMISED_TEXT",
     "API_KEY_PREFIX_LENGTH",
+    "DEFAULT_RETENTION_YEARS",
+    "FINISHED_STATUSES",
     "OPEN_STATUSES",
     "AccessAction",
     "AccessLog",
@@ -62,8 +69,12 @@ __all__ = [
     "FaqAudience",
     "FaqStatus",
     "Fold",
+    "IncidentRisk",
+    "IncidentStatus",
     "Interaction",
     "Priority",
+    "PrivacyIncident",
+    "PrivacyIncidentVersion",
     "RequestCounter",
     "RequestEvent",
     "RequestStatus",

@@ -44,6 +44,13 @@ class Citizen(models.Model):
         blank=True,
         related_name="merged_citizens",
     )
+    anonymised_at = models.DateTimeField(
+        _("anonymisé le"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Irréversible : la fiche ne permet plus d'identifier la personne."),
+    )
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
     updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
 
@@ -53,8 +60,14 @@ class Citizen(models.Model):
         ordering = ["last_name", "first_name", "id"]
 
     def __str__(self) -> str:
+        if self.anonymised_at is not None:
+            return str(_("Fiche anonymisée n° {id}").format(id=self.pk))
         name = f"{self.first_name} {self.last_name}".strip()
         return name or self.email or self.phone or f"#{self.pk}"
+
+    @property
+    def is_anonymised(self) -> bool:
+        return self.anonymised_at is not None
 
 
 class ConsentPurpose(models.TextChoices):

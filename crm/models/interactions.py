@@ -68,13 +68,21 @@ class Interaction(models.Model):
 class AccessAction(models.TextChoices):
     VIEW = "view", _("Consultation")
     EXPORT = "export", _("Exportation")
+    ERASE = "erase", _("Anonymisation")
 
 
 class AccessLog(models.Model):
-    """Who viewed or exported a citizen's personal information, when and why. Never edited."""
+    """Who viewed, exported or anonymised a citizen's personal information, when and why.
+    Never edited. No actor: the command line or the retention task."""
 
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("qui"), on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("qui"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Vide : ligne de commande ou traitement automatique (conservation)."),
     )
     citizen = models.ForeignKey(
         Citizen,

@@ -14,6 +14,13 @@ from django.utils.translation import gettext_lazy as _
 from crm.models.catalog import Department, Priority, Sector, ServiceKind, ServiceType
 from crm.models.citizens import Citizen
 
+# What anonymisation writes in place of free text that could identify a person (the timeline's
+# database guard accepts this exact text: see migration 0011).
+ANONYMISED_TEXT = "[anonymisé]"
+
+# Long enough for complaints, claims and follow-ups; each town sets its own retention schedule.
+DEFAULT_RETENTION_YEARS = 5
+
 
 class CrmSettings(models.Model):
     """The town's CRM settings: one row (pk=1), created by migration."""
@@ -35,6 +42,16 @@ class CrmSettings(models.Model):
         _("avertissement à (% du délai)"),
         default=80,
         validators=[MinValueValidator(1), MaxValueValidator(99)],
+    )
+    retention_years = models.PositiveSmallIntegerField(
+        _("durée de conservation des renseignements personnels (années)"),
+        default=DEFAULT_RETENTION_YEARS,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text=_(
+            "Après ce nombre d'années, les requêtes terminées perdent leurs renseignements "
+            "personnels et les fiches de citoyens sans activité récente sont anonymisées "
+            "(Loi 25). Suivez le calendrier de conservation de la Ville."
+        ),
     )
 
     class Meta:
@@ -103,6 +120,9 @@ class RequestStatus(models.TextChoices):
 
 OPEN_STATUSES = frozenset(
     {RequestStatus.NEW, RequestStatus.ASSIGNED, RequestStatus.IN_PROGRESS, RequestStatus.ON_HOLD}
+)
+FINISHED_STATUSES = frozenset(
+    {RequestStatus.RESOLVED, RequestStatus.CLOSED, RequestStatus.CANCELLED, RequestStatus.DUPLICATE}
 )
 
 
@@ -200,6 +220,9 @@ class ServiceRequest(models.Model):
     updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
     resolved_at = models.DateTimeField(_("résolue le"), null=True, blank=True)
     closed_at = models.DateTimeField(_("fermée le"), null=True, blank=True)
+    anonymised_at = models.DateTimeField(
+        _("renseignements personnels retirés le"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("requête")

@@ -1,11 +1,17 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
 from django_tenants.utils import schema_context
 
+from crm.models import StaffProfile
 from tenants.models import Municipality
+from tests.accounts import signed_in_staff
+from tests.conftest import host_of
+from tests.factories import UserFactory
 
 
 @pytest.fixture
@@ -13,3 +19,35 @@ def in_laval(laval: Municipality) -> Iterator[Municipality]:
     """Run the test body in Laval's schema."""
     with schema_context(laval.schema_name):
         yield laval
+
+
+@pytest.fixture
+def town_admin(laval: Municipality, client_for: Callable[[Municipality], Client]) -> Client:
+    """Laval's municipal administrator (a superuser), signed in on Laval's host. The account
+    is on `client.user`."""
+    with schema_context(laval.schema_name):
+        user = UserFactory(email="admin@laval.qc.ca", is_staff=True, is_superuser=True)
+    return signed_in_staff(host_of(laval), laval.schema_name, user)
+
+
+@pytest.fixture
+def staff_client(
+    laval: Municipality, client_for: Callable[[Municipality], Client]
+) -> Callable[..., Client]:
+    """A Laval staff account with a role (and Django permissions, when given), signed in with
+    its second factor."""
+
+    def make(
+        email: str, role: str, *, permissions: tuple[str, ...] = (), department=None
+    ) -> Client:
+        with schema_context(laval.schema_name):
+            user = UserFactory(email=email, is_staff=True)
+            StaffProfile.objects.create(user=user, role=role, department=department)
+            user.user_permissions.set(
+                Permission.objects.filter(
+                    content_type__app_label="crm", codename__in=list(permissions)
+                )
+            )
+        return signed_in_staff(host_of(laval), laval.schema_name, user)
+
+    return make

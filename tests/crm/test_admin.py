@@ -6,8 +6,9 @@ from django_tenants.utils import schema_context
 
 from crm.models import AccessLog, FaqArticle
 from crm.services import citizen_create, faq_article_create, request_create
-from tests.accounts import staff_client
+from tests.accounts import signed_in_staff
 from tests.conftest import BASE_DOMAIN, host_of
+from tests.crm.admin_helpers import state_purpose
 from tests.factories import DepartmentFactory, ServiceTypeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +27,7 @@ CRM_PAGES = [
     "interaction",
     "businesscalendar",
     "crmsettings",
+    "privacyincident",
 ]
 
 
@@ -33,7 +35,7 @@ CRM_PAGES = [
 def admin_client(laval):
     with schema_context(laval.schema_name):
         admin = UserFactory(email="admin@laval.qc.ca", is_staff=True, is_superuser=True)
-    client = staff_client(host_of(laval), laval.schema_name, admin)
+    client = signed_in_staff(host_of(laval), laval.schema_name, admin)
     client.admin = admin
     return client
 
@@ -57,7 +59,7 @@ def test_every_crm_page_opens_in_french(admin_client, laval, model):
 def test_the_platform_admin_shows_no_crm():
     with schema_context("public"):
         operator = UserFactory(email="op@relais.qc.ca", is_staff=True, is_superuser=True)
-    platform_client = staff_client(BASE_DOMAIN, "public", operator)
+    platform_client = signed_in_staff(BASE_DOMAIN, "public", operator)
 
     index = platform_client.get("/admin/")
 
@@ -70,12 +72,18 @@ def test_listing_and_searching_citizens_is_logged_once_per_page(admin_client, la
     with schema_context(laval.schema_name):
         citizen_create(actor=None, email="camille@exemple.qc.ca", last_name="Roy")
 
+    state_purpose(admin_client, "citizens", _url("citizen_changelist"), reason="duplicates")
+
     response = admin_client.get(_url("citizen_changelist"), {"q": "Roy"})
 
     assert response.status_code == 200
     with schema_context(laval.schema_name):
         entry = AccessLog.objects.get()
-        assert (entry.citizen, entry.details) == (None, "1 fiche(s), recherche « Roy »")
+        assert (entry.citizen, entry.details, entry.purpose) == (
+            None,
+            "1 fiche(s), recherche « Roy »",
+            "Recherche et fusion de doublons",
+        )
 
 
 def test_citizen_pages_open_and_save_through_the_services(admin_client, laval):
@@ -123,7 +131,7 @@ def test_a_refused_citizen_page_is_not_logged(laval):
     with schema_context(laval.schema_name):
         citizen = citizen_create(actor=None, email="camille@exemple.qc.ca")
         agent = UserFactory(email="agent@laval.qc.ca", is_staff=True)  # without permissions
-    client = staff_client(host_of(laval), laval.schema_name, agent)
+    client = signed_in_staff(host_of(laval), laval.schema_name, agent)
 
     response = client.get(_url("citizen_change", citizen.pk))
 
@@ -135,6 +143,8 @@ def test_a_refused_citizen_page_is_not_logged(laval):
 def test_opening_a_citizen_record_is_logged(admin_client, laval):
     with schema_context(laval.schema_name):
         citizen = citizen_create(actor=None, email="camille@exemple.qc.ca")
+
+    state_purpose(admin_client, f"citizen:{citizen.pk}", _url("citizen_change", citizen.pk))
 
     response = admin_client.get(_url("citizen_change", citizen.pk))
 

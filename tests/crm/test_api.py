@@ -20,7 +20,7 @@ from crm.api.throttling import ApiKeyThrottle, ClientAddressThrottle
 from crm.models import AccessLog, ApiKey, Citizen, RequestEvent, ServiceRequest, StaffProfile
 from crm.services import api_key_create, api_key_revoke, request_create
 from tenants.accounts.models import User
-from tests.accounts import staff_client
+from tests.accounts import signed_in_staff
 from tests.crm.api_catalog import api_catalog
 from tests.factories import (
     UserFactory,
@@ -561,7 +561,7 @@ def test_the_schema_generates_without_warnings():
 def test_a_municipal_administrator_creates_and_revokes_a_key_in_the_admin(laval):
     with schema_context("laval"):
         admin_user = UserFactory(email="admin@laval.ca", is_staff=True, is_superuser=True)
-    client = staff_client("laval.localhost", "laval", admin_user)
+    client = signed_in_staff("laval.localhost", "laval", admin_user)
 
     added = client.post(
         "/admin/crm/apikey/add/", {"name": "Application mobile", "scope": "write"}, follow=True
@@ -616,7 +616,7 @@ def test_requests_from_an_integration_show_the_key_name_in_the_staff_admin(laval
     number = _pothole(_key_client(laval, _key(laval))).json()["number"]
     with schema_context("laval"):
         admin_user = UserFactory(email="admin@laval.ca", is_staff=True, is_superuser=True)
-    client = staff_client("laval.localhost", "laval", admin_user)
+    client = signed_in_staff("laval.localhost", "laval", admin_user)
 
     page = client.get("/admin/crm/servicerequest/", {"channel": "api"}).content.decode()
 

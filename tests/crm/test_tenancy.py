@@ -24,6 +24,7 @@ from crm.services import (
 )
 from tests.factories import (
     DepartmentFactory,
+    PrivacyIncidentFactory,
     SectorFactory,
     ServiceAttributeFactory,
     ServiceTypeFactory,
@@ -75,6 +76,7 @@ def _fill_laval() -> None:
         citizen=kept,
         service_type=information,
     )
+    PrivacyIncidentFactory(created_by=agent)
 
 
 def test_levis_sees_no_row_of_any_crm_table_of_laval(laval, levis):

@@ -14,7 +14,7 @@ from crm.services import faq_article_create, faq_article_update
 from crm.upstream import upstream_accept, upstream_change_count, upstream_changes, upstream_ignore
 from tenants.models import Municipality, Region
 from tenants.services import municipality_create
-from tests.accounts import staff_client
+from tests.accounts import signed_in_staff
 from tests.conftest import host_of
 from tests.factories import (
     DepartmentFactory,
@@ -307,7 +307,7 @@ URL = reverse("admin:crm_upstreamupdate_changelist", urlconf="shared_config.urls
 def _admin_client(client_for, town):
     with schema_context(town.schema_name):
         admin = UserFactory(email=f"admin@{town.slug}.qc.ca", is_staff=True, is_superuser=True)
-    return staff_client(host_of(town), town.schema_name, admin)
+    return signed_in_staff(host_of(town), town.schema_name, admin)
 
 
 def test_the_admin_page_shows_the_diff_and_its_decisions(client_for, laval, levis, catalog):

@@ -19,7 +19,7 @@ from django_tenants.utils import schema_context
 from crm.models import Citizen, RequestEvent, ServiceRequest
 from crm.services import api_key_create
 from tenants.accounts.models import User
-from tests.accounts import staff_client
+from tests.accounts import signed_in_staff
 from tests.conftest import host_of
 from tests.crm.api_catalog import api_catalog
 from tests.factories import UserFactory
@@ -178,7 +178,7 @@ def test_a_nul_in_a_cookie_is_refused(laval):
 def test_the_admin_searches_refuse_a_nul(laval):
     with schema_context(laval.schema_name):
         admin = UserFactory(is_staff=True, is_superuser=True)
-    client = staff_client(host_of(laval), laval.schema_name, admin)
+    client = signed_in_staff(host_of(laval), laval.schema_name, admin)
     client.raise_request_exception = False
 
     for path in ("/admin/crm/citizen/?q=%00", "/admin/crm/servicerequest/?q=a%00"):

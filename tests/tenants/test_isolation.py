@@ -6,7 +6,7 @@ import pytest
 from django_tenants.utils import schema_context
 
 from tenants.accounts.models import User
-from tests.accounts import staff_client
+from tests.accounts import signed_in_staff
 from tests.conftest import BASE_DOMAIN, host_of
 from tests.factories import UserFactory
 
@@ -44,7 +44,7 @@ def _staff_in(town, email):
 
 def test_a_session_from_one_town_is_useless_on_another(client_for, laval, levis):
     admin = _staff_in(laval, "admin@laval.qc.ca")
-    laval_client = staff_client(host_of(laval), laval.schema_name, admin)
+    laval_client = signed_in_staff(host_of(laval), laval.schema_name, admin)
     session_cookie = laval_client.cookies["sessionid"]
     assert session_cookie["domain"] == ""  # host-only: never sent to another sub-domain
     assert laval_client.get("/admin/").status_code == 200
@@ -60,7 +60,7 @@ def test_a_session_from_one_town_is_useless_on_another(client_for, laval, levis)
 
 def test_a_town_administrator_cannot_see_the_municipalities(laval, levis):
     admin = _staff_in(laval, "admin@laval.qc.ca")
-    client = staff_client(host_of(laval), laval.schema_name, admin)
+    client = signed_in_staff(host_of(laval), laval.schema_name, admin)
 
     index = client.get("/admin/")
     listing = client.get("/admin/tenants/municipality/")
@@ -75,7 +75,7 @@ def test_a_town_administrator_cannot_see_the_municipalities(laval, levis):
 def test_the_platform_operator_manages_the_municipalities(laval, levis):
     with schema_context("public"):
         operator = UserFactory(email="operateur@relais.qc.ca", is_staff=True, is_superuser=True)
-    client = staff_client(BASE_DOMAIN, "public", operator)
+    client = signed_in_staff(BASE_DOMAIN, "public", operator)
 
     listing = client.get("/admin/tenants/municipality/")
 

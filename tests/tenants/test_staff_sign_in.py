@@ -17,7 +17,7 @@ from django_tenants.utils import schema_context
 
 from onboarding.models import ConsoleMember, ConsoleRole
 from tenants.accounts.models import User
-from tests.accounts import sign_in, staff_client, totp_code, totp_device
+from tests.accounts import sign_in, signed_in_staff, totp_code, totp_device
 from tests.conftest import BASE_DOMAIN, host_of
 from tests.factories import TEST_PASSWORD, UserFactory
 
@@ -101,7 +101,7 @@ def test_a_session_that_skipped_the_second_factor_is_asked_for_it(area):
 def test_with_the_second_factor_the_admin_opens(area):
     host, schema, user = area
 
-    client = staff_client(host, schema, user)
+    client = signed_in_staff(host, schema, user)
 
     assert client.get("/admin/").status_code == 200
     assert client.get("/admin/accounts/user/").status_code == 200
