@@ -14,4 +14,8 @@ max_requests_jitter = 500
 # No preload: each worker opens its own persistent database connection after the fork.
 preload_app = False
 accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG") else None
+# Path without its query string, no referrer: a search can carry a phone number or an e-mail,
+# a referrer a tracking token (Law 25: no personal data in logs). Address, time, method, path,
+# protocol, status, bytes, duration.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

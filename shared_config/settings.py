@@ -350,7 +350,10 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"schema": {"()": "shared_config.logging.SchemaNameFilter"}},
+    "filters": {
+        "schema": {"()": "shared_config.logging.SchemaNameFilter"},
+        "no_query_string": {"()": "shared_config.logging.NoQueryStringFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s [%(schema_name)s] %(name)s: %(message)s"},
     },
@@ -359,6 +362,8 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # The development server's request lines, without their query strings.
+        "django.server": {"filters": ["no_query_string"]},
         "django.db.backends": {"level": "WARNING"},
         "pgserver": {"level": "WARNING"},
     },
