@@ -18,6 +18,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
@@ -30,6 +31,13 @@ NUL = "\x00"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 # Bodies that are not text: their bytes are not inspected.
 BINARY_TYPES = ("application/octet-stream", "image/", "audio/", "video/", "application/pdf")
+
+
+def _content_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
 
 
 class _Refused(Exception):
@@ -77,6 +85,18 @@ def _check_body(request: HttpRequest) -> None:
     if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
         return
     content_type = (request.content_type or "").lower()
+    if content_type.startswith(BINARY_TYPES):
+        return
+    # Read the body first when it fits in memory: the form is then parsed from it, and views
+    # that read `request.body` afterwards (allauth's headless API) still can. A larger one is
+    # a file upload: its form is parsed from the stream, its files never held in memory.
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if limit is None or _content_length(request) <= limit:
+        body = request.body
+    elif content_type.startswith(FORM_TYPES):
+        body = b""
+    else:
+        body = request.body  # raises RequestDataTooBig
     if content_type.startswith(FORM_TYPES):
         fields = request.POST
         if any(NUL in key for key in fields) or any(
@@ -89,9 +109,6 @@ def _check_body(request: HttpRequest) -> None:
         if any(NUL in name for name in names):
             raise _nul_refusal()
         return
-    if content_type.startswith(BINARY_TYPES):
-        return
-    body = request.body
     if not body:
         return
     if content_type == "application/json" or content_type.endswith("+json"):
