@@ -389,6 +389,7 @@ class LeasedWorker(Worker):
             else:
                 value = task.call(*task_result.args, **task_result.kwargs)
             # Inside the try: a return value that is not JSON fails the task, as in the library.
+            close_old_connections()  # one that died during the task (a restart) is replaced
             recorded = _task_finish(
                 db_task_result,
                 claim,
@@ -399,13 +400,16 @@ class LeasedWorker(Worker):
                 traceback="",
             )
         except DATABASE_ERRORS as error:
+            close_old_connections()
             recorded = task_requeue_or_fail(
                 db_task_result, claim, max_attempts=self.max_attempts, error=error
             )
         except (KeyboardInterrupt, SystemExit) as error:
+            close_old_connections()
             task_requeue_or_fail(db_task_result, claim, max_attempts=self.max_attempts, error=error)
             raise
         except BaseException as error:
+            close_old_connections()
             recorded = _task_finish(db_task_result, claim, **_failure(error))
             if backend_type is None:
                 logger.exception("task %s cannot be loaded", db_task_result.pk)

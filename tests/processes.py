@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -84,6 +85,13 @@ def running(command: list[str], *, env: dict[str, str], log: Path) -> Iterator[s
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=30)
+
+
+def free_port() -> int:
+    """A TCP port free on loopback, for a server a test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def wait_for(check: Callable[[], T], *, timeout: float, what: str, every: float = 0.05) -> T:
