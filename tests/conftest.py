@@ -105,3 +105,27 @@ def client_for() -> Callable[[Municipality | str], Client]:
 @pytest.fixture
 def platform_client() -> Client:
     return Client(HTTP_HOST=BASE_DOMAIN)
+
+
+@pytest.fixture
+def queued_task() -> Iterator[Callable[..., str]]:
+    """Queue a task in PostgreSQL, committed so that a worker process sees it (see
+    tests/processes.py); returns its id. The tasks queued are deleted after the test."""
+    from django.test import override_settings
+    from django_tasks_db.models import DBTaskResult
+
+    from tests.e2e.test_accessibility import committed
+
+    queued: list[str] = []
+
+    def enqueue(task: Any, *args: Any, **kwargs: Any) -> str:
+        def write() -> None:
+            backend = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+            with override_settings(TASKS=backend):
+                queued.append(str(task.enqueue(*args, **kwargs).id))
+
+        committed(write)
+        return queued[-1]
+
+    yield enqueue
+    committed(lambda: DBTaskResult.objects.filter(id__in=queued).delete())

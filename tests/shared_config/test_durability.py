@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,6 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.db import OperationalError, connection, connections
-from django.test import override_settings
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 from django_tenants.utils import schema_context
@@ -51,8 +50,6 @@ HOST = f"{SLUG}.localhost"
 CLIENTS = 4
 BEFORE, AFTER = 25, 25  # acknowledged requests wanted before the restart, and after it
 pytestmark = pytest.mark.django_db
-
-DATABASE_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
 @dataclass
@@ -184,7 +181,7 @@ def _postmaster_pid(data: Path) -> int:
 
 
 def test_acknowledged_requests_survive_a_database_restart_and_the_service_recovers(
-    town, tmp_path, queued
+    town, tmp_path, queued_task
 ):
     key = town
     port = free_port()
@@ -229,7 +226,7 @@ def test_acknowledged_requests_survive_a_database_restart_and_the_service_recove
         running(worker_command(), env=worker_env, log=tmp_path / "worker.log") as worker,
     ):
         # A task that runs across the restart: it finishes after it, once.
-        spanning = queued(wait_for_release, str(tmp_path))
+        spanning = queued_task(wait_for_release, str(tmp_path))
         wait_for(lambda: list(tmp_path.glob("started-*")), timeout=60, what="the task starts")
         wait_for(lambda: _healthy(port), timeout=60, what="gunicorn answers")
         clients = [threading.Thread(target=client) for _ in range(CLIENTS)]
@@ -250,7 +247,7 @@ def test_acknowledged_requests_survive_a_database_restart_and_the_service_recove
             for thread in clients:
                 thread.join(30)
         (tmp_path / "release").touch()
-        after = queued(refresh_console_rollup)
+        after = queued_task(refresh_console_rollup)
         wait_for(
             lambda: _statuses([spanning, after]) == {TaskResultStatus.SUCCESSFUL},
             timeout=60,
@@ -292,23 +289,6 @@ def test_acknowledged_requests_survive_a_database_restart_and_the_service_recove
             assert stored[outcome.token][1:] == ("nid-de-poule", {"taille": "grand"}, 1)
     numbers = [row[0] for row in stored.values()]
     assert len(numbers) == len(set(numbers))
-
-
-@pytest.fixture
-def queued() -> Iterator[Callable[..., str]]:
-    """Queue a task in PostgreSQL (committed: the worker is another process); deleted after."""
-    ids: list[str] = []
-
-    def enqueue(task: Any, *args: Any) -> str:
-        def write() -> None:
-            with override_settings(TASKS=DATABASE_QUEUE):
-                ids.append(str(task.enqueue(*args).id))
-
-        committed(write)
-        return ids[-1]
-
-    yield enqueue
-    committed(lambda: DBTaskResult.objects.filter(id__in=ids).delete())
 
 
 def _statuses(task_ids: list[str]) -> set[str]:

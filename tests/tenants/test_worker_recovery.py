@@ -9,7 +9,6 @@ import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.db import connection, transaction
@@ -37,23 +36,6 @@ from tests.tenants.worker_tasks import kill_own_worker, wait_for_release
 pytestmark = pytest.mark.django_db
 
 DATABASE_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-
-
-@pytest.fixture
-def enqueue() -> Iterator[Callable[..., str]]:
-    """Queue a task in PostgreSQL, committed so that a worker process sees it; deleted after."""
-    queued: list[str] = []
-
-    def enqueue_committed(task: Any, *args: Any, **kwargs: Any) -> str:
-        def write() -> None:
-            with override_settings(TASKS=DATABASE_QUEUE):
-                queued.append(str(task.enqueue(*args, **kwargs).id))
-
-        committed(write)
-        return queued[-1]
-
-    yield enqueue_committed
-    committed(lambda: DBTaskResult.objects.filter(id__in=queued).delete())
 
 
 @pytest.fixture
@@ -94,9 +76,9 @@ def _output(result: subprocess.CompletedProcess) -> str:
 
 
 def test_a_task_whose_worker_is_killed_runs_again_on_the_next_worker_and_completes_once(
-    tmp_path, enqueue
+    tmp_path, queued_task
 ):
-    task_id = enqueue(wait_for_release, str(tmp_path))
+    task_id = queued_task(wait_for_release, str(tmp_path))
     with running(worker_command(), env=child_env(), log=tmp_path / "first.log") as first:
         wait_for(lambda: list(tmp_path.glob("started-*")), timeout=60, what="the task starts")
         first.kill()
@@ -120,8 +102,8 @@ def test_a_task_whose_worker_is_killed_runs_again_on_the_next_worker_and_complet
     assert completions != [str(first.pid)]
 
 
-def test_a_live_workers_task_is_left_alone_by_another_worker(tmp_path, enqueue):
-    task_id = enqueue(wait_for_release, str(tmp_path))
+def test_a_live_workers_task_is_left_alone_by_another_worker(tmp_path, queued_task):
+    task_id = queued_task(wait_for_release, str(tmp_path))
     with running(worker_command(), env=child_env(), log=tmp_path / "first.log") as first:
         wait_for(lambda: list(tmp_path.glob("started-*")), timeout=60, what="the task starts")
 
@@ -142,10 +124,10 @@ def test_a_live_workers_task_is_left_alone_by_another_worker(tmp_path, enqueue):
 
 
 def test_a_refill_killed_mid_spare_leaves_nothing_half_made_and_the_next_worker_fills_the_pool(
-    tmp_path, enqueue, committed_spares
+    tmp_path, queued_task, committed_spares
 ):
     assert SpareSchema.objects.count() == 0
-    task_id = enqueue(refill_spare_pool, size=2)
+    task_id = queued_task(refill_spare_pool, size=2)
     with running(worker_command(), env=child_env(), log=tmp_path / "first.log") as first:
         # Killed while it migrates the second spare (each takes seconds).
         wait_for(lambda: SpareSchema.objects.count() == 1, timeout=90, what="the first spare")
@@ -166,8 +148,8 @@ def test_a_refill_killed_mid_spare_leaves_nothing_half_made_and_the_next_worker_
     assert _spare_schemas() == sorted(SpareSchema.objects.values_list("schema_name", flat=True))
 
 
-def test_a_task_that_keeps_killing_its_worker_fails_after_its_attempts(tmp_path, enqueue):
-    task_id = enqueue(kill_own_worker, str(tmp_path))
+def test_a_task_that_keeps_killing_its_worker_fails_after_its_attempts(tmp_path, queued_task):
+    task_id = queued_task(kill_own_worker, str(tmp_path))
     exits = []
     for _ in range(4):  # two attempts, then a worker that only records the failure
         worker = run_worker("--batch", "--max-attempts", "2")
