@@ -258,8 +258,9 @@ def test_acknowledged_requests_survive_a_database_restart_and_the_service_recove
 
     if "postmaster after" in restart:
         assert restart["postmaster after"] != restart["postmaster before"]
-    else:  # both gunicorn workers had served requests, the worker has its two sessions
-        assert restart == {f"{application}-web": 2, f"{application}-worker": 2}
+    else:  # gunicorn's workers (one session each once they served), the worker's two
+        assert restart[f"{application}-web"] >= 1
+        assert restart[f"{application}-worker"] == 2  # its tasks' session and its lease
     acknowledged = [o for o in outcomes if o.status == 201]
     failed = [o for o in outcomes if o.status != 201]
     stored = _stored({o.token for o in outcomes})
