@@ -29,6 +29,7 @@ from django_tenants.utils import schema_context
 
 from crm.models import EventKind, RequestEvent, ServiceRequest
 from crm.services import api_key_create
+from onboarding.models import TownRollup
 from onboarding.tasks import refresh_console_rollup
 from shared_config.embedded_db import restart_embedded_database
 from tenants.models import Domain, Municipality, Region
@@ -65,10 +66,12 @@ class Outcome:
 
 
 def _drop_town() -> None:
+    """The town, and the console figures the rollup task computed for every town."""
     with connection.cursor() as cursor:
         cursor.execute(f'DROP SCHEMA IF EXISTS "{SLUG}" CASCADE')
     Domain.objects.filter(tenant__slug=SLUG).delete()
     Municipality.objects.filter(slug=SLUG).delete()
+    TownRollup.objects.all().delete()
 
 
 @pytest.fixture
