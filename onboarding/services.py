@@ -54,6 +54,7 @@ from onboarding.models import (
 from tenants.accounts.models import User
 from tenants.archive import town_export
 from tenants.errors import TenancyError
+from tenants.locks import advisory_xact_lock
 from tenants.models import DEFAULT_BRAND_COLOUR, Domain, Municipality, TownExport
 from tenants.services import (
     absolute_url,
@@ -811,24 +812,34 @@ def _refresh_rollup_later() -> None:
 
 def rollup_refresh() -> int:
     """Recompute every town's activity figures for the console home (one visit per schema,
-    in a task, never in a page view). Returns the number of towns refreshed."""
-    now = timezone.now()
-    month_start = timezone.localtime(now).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    in a task, never in a page view). Returns the number of towns refreshed.
+
+    Safe to run twice, and twice at once: each town is computed and written in a transaction
+    of its own under that town's advisory lock, so concurrent runs take turns per town and the
+    figures kept are the latest computed (a slower run never overwrites newer ones). A run
+    stopped half-way leaves the towns it did refreshed and the others as they were.
+    """
     count = 0
     for town in Municipality.objects.exclude(schema_name="public").order_by("pk"):
-        if not schema_exists(town.schema_name):
-            continue
-        with schema_context(town.schema_name):
-            activity = town_activity(since=month_start)
-        TownRollup.objects.update_or_create(
-            municipality=town,
-            defaults={
-                "staff_count": activity.staff_count,
-                "requests_this_month": activity.requests_since,
-                "last_activity_at": activity.last_activity_at,
-                "refreshed_at": now,
-            },
-        )
+        with transaction.atomic():
+            advisory_xact_lock(f"onboarding.rollup.{town.schema_name}")
+            if not schema_exists(town.schema_name):
+                continue
+            now = timezone.now()
+            month_start = timezone.localtime(now).replace(
+                day=1, hour=0, minute=0, second=0, microsecond=0
+            )
+            with schema_context(town.schema_name):
+                activity = town_activity(since=month_start)
+            TownRollup.objects.update_or_create(
+                municipality=town,
+                defaults={
+                    "staff_count": activity.staff_count,
+                    "requests_this_month": activity.requests_since,
+                    "last_activity_at": activity.last_activity_at,
+                    "refreshed_at": now,
+                },
+            )
         count += 1
     logger.info("console rollup refreshed: towns=%s", count)
     return count

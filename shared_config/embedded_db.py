@@ -54,3 +54,22 @@ def stop_embedded_database(data_dir: Path) -> None:
         ["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server.system_user
     )
     print(f"Relais : PostgreSQL intégré arrêté ({pgdata}).")
+
+
+def restart_embedded_database(data_dir: Path, *, mode: str = "fast") -> None:
+    """Restart the embedded server in place (same socket, same data) and wait until it accepts
+    connections. `mode` is pg_ctl's: "fast" ends every session cleanly, "immediate" stops the
+    server the way a crash would (the restart then replays the write-ahead log)."""
+    pgdata = data_dir / "postgres"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver
+        from pgserver import _commands
+
+        server = pgserver.get_server(pgdata, cleanup_mode=None)
+    # pg_ctl keeps the options the server was started with (socket directory, no TCP).
+    _commands.pg_ctl(  # type: ignore[attr-defined]
+        ["-w", "-t", "60", "-m", mode, "-l", str(server.log), "restart"],
+        pgdata=pgdata,
+        user=server.system_user,
+    )

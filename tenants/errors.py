@@ -34,3 +34,20 @@ class TenancyError(Exception):
             ),
             status=409,
         )
+
+
+class TaskWorkerLost(TenancyError):
+    """The error recorded on a background task whose worker stopped before finishing it (killed,
+    crashed, or cut off from the database) as many times as it may be tried: it is not run again.
+    """
+
+    def __init__(self, *, attempts: int) -> None:
+        super().__init__(
+            "task_worker_lost",
+            _(
+                "La tâche a été commencée {attempts} fois et son travailleur s'est arrêté "
+                "chaque fois avant la fin (processus tué, plantage ou base de données perdue) : "
+                "elle n'est plus relancée. Corrigez la cause, puis remettez la tâche en file."
+            ).format(attempts=attempts),
+            status=500,
+        )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 import uuid
 
 from django.conf import settings
@@ -19,15 +18,22 @@ from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
 from django_tenants.utils import schema_exists
 
-from tenants.models import SpareSchema
+from tenants.locks import advisory_xact_lock
+from tenants.models import Municipality, SpareSchema
 
 logger = logging.getLogger(__name__)
 SPARE_PREFIX = "spare_"
-_refill_lock = threading.Lock()
+# Every spare's name: the prefix and 12 hexadecimal digits (see spare_schema_create).
+SPARE_NAME_PATTERN = r"^spare_[0-9a-f]{12}$"
+POOL_LOCK = "tenants.spare_pool"
 
 
 def spare_schema_create() -> SpareSchema:
-    """Create and migrate one spare schema (seconds: meant for the background)."""
+    """Create and migrate one spare schema (seconds: meant for the background).
+
+    The schema, its migrations and its pool row are one transaction: a process killed half-way
+    leaves nothing (PostgreSQL rolls back the transaction of a connection that drops).
+    """
     name = f"{SPARE_PREFIX}{uuid.uuid4().hex[:12]}"
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -40,14 +46,49 @@ def spare_schema_create() -> SpareSchema:
 
 
 def spare_pool_refill(*, size: int | None = None) -> int:
-    """Create spares until the pool holds `size` (RELAIS_SPARE_POOL_SIZE). Returns how many."""
+    """Create spares until the pool holds `size` (RELAIS_SPARE_POOL_SIZE). Returns how many.
+
+    Safe to run twice, and twice at once (a task run again after its worker died, or two
+    workers): each spare is counted and created under the pool's advisory lock, so concurrent
+    refills take turns and never overfill. A spare schema left without its pool row is dropped
+    first (see `stray_spares_drop`).
+    """
     target = settings.RELAIS_SPARE_POOL_SIZE if size is None else size
     created = 0
-    with _refill_lock:
-        while SpareSchema.objects.count() < target:
+    with transaction.atomic():
+        advisory_xact_lock(POOL_LOCK)
+        stray_spares_drop()
+    while True:
+        with transaction.atomic():
+            advisory_xact_lock(POOL_LOCK)
+            if SpareSchema.objects.count() >= target:
+                return created
             spare_schema_create()
-            created += 1
-    return created
+        created += 1
+
+
+def stray_spares_drop() -> list[str]:
+    """Drop spare schemas that have no pool row (call under the pool's lock). Returns them.
+
+    `spare_schema_create` commits a schema and its row together, so none is expected; one can
+    be left by a pool row deleted by hand, or by a restored database. Such a schema holds no
+    town's data (a town's schema is named after its slug, and is excluded here anyway).
+    """
+    with connection.cursor() as cursor:
+        # One statement, one snapshot: a claim committing meanwhile (a rename and its row's
+        # deletion) is seen whole or not at all.
+        cursor.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname ~ %s "  # noqa: S608  (model tables)
+            f"AND nspname NOT IN (SELECT schema_name FROM {SpareSchema._meta.db_table}) "
+            f"AND nspname NOT IN (SELECT schema_name FROM {Municipality._meta.db_table})",
+            [SPARE_NAME_PATTERN],
+        )
+        stray = [name for (name,) in cursor.fetchall()]
+        for name in stray:
+            cursor.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+    for name in stray:
+        logger.warning("stray spare schema dropped: %s", name)
+    return stray
 
 
 def claim_spare_schema(schema_name: str) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from django.core.cache import cache
@@ -51,21 +50,6 @@ def data_queries(captured: CaptureQueriesContext) -> list[str]:
     """The SQL a request ran, without the shared cache's (rate-limit counters, sign-in
     lock-outs): those are one or two statements per counter, and absent with Redis."""
     return [q["sql"] for q in captured.captured_queries if '"relais_cache"' not in q["sql"]]
-
-
-def test_database_url() -> str:
-    """The test database as a DATABASE_URL, for a process a test starts (a worker, a server)."""
-    db = connection.settings_dict
-    user = quote(db["USER"] or "")
-    host = db["HOST"] or ""
-    if host.startswith("/"):  # a socket directory (the embedded server)
-        return f"postgresql://{user}@/{db['NAME']}?host={quote(host)}" + (
-            f"&port={db['PORT']}" if db["PORT"] else ""
-        )
-    return f"postgresql://{user}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-test_database_url.__test__ = False  # type: ignore[attr-defined]  (not a test: a helper)
 
 
 def host_of(municipality: Municipality) -> str:
@@ -147,3 +131,27 @@ def client_for() -> Callable[[Municipality | str], Client]:
 @pytest.fixture
 def platform_client() -> Client:
     return Client(HTTP_HOST=BASE_DOMAIN)
+
+
+@pytest.fixture
+def queued_task() -> Iterator[Callable[..., str]]:
+    """Queue a task in PostgreSQL, committed so that a worker process sees it (see
+    tests/processes.py); returns its id. The tasks queued are deleted after the test."""
+    from django.test import override_settings
+    from django_tasks_db.models import DBTaskResult
+
+    from tests.e2e.test_accessibility import committed
+
+    queued: list[str] = []
+
+    def enqueue(task: Any, *args: Any, **kwargs: Any) -> str:
+        def write() -> None:
+            backend = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+            with override_settings(TASKS=backend):
+                queued.append(str(task.enqueue(*args, **kwargs).id))
+
+        committed(write)
+        return queued[-1]
+
+    yield enqueue
+    committed(lambda: DBTaskResult.objects.filter(id__in=queued).delete())

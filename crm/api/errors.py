@@ -2,15 +2,18 @@
 
     {"error": {"code": "invalid", "message": "…", "fields": {"field": ["…"]}}}
 
-CrmError, Django's ValidationError, Http404 and PermissionDenied included.
+CrmError, Django's ValidationError, Http404 and PermissionDenied included; a database that is
+unreachable (a restart, a failover) is a 503 with Retry-After, never an HTML error page.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
@@ -18,6 +21,18 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from crm.errors import CrmError
+
+logger = logging.getLogger(__name__)
+# The database went away (restart, failover) or refused the work for a passing reason (deadlock,
+# timeout). Every write is one transaction, so nothing half-written stays; the client retries.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable(exc: Exception) -> str:
+    """Log the cause (its class and first line: no query, no data) and return the message."""
+    logger.warning("database unavailable: %s: %s", type(exc).__name__, str(exc).partition("\n")[0])
+    return _("Service momentanément indisponible. Réessayez dans quelques secondes.")
 
 
 def _flatten(detail: Any) -> Any:
@@ -36,6 +51,12 @@ def error_body(code: str, message: str, fields: dict[str, Any] | None = None) ->
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        return Response(
+            error_body("service_unavailable", database_unavailable(exc)),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, CrmError):
         fields = {exc.field: [exc.message]} if exc.field else None
         return Response(error_body(exc.code, exc.message, fields), status=exc.status)

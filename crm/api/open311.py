@@ -43,6 +43,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.api.authentication import key_from_headers
+from crm.api.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, database_unavailable
 from crm.api.open311_renderers import (
     Open311JSONRenderer,
     Open311XMLRenderer,
@@ -129,6 +130,9 @@ def open311_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Res
     headers: dict[str, str] = {}
     if isinstance(exc, Open311Error):
         code, description = exc.status_code, str(exc.detail)
+    elif isinstance(exc, DATABASE_UNAVAILABLE):
+        code, description = status.HTTP_503_SERVICE_UNAVAILABLE, database_unavailable(exc)
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     elif isinstance(exc, CrmError):
         # The spec knows 400, 403 and 404; a conflict (409…) is a request it cannot fulfil.
         code = exc.status if exc.status in (403, 404) else 400

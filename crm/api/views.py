@@ -62,6 +62,7 @@ ERRORS = {
     404: io.ApiErrorEnvelope,
     409: io.ApiErrorEnvelope,
     429: io.ApiErrorEnvelope,
+    503: io.ApiErrorEnvelope,  # the database is unreachable for a moment: retry (Retry-After)
 }
 # Operations with a body also refuse a body they cannot parse (a bad Content-Type).
 WRITE_ERRORS = {**ERRORS, 415: io.ApiErrorEnvelope}

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.conftest import test_database_url
+from tests.processes import child_database_url, free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -57,14 +56,8 @@ def test_nginx_logs_neither_query_strings_nor_referrers():
     assert "$uri" in format_text
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_gunicorn_logs_paths_without_query_strings(laval):
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(  # noqa: S603  (this interpreter's gunicorn, constant arguments)
         [
             sys.executable,
@@ -78,7 +71,7 @@ def test_gunicorn_logs_paths_without_query_strings(laval):
         env={
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "shared_config.settings_test",
-            "DATABASE_URL": test_database_url(),
+            "DATABASE_URL": child_database_url(),
             "GUNICORN_BIND": f"127.0.0.1:{port}",
             "GUNICORN_WORKERS": "1",
             "GUNICORN_ACCESS_LOG": "1",

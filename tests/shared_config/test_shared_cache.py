@@ -20,9 +20,9 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from tenants.accounts.models import User
-from tests.conftest import test_database_url
 from tests.e2e.test_accessibility import committed
 from tests.factories import TEST_PASSWORD, UserFactory
+from tests.processes import child_env
 
 pytestmark = pytest.mark.django_db
 
@@ -44,12 +44,7 @@ def _worker(calls: list[tuple[str, str, dict[str, str] | None]], **env: str) -> 
     done = subprocess.run(  # noqa: S603  (this interpreter, a constant script, test data)
         [sys.executable, "-c", WORKER, json.dumps(calls)],
         cwd=Path(settings.BASE_DIR),
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "shared_config.settings_test",
-            "DATABASE_URL": test_database_url(),
-            **env,
-        },
+        env=child_env(**env),
         capture_output=True,
         text=True,
         timeout=120,
