@@ -23,6 +23,8 @@ from django.utils.translation import gettext as _
 from tenants.accounts.models import User
 
 SECOND_FACTOR = "mfa"
+# The staff page a person was going to when sent to set up their device (a local path).
+AFTER_SET_UP = "relais_after_second_factor_set_up"
 
 
 def session_used_second_factor(request: HttpRequest) -> bool:
@@ -44,9 +46,12 @@ def second_factor_detour(request: HttpRequest, *, required: bool) -> HttpRespons
         messages.info(
             request, _("Cette page exige la double authentification : activez-la pour continuer.")
         )
+        # allauth's set-up ends on the recovery codes, which offer the way back to this page.
+        request.session[AFTER_SET_UP] = request.get_full_path()
         return redirect(f"{reverse('mfa_activate_totp')}?{query}")
     if has_totp and not session_used_second_factor(request):
         return redirect(f"{reverse('mfa_reauthenticate')}?{query}")
+    request.session.pop(AFTER_SET_UP, None)
     return None
 
 

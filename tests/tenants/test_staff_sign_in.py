@@ -150,11 +150,15 @@ def test_a_first_console_sign_in_asks_the_password_once_and_a_code_once(platform
     secret = platform_client.session["mfa.totp.secret"]
     activated = platform_client.post(detour.url, {"code": totp_code(secret)})
     codes += 1
+    recovery_codes = platform_client.get(activated.url)
     console = platform_client.get("/console/")
 
     assert detour.url == "/comptes/2fa/totp/activate/?next=%2Fconsole%2F"
     assert setup.status_code == 200  # the set-up page, not a password prompt
     assert activated.status_code == 302
+    # The recovery codes, to note, then the way back to the page that asked for the device.
+    assert activated.url == "/comptes/2fa/recovery-codes/"
+    assert 'href="/console/"' in recovery_codes.text
     assert console.status_code == 200
     assert (passwords, codes) == (1, 1)
 
