@@ -9,6 +9,7 @@ format, never as Django's bare HTML.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -22,7 +23,7 @@ HEADLESS_PREFIX = "/_allauth/"
 
 
 def _page(request: HttpRequest, status: int, message: str) -> HttpResponse:
-    template = {404: "404.html", 500: "500.html"}.get(status, "400.html")
+    template = {404: "404.html", 500: "500.html", 503: "503.html"}.get(status, "400.html")
     context = {
         "message": message,
         "status": status,
@@ -90,7 +91,21 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    """A failure of the server; 503 with Retry-After when the database is unreachable for a
+    moment (a restart, a failover), which clears by itself."""
+    from crm.api.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, database_unavailable
+
+    failure = sys.exc_info()[1]
     with translation.override(language_for(request)):
+        if isinstance(failure, DATABASE_UNAVAILABLE):
+            response = error_response(
+                request,
+                status=503,
+                code="service_unavailable",
+                message=database_unavailable(failure),
+            )
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
         return error_response(
             request,
             status=500,

@@ -271,3 +271,17 @@ def test_a_crash_answers_in_the_interface_format(laval):
     assert b"<errors><error><code>500</code>" in open311.content
     assert page.status_code == 500
     assert "Une erreur est survenue" in page.text
+
+
+@override_settings(ROOT_URLCONF="tests.shared_config.urls_failing")
+def test_a_database_away_for_a_moment_is_a_503_to_retry(laval):
+    client = Client(HTTP_HOST=host_of(laval), raise_request_exception=False)
+
+    page = client.get("/base-absente")
+    api = client.get("/api/v1/base-absente/")
+
+    assert page.status_code == 503
+    assert page["Retry-After"] == "5"
+    assert "Service momentanément indisponible" in page.text
+    _api_error(api, 503, "service_unavailable")
+    assert api["Retry-After"] == "5"

@@ -1,5 +1,6 @@
 """A town URLconf with views that fail, to see what reaches Sentry and what the client gets."""
 
+from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
@@ -8,9 +9,15 @@ def failing_view(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("panne simulée")
 
 
+def database_away_view(request: HttpRequest) -> HttpResponse:
+    raise OperationalError("the database system is shutting down")
+
+
 urlpatterns = [
     path("panne", failing_view),
     path("api/v1/panne/", failing_view),
     path("open311/v2/panne.xml", failing_view),
+    path("base-absente", database_away_view),
+    path("api/v1/base-absente/", database_away_view),
 ]
 handler500 = "shared_config.errors.server_error"
