@@ -31,7 +31,7 @@ import io
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -91,6 +91,8 @@ DELIMITERS = (",", ";", "\t", "|")
 ADDRESS_MAX = 300
 EXTERNAL_ID_MAX = 100
 BATCH_SIZE = 2000
+# Request numbers carry a four-digit year, and no town kept requests before this one.
+EARLIEST_DATE = datetime(1900, 1, 1, tzinfo=UTC)
 # "Duplicate" needs the request it duplicates, which a flat file cannot give.
 IMPORTABLE_STATUSES = tuple(value for value in S.values if value != S.DUPLICATE)
 
@@ -380,7 +382,7 @@ def mapping_parse(raw: object, lookups: _Lookups) -> tuple[RequestMapping, list[
         )
     try:
         "".encode(options["encoding"])
-    except LookupError:
+    except (LookupError, UnicodeError, ValueError):  # unknown, unusable ("undefined"), NUL
         problems.append(
             ImportProblem(
                 _("Correspondance : encodage inconnu « {encoding} ».").format(
@@ -401,20 +403,25 @@ def mapping_parse(raw: object, lookups: _Lookups) -> tuple[RequestMapping, list[
 
 # --- The file ------------------------------------------------------------------------------------
 def _decode(content: bytes, encoding: str) -> str:
+    """The file's text. Raises RequestImportError when it is not in `encoding`, or when that
+    codec yields what no text holds (lone surrogates, from the escape codecs)."""
     try:
-        return content.decode(encoding)
-    except UnicodeDecodeError as error:
-        raise RequestImportError(
-            "unreadable_file",
-            [
-                ImportProblem(
-                    _(
-                        "Le fichier n'est pas encodé en {encoding} (octet {position}) : précisez "
-                        'son encodage dans la correspondance, p. ex. "encoding": "cp1252".'
-                    ).format(encoding=encoding, position=error.start)
-                )
-            ],
-        ) from error
+        text = content.decode(encoding)
+        text.encode("utf-8")
+    except UnicodeError as error:  # idna and punycode raise the base class
+        position = getattr(error, "start", None)
+        if isinstance(error, UnicodeDecodeError) and position is not None:
+            message = _(
+                "Le fichier n'est pas encodé en {encoding} (octet {position}) : précisez "
+                'son encodage dans la correspondance, p. ex. "encoding": "cp1252".'
+            ).format(encoding=encoding, position=position)
+        else:
+            message = _(
+                "Le fichier ne se lit pas comme un texte en {encoding} : précisez son encodage "
+                'dans la correspondance, p. ex. "encoding": "cp1252".'
+            ).format(encoding=encoding)
+        raise RequestImportError("unreadable_file", [ImportProblem(message)]) from error
+    return text
 
 
 def guess_delimiter(header: str) -> str:
@@ -507,6 +514,13 @@ class _LineChecker:
                 )
             elif value > self.now:
                 problem(column, _("la date {value} est dans le futur.").format(value=text))
+            elif value < EARLIEST_DATE:
+                problem(
+                    column,
+                    _("la date {value} est antérieure à {year}.").format(
+                        value=text, year=EARLIEST_DATE.year
+                    ),
+                )
             return value
 
         code = coded("service_code", True)
@@ -757,6 +771,9 @@ def requests_import(
     """
     now = now or timezone.now()
     sha256 = hashlib.sha256(content).hexdigest()
+    # Shown in the timeline and kept in its JSON: printable characters only, as Django keeps
+    # of an uploaded file's name (PostgreSQL refuses NUL in both).
+    file_name = "".join(character for character in file_name if character.isprintable())
     with transaction.atomic():
         # One import at a time per town: the idempotency check and the writes stay consistent.
         with connection.cursor() as cursor:
