@@ -40,6 +40,7 @@ from tests.bad_input import (
     json_value,
     nasty_text,
     rolled_back,
+    shown,
     snapshot,
 )
 
@@ -236,6 +237,7 @@ def test_a_well_formed_file_is_imported_exactly_as_normalized_or_refused_whole(
     @bad_input_settings(max_examples=60)
     @given(file=historical_files(), dry_run=st.booleans())
     def check(file: HistoricalFile, dry_run: bool) -> None:
+        shown(content=file.content, mapping=file.mapping, dry_run=dry_run)
         with rolled_back():
             before = snapshot("laval", "levis")
             with schema_context("laval"):
@@ -374,6 +376,7 @@ def test_any_bytes_and_any_mapping_are_imported_whole_or_refused_whole(
     @bad_input_settings(max_examples=80)
     @given(content=_contents(), mapping=_mappings(), dry_run=st.booleans())
     def check(content: bytes, mapping: Any, dry_run: bool) -> None:
+        shown(content=content, mapping=mapping, dry_run=dry_run)
         if isinstance(mapping, dict):
             seen["enc:" + str(mapping.get("encoding"))[:10]] += 1
             seen["fmt:" + str(mapping.get("date_format"))[:10]] += 1
@@ -423,6 +426,7 @@ def test_the_command_answers_a_report_or_a_command_error(
     @bad_input_settings(max_examples=25)
     @given(content=_contents(), mapping=_mapping_texts(), dry_run=st.booleans())
     def check(content: bytes, mapping: str, dry_run: bool) -> None:
+        shown(content=content, mapping=mapping, dry_run=dry_run)
         csv_path.write_bytes(content)
         mapping_path.write_text(mapping, "utf-8")
         with rolled_back():
