@@ -118,6 +118,7 @@ class CatalogForm(forms.Form):
 class StaffForm(forms.Form):
     administrator_email = forms.EmailField(
         label=_("Courriel du premier administrateur municipal"),
+        max_length=254,  # an account's address (Django's validator allows 320)
         help_text=_("Cette personne reçoit une invitation à choisir son mot de passe."),
     )
     staff_file = forms.FileField(
