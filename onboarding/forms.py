@@ -196,7 +196,7 @@ class TimeEntryForm(forms.Form):
 
 
 class MemberInviteForm(forms.Form):
-    email = forms.EmailField(label=_("Courriel"))
+    email = forms.EmailField(label=_("Courriel"), max_length=254)
     role = forms.ChoiceField(label=_("Rôle"), choices=ConsoleRole.choices)
 
 

@@ -184,6 +184,10 @@ def console_member_invite(*, email: str, role: str, by: User | None) -> ConsoleM
     address or role."""
     email = (email or "").strip().lower()
     validate_email(email)
+    if len(email) > _EMAIL_MAX:
+        raise ValidationError(
+            {"email": _("L'adresse dépasse {limit} caractères.").format(limit=_EMAIL_MAX)}
+        )
     if role not in ConsoleRole.values:
         raise ValidationError({"role": _("Choisissez un rôle de la console.")})
     with schema_context("public"), transaction.atomic():
@@ -261,18 +265,24 @@ def project_start(
     name = name.strip()
     if not name:
         raise ValidationError({"name": _("Le nom officiel est obligatoire.")})
+    # A first guess at the privacy officer's address, when the domain leaves room for it.
+    privacy_officer_email = f"vie-privee@{domain}"
+    if len(privacy_officer_email) > _EMAIL_MAX:
+        privacy_officer_email = ""
     with transaction.atomic():
         _identity_check(slug=slug, domain=domain, project=None)
-        project = OnboardingProject.objects.create(
+        project = OnboardingProject(
             host=host,
             name=name,
             slug=slug,
             domain=domain,
             region=host.region,
-            privacy_officer_email=f"vie-privee@{domain}",
+            privacy_officer_email=privacy_officer_email,
             completed_steps=["identite"],
             created_by=by,
         )
+        project.full_clean(exclude=["host", "municipality", "created_by"])
+        project.save()
         Milestone.objects.create(project=project, kind=Milestone.Kind.STARTED, by=by)
         audit_record(actor=by, action="project_start", target=slug, detail={"domain": domain})
     return project
@@ -338,9 +348,7 @@ def project_step_save(
                 )
         for name, value in values.items():
             if isinstance(value, str):
-                # Addresses in lower case, as every account's and staff line's: the
-                # administrator is then recognised among the staff at provisioning.
-                value = value.strip().lower() if name.endswith("_email") else value.strip()
+                value = value.strip().lower() if name in _LOWER_CASE_FIELDS else value.strip()
             setattr(project, name, value)
         if step not in project.completed_steps:
             project.completed_steps = [*project.completed_steps, step]
@@ -354,6 +362,13 @@ def project_step_save(
         )
     return project
 
+
+# An e-mail address as an account and the project's fields hold it (Django's validator alone
+# allows 320 characters).
+_EMAIL_MAX = User._meta.get_field("email").max_length or 254
+# Host names are checked in lower case, so they are kept so; addresses too, as every account's
+# and staff line's are (the administrator is then recognised among the staff at provisioning).
+_LOWER_CASE_FIELDS = frozenset({"slug", "domain", "administrator_email", "privacy_officer_email"})
 
 STEP_LABELS: dict[str, Any] = {
     "identite": _lazy("Identité et domaine"),
@@ -524,9 +539,6 @@ def _cell(value: str) -> str:
 
 def _unreadable_line(number: int, error: csv.Error) -> StaffLineError:
     return StaffLineError(number, "", _("Ligne illisible : {error}.").format(error=error))
-
-
-_EMAIL_MAX = User._meta.get_field("email").max_length or 254
 
 
 def _staff_line_errors(
