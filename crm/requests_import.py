@@ -25,9 +25,11 @@ skipped, and a file without an external-number column is refused when its checks
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
+import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -88,6 +90,7 @@ REQUIRED_FIELDS = ("service_code", "created_at", "status", "channel")
 CODED_FIELDS = ("service_code", "status", "channel", "priority", "sector", "department")
 OPTIONS = ("values", "defaults", "date_format", "delimiter", "encoding")
 DELIMITERS = (",", ";", "\t", "|")
+HEADER_SAMPLE = 65536
 ADDRESS_MAX = 300
 EXTERNAL_ID_MAX = 100
 BATCH_SIZE = 2000
@@ -422,6 +425,28 @@ def _decode(content: bytes, encoding: str) -> str:
             ).format(encoding=encoding)
         raise RequestImportError("unreadable_file", [ImportProblem(message)]) from error
     return text
+
+
+def guess_encoding(content: bytes) -> str:
+    """UTF-8 when the file's first 64 KiB read as UTF-8, else Windows-1252: what a French
+    spreadsheet saves when it does not save UTF-8."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    try:
+        decoder.decode(content[:HEADER_SAMPLE], final=False)  # a character cut short is fine
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf-8-sig"
+
+
+def header_columns(content: bytes, encoding: str) -> list[str]:
+    """The column names of the file's header, in `encoding`, as the import will read them
+    (from the first 64 KiB: enough for any header)."""
+    text = content[:HEADER_SAMPLE].decode(encoding, errors="replace")
+    header = re.split(r"\r\n?|\n", text, maxsplit=1)[0]
+    if not header.strip():
+        return []
+    reader = csv.reader([header], delimiter=guess_delimiter(header))
+    return [column.strip() for column in next(reader, [])]
 
 
 def guess_delimiter(header: str) -> str:

@@ -242,10 +242,9 @@ class RequestsMappingForm(forms.Form):
         max_length=40,
         help_text=_("Vide : ISO 8601 (2024-05-17 14:30). Sinon p. ex. %d/%m/%Y %H:%M."),
     )
-    encoding = forms.ChoiceField(
-        label=_("Encodage"),
-        choices=[("utf-8-sig", "UTF-8"), ("cp1252", "Windows-1252")],
-    )
+    ENCODINGS = (("utf-8-sig", "UTF-8"), ("cp1252", "Windows-1252"))
+
+    encoding = forms.ChoiceField(label=_("Encodage"), choices=ENCODINGS)
     default_status = forms.ChoiceField(
         label=_("Statut quand la colonne manque ou est vide"), required=False
     )

@@ -13,10 +13,12 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
+from django_tenants.utils import schema_context
 
 from tenants import routing
 from tenants.models import Municipality, Region
 from tenants.services import municipality_create
+from tests.factories import DepartmentFactory, SectorFactory, ServiceTypeFactory
 
 BASE_DOMAIN = "localhost"
 
@@ -105,3 +107,17 @@ def client_for() -> Callable[[Municipality | str], Client]:
 @pytest.fixture
 def platform_client() -> Client:
     return Client(HTTP_HOST=BASE_DOMAIN)
+
+
+@pytest.fixture
+def import_catalog(laval: Municipality) -> dict[str, object]:
+    """Laval's catalog for the import tests: a type that needs a location and one that does
+    not, in their departments, and a sector."""
+    with schema_context(laval.schema_name):
+        roads = DepartmentFactory(code="voirie")
+        return {
+            "roads": roads,
+            "pothole": ServiceTypeFactory(code="nid-de-poule", department=roads),
+            "graffiti": ServiceTypeFactory(code="graffiti", location_required=False, sla_value=5),
+            "sector": SectorFactory(code="centre"),
+        }
