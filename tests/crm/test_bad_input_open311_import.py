@@ -221,7 +221,7 @@ def test_any_service_list_is_imported_valid_or_refused_whole(import_catalog: dic
     department = import_catalog["roads"]
     seen: Counter = Counter()
 
-    @bad_input_settings(max_examples=150)
+    @bad_input_settings(max_examples=100)
     @given(content=_documents(), language=st.sampled_from(["fr", "en"]))
     def check(content: bytes, language: str) -> None:
         shown(content=content, language=language)

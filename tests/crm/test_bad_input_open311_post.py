@@ -122,7 +122,7 @@ def test_any_post_creates_one_request_as_normalized_or_nothing(
     client = client_for(laval)
     seen: Counter = Counter()
 
-    @bad_input_settings(max_examples=100)
+    @bad_input_settings(max_examples=70)
     @given(
         data=_posts(attribute_catalog["key"]),
         suffix=st.sampled_from(["json", "xml"]),

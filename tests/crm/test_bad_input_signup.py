@@ -77,7 +77,7 @@ def test_a_sign_up_creates_one_account_and_its_citizen_or_nothing(
         UserFactory(email="levis@exemple.qc.ca")
     seen: Counter = Counter()
 
-    @bad_input_settings(max_examples=60)
+    @bad_input_settings(max_examples=40)
     @given(data=_posts())
     def check(data: dict[str, Any]) -> None:
         shown(data=data)

@@ -185,14 +185,7 @@ def test_every_wizard_step_stores_what_its_form_cleaned_or_nothing(
 ) -> None:
     seen: Counter = Counter()
 
-    @bad_input_settings(max_examples=120)
-    @given(
-        step_data=st.sampled_from(list(STEPS)).flatmap(
-            lambda step: st.tuples(st.just(step), _posts(*STEPS[step]))
-        )
-    )
-    def check(step_data: tuple[str, dict[str, Any]]) -> None:
-        step, data = step_data
+    def check(step: str, data: dict[str, Any]) -> None:
         shown(step=step, data=data)
         with rolled_back():
             before = snapshot(*SCHEMAS)
@@ -220,9 +213,19 @@ def test_every_wizard_step_stores_what_its_form_cleaned_or_nothing(
                     for code in project.service_type_codes or []
                 )
 
-    check()
+    for step, posts in STEPS.items():  # each step gets its own examples
+        _examples_of(step, posts, check)
     for step in ("identite", "profil", "forfait", "catalogue", "image"):
         assert seen[f"{step} saved"] and seen[f"{step} refused"], seen
+
+
+def _examples_of(step: str, posts: tuple[dict, dict], check: Any) -> None:
+    @bad_input_settings(max_examples=15)
+    @given(data=_posts(*posts))
+    def run(data: dict[str, Any]) -> None:
+        check(step, data)
+
+    run()
 
 
 def test_a_new_project_is_started_as_typed_and_normalized_or_not_at_all(
@@ -230,7 +233,7 @@ def test_a_new_project_is_started_as_typed_and_normalized_or_not_at_all(
 ) -> None:
     seen: Counter = Counter()
 
-    @bad_input_settings(max_examples=60)
+    @bad_input_settings(max_examples=40)
     @given(
         data=_posts(
             {"host": st.just(str(laval.pk))}
@@ -275,7 +278,7 @@ def test_hours_are_logged_as_typed_or_not_at_all(
 ) -> None:
     seen: Counter = Counter()
 
-    @bad_input_settings(max_examples=60)
+    @bad_input_settings(max_examples=40)
     @given(
         data=_posts(
             {
@@ -370,7 +373,7 @@ def test_a_towns_lifecycle_and_deletion_refuse_what_they_do_not_know(
 ) -> None:
     seen: Counter = Counter()
 
-    @bad_input_settings(max_examples=40)
+    @bad_input_settings(max_examples=30)
     @given(
         path=st.sampled_from(["statut", "suppression"]),
         data=_posts(

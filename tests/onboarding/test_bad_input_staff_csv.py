@@ -61,6 +61,12 @@ VALID_FILE = (
 ).encode()
 
 
+# One line more than a staff file may have.
+OVER_THE_LIMIT_FILE = (
+    "courriel\n" + "".join(f"agent{n}@terrebonne.qc.ca\n" for n in range(2001))
+).encode()
+
+
 @dataclass(frozen=True)
 class StaffFile:
     content: bytes
@@ -157,13 +163,17 @@ def test_any_staff_file_is_previewed_exactly_and_every_accepted_row_can_be_invit
     seen: Counter = Counter()
 
     @bad_input_settings(max_examples=120)
-    @given(file=st.one_of(staff_files(), staff_files(), byte_mutations(VALID_FILE)))
+    @given(file=st.one_of(staff_files(), byte_mutations(VALID_FILE), st.just(OVER_THE_LIMIT_FILE)))
     def check(file: StaffFile | bytes) -> None:
         content = file.content if isinstance(file, StaffFile) else file
         shown(content=content)
         preview = staff_csv_preview(content=content)
 
         assert preview.valid == (not preview.errors and bool(preview.rows))
+        if content == OVER_THE_LIMIT_FILE:
+            assert [error.message for error in preview.errors] == [
+                "Le fichier dépasse 2000 lignes."
+            ]
         assert all(error.message.strip() and error.line >= 0 for error in preview.errors)
         for row in preview.rows:
             assert _valid(row), row
