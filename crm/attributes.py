@@ -14,6 +14,8 @@ from crm.models import AttributeDatatype, ServiceAttribute
 
 STRING_MAX = 255
 TEXT_MAX = 4000
+NUMBER_DIGITS = 15  # before the decimal point
+NUMBER_PLACES = 10  # after it
 
 Answer = str | list[str]
 
@@ -34,7 +36,17 @@ def _clean_one(attribute: ServiceAttribute, value: object) -> Answer:
     label = attribute.localized("label")
     datatype = attribute.datatype
     if datatype in {AttributeDatatype.STRING, AttributeDatatype.TEXT}:
+        if isinstance(value, dict | list | tuple):  # JSON from the REST API
+            raise _invalid(
+                attribute,
+                _("La réponse à « {label} » doit être un texte.").format(label=label),
+            )
         text = str(value).strip()
+        if "\x00" in text:  # PostgreSQL's JSON cannot hold it
+            raise _invalid(
+                attribute,
+                _("La réponse à « {label} » contient un caractère nul.").format(label=label),
+            )
         limit = STRING_MAX if datatype == AttributeDatatype.STRING else TEXT_MAX
         if len(text) > limit:
             raise _invalid(
@@ -53,7 +65,19 @@ def _clean_one(attribute: ServiceAttribute, value: object) -> Answer:
             raise _invalid(
                 attribute, _("La réponse à « {label} » doit être un nombre.").format(label=label)
             )
-        return str(int(number)) if number == number.to_integral_value() else str(number)
+        number = number.normalize() if number else Decimal(0)  # "-0" is 0
+        # Bounded before it is written out: "1e999999" would otherwise be a million-digit
+        # integer (seconds of work, then refused by Python's int-to-text limit).
+        places = len(number.as_tuple().digits) - 1 - number.adjusted()
+        if number.adjusted() >= NUMBER_DIGITS or places > NUMBER_PLACES:
+            raise _invalid(
+                attribute,
+                _(
+                    "La réponse à « {label} » doit être un nombre d'au plus {digits} chiffres "
+                    "avant la virgule et {places} après."
+                ).format(label=label, digits=NUMBER_DIGITS, places=NUMBER_PLACES),
+            )
+        return format(number, "f")
     if datatype == AttributeDatatype.DATETIME:
         moment: datetime | None = None
         try:

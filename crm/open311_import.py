@@ -4,7 +4,10 @@ Accepted: the `services.json` / `services.xml` list, where each service may carr
 definition's `attributes` inline, or a list followed by `service_definition` documents (XML:
 `<services>` and `<service_definition>` elements under any root). Codes are made valid Relais
 codes (lowercase, `-`), groups become categories, and every service lands in one department.
-All or nothing: the first invalid service stops the import with its position and reason.
+All or nothing: the whole document is checked before anything is written, and the first
+invalid service stops the import with its position and reason. Text is trimmed, cut to its
+column and stripped of NUL characters; a field that should be text and is an object or a list
+is refused.
 """
 
 from __future__ import annotations
@@ -39,9 +42,10 @@ class ImportReport:
 
 
 def relais_code(raw: object) -> str:
-    """`Nid de poule #12` → `nid-de-poule-12`: a valid, stable Relais code."""
+    """`Nid de poule #12` → `nid-de-poule-12`: a valid, stable Relais code (converting it
+    again changes nothing: a code cut to its 60 characters does not end with a dash)."""
     text = unicodedata.normalize("NFKD", str(raw)).encode("ascii", "ignore").decode().lower()
-    return _NOT_CODE.sub("-", text).strip("-_")[:60]
+    return _NOT_CODE.sub("-", text).strip("-_")[:60].rstrip("-_")
 
 
 def _xml_text(element: ElementTree.Element, name: str) -> str:
@@ -69,25 +73,39 @@ def _xml_attributes(element: ElementTree.Element) -> list[dict[str, Any]]:
     return attributes
 
 
-def parse_services(content: bytes) -> list[dict[str, Any]]:
-    """The services of a JSON or XML document, each with its `attributes` list if known."""
+def parse_services(content: bytes) -> list[Any]:
+    """The services of a JSON or XML document, each with its `attributes` list if known.
+
+    Raises CrmError for an unreadable document or one whose lists are not lists."""
     text = content.lstrip()
     if text.startswith((b"[", b"{")):
         try:
             document = json.loads(text)
+        except RecursionError as error:
+            raise CrmError("invalid_document", _("JSON illisible : trop imbriqué.")) from error
         except ValueError as error:
             raise CrmError(
                 "invalid_document", _("JSON illisible : {error}.").format(error=error)
             ) from error
-        if isinstance(document, dict):
-            services = document.get("services", [])
-            definitions = {d.get("service_code"): d for d in document.get("definitions", [])}
-            for service in services:
-                definition = definitions.get(service.get("service_code"))
-                if definition and "attributes" not in service:
+        if isinstance(document, list):
+            return document
+        services, definitions = document.get("services", []), document.get("definitions", [])
+        if not isinstance(services, list) or not isinstance(definitions, list):
+            raise CrmError(
+                "invalid_document",
+                _("« services » et « definitions » doivent être des listes."),
+            )
+        by_code = {
+            _key(definition.get("service_code")): definition
+            for definition in definitions
+            if isinstance(definition, dict)
+        }
+        for service in services:
+            if isinstance(service, dict) and "attributes" not in service:
+                definition = by_code.get(_key(service.get("service_code")))
+                if definition is not None:
                     service["attributes"] = definition.get("attributes", [])
-            return list(services)
-        return list(document)
+        return services
     try:
         root = ElementTree.fromstring(content)  # noqa: S314  (a file an operator chose)
     except ElementTree.ParseError as error:
@@ -106,118 +124,221 @@ def parse_services(content: bytes) -> list[dict[str, Any]]:
                 "attributes": _xml_attributes(node),
             }
         )
-    definitions = {_xml_text(d, "service_code"): d for d in root.iter("service_definition")}
+    definitions_by_code = {_xml_text(d, "service_code"): d for d in root.iter("service_definition")}
     for service in services:
-        definition = definitions.get(service["service_code"])
-        if definition is not None and not service["attributes"]:
-            service["attributes"] = _xml_attributes(definition)
+        element = definitions_by_code.get(service["service_code"])
+        if element is not None and not service["attributes"]:
+            service["attributes"] = _xml_attributes(element)
     return services
 
 
-def _truthy(value: object) -> bool:
-    return str(value).strip().lower() in {"true", "1", "yes", "oui"}
+def _key(value: object) -> str | None:
+    """A service code as a lookup key (None for what no code can be: an object, a list)."""
+    return str(value) if isinstance(value, str | int | float) else None
 
 
-def open311_services_import(
-    *, content: bytes, department: Department, language: str = "fr"
-) -> ImportReport:
-    """Create or update service types (and their questions) from an Open311 service list."""
-    services = parse_services(content)
-    if not services:
-        raise CrmError("empty_document", _("Le document ne contient aucun service."))
-    seen: dict[str, int] = {}
-    for position, service in enumerate(services, start=1):
-        if not isinstance(service, dict):
-            raise CrmError(
-                "invalid_service",
-                _("Service n° {position} : un objet est attendu.").format(position=position),
-            )
-        code = relais_code(service.get("service_code", ""))
-        if code and code in seen:
-            raise CrmError(
-                "duplicate_service",
-                _(
-                    "Services n° {first} et {position} : même code une fois converti ({code})."
-                ).format(first=seen[code], position=position, code=code),
-            )
-        seen[code] = position
-    suffix = "en" if language == "en" else "fr"
-    report = ImportReport()
-    with transaction.atomic():
-        for position, service in enumerate(services, start=1):
-            code = relais_code(service.get("service_code", ""))
-            name = str(service.get("service_name") or "").strip()
-            if not code or not name:
-                raise CrmError(
-                    "invalid_service",
-                    _("Service n° {position} : le code et le nom sont obligatoires.").format(
-                        position=position
-                    ),
-                )
-            group = str(service.get("group") or "").strip() or _("Services importés")
-            category, _created = ServiceCategory.objects.get_or_create(
-                code=(relais_code(group) or "importes")[:40],
-                defaults={f"name_{suffix}": group, "name_fr": group},
-            )
-            keywords = service.get("keywords") or ""
-            if isinstance(keywords, str):
-                keywords = [k.strip() for k in keywords.split(",") if k.strip()]
-            defaults: dict[str, Any] = {
-                f"name_{suffix}": name[:200],
-                f"description_{suffix}": str(service.get("description") or ""),
-                "category": category,
-                "department": department,
-                "keywords": [str(k)[:60] for k in keywords],
-            }
-            # An English list still needs a French name: the English one, to be translated, but
-            # only for a new type (an update never overwrites the town's French text).
-            service_type, created = ServiceType.objects.update_or_create(
-                code=code, defaults=defaults, create_defaults=defaults | {"name_fr": name[:200]}
-            )
-            (report.created if created else report.updated).append(code)
-            for attribute in service.get("attributes") or []:
-                _import_attribute(service_type, attribute, position, suffix)
-                report.attributes += 1
-    return report
+# --- Checking the whole document before writing -------------------------------------------------
+@dataclass(frozen=True)
+class _Choice:
+    key: str
+    name: str
 
 
-def _import_attribute(
-    service_type: ServiceType, raw: dict[str, Any], position: int, suffix: str
-) -> None:
-    code = relais_code(raw.get("code", "")).replace("-", "_")
-    datatype = str(raw.get("datatype") or "").strip()
+@dataclass(frozen=True)
+class _Question:
+    code: str
+    datatype: str
+    label: str
+    required: bool
+    order: int
+    choices: list[_Choice]
+
+
+@dataclass(frozen=True)
+class _Service:
+    code: str
+    name: str
+    description: str
+    keywords: list[str]
+    group: str
+    questions: list[_Question]
+
+
+def _text(value: object, *, where: str, name: str, limit: int | None = None) -> str:
+    """A field of the document as text: strings and numbers are taken, trimmed, without the
+    NUL characters PostgreSQL cannot store, and cut to `limit`; objects and lists refused."""
+    if value is None:
+        return ""
+    if not isinstance(value, str | int | float):  # a bool is an int
+        raise CrmError(
+            "invalid_service",
+            _("{where} : « {name} » doit être un texte.").format(where=where, name=name),
+        )
+    return str(value).replace("\x00", "").strip()[:limit].strip()
+
+
+def _list(value: object, *, where: str, name: str) -> list[Any]:
+    if value is None or value == "":
+        return []
+    if not isinstance(value, list):
+        raise CrmError(
+            "invalid_service",
+            _("{where} : « {name} » doit être une liste.").format(where=where, name=name),
+        )
+    return value
+
+
+def _object(value: object, *, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise CrmError("invalid_service", _("{where} : un objet est attendu.").format(where=where))
+    return value
+
+
+def _service(raw: object, position: int) -> _Service:
+    where = _("Service n° {position}").format(position=position)
+    service = _object(raw, where=where)
+    code = relais_code(_text(service.get("service_code"), where=where, name="service_code"))
+    name = _text(service.get("service_name"), where=where, name="service_name", limit=200)
+    if not code or not name:
+        raise CrmError(
+            "invalid_service",
+            _("Service n° {position} : le code et le nom sont obligatoires.").format(
+                position=position
+            ),
+        )
+    keywords = service.get("keywords")
+    if isinstance(keywords, str):
+        keywords = keywords.split(",")
+    elif keywords is not None and not isinstance(keywords, list):
+        keywords = [keywords]
+    words = [_text(word, where=where, name="keywords", limit=60) for word in keywords or []]
+    return _Service(
+        code=code,
+        name=name,
+        description=_text(service.get("description"), where=where, name="description"),
+        keywords=[word for word in words if word],
+        group=_text(service.get("group"), where=where, name="group", limit=160),
+        questions=[
+            _question(attribute, position)
+            for attribute in _list(service.get("attributes"), where=where, name="attributes")
+        ],
+    )
+
+
+def _question(raw: object, position: int) -> _Question:
+    where = _("Service n° {position}").format(position=position)
+    attribute = _object(raw, where=where)
+    code = relais_code(_text(attribute.get("code"), where=where, name="code")).replace("-", "_")
+    datatype = _text(attribute.get("datatype"), where=where, name="datatype")
     if not code or datatype not in AttributeDatatype.values:
         raise CrmError(
             "invalid_attribute",
             _(
                 "Service n° {position}, champ « {code} » : type de réponse « {datatype} » "
                 "inconnu ou code absent."
-            ).format(position=position, code=raw.get("code", ""), datatype=datatype),
+            ).format(position=position, code=code, datatype=datatype),
         )
-    label = str(raw.get("description") or code).strip()[:300]
+    where = _("Service n° {position}, champ « {code} »").format(position=position, code=code)
+    label = _text(attribute.get("description"), where=where, name="description", limit=300)
     try:
-        order = int(str(raw.get("order") or 0))
+        order = int(_text(attribute.get("order"), where=where, name="order") or 0)
     except ValueError:
         order = 0
+    choices = []
+    for value in _list(attribute.get("values"), where=where, name="values"):
+        choice = _object(value, where=where)
+        key = _text(choice.get("key"), where=where, name="key", limit=60)
+        if key:
+            name = _text(choice.get("name"), where=where, name="name", limit=200)
+            choices.append(_Choice(key=key, name=name or key))
+    return _Question(
+        code=code,
+        datatype=datatype,
+        label=label or code,
+        required=_truthy(_text(attribute.get("required"), where=where, name="required")),
+        # An order is a position on a form: kept within what the column holds.
+        order=min(max(order, 0), ORDER_MAX),
+        choices=choices,
+    )
+
+
+def _truthy(value: str) -> bool:
+    return value.lower() in {"true", "1", "yes", "oui"}
+
+
+ORDER_MAX = 32767  # PositiveSmallIntegerField
+
+
+# --- Writing ------------------------------------------------------------------------------------
+def open311_services_import(
+    *, content: bytes, department: Department, language: str = "fr"
+) -> ImportReport:
+    """Create or update service types (and their questions) from an Open311 service list.
+
+    The whole document is checked before anything is written; raises CrmError (nothing
+    imported) naming the first service at fault."""
+    raw_services = parse_services(content)
+    if not raw_services:
+        raise CrmError("empty_document", _("Le document ne contient aucun service."))
+    services: list[_Service] = []
+    seen: dict[str, int] = {}
+    for position, raw in enumerate(raw_services, start=1):
+        service = _service(raw, position)
+        if service.code in seen:
+            raise CrmError(
+                "duplicate_service",
+                _(
+                    "Services n° {first} et {position} : même code une fois converti ({code})."
+                ).format(first=seen[service.code], position=position, code=service.code),
+            )
+        seen[service.code] = position
+        services.append(service)
+    suffix = "en" if language == "en" else "fr"
+    report = ImportReport()
+    with transaction.atomic():
+        for service in services:
+            group = service.group or str(_("Services importés"))
+            category, _created = ServiceCategory.objects.get_or_create(
+                code=(relais_code(group) or "importes")[:40],
+                defaults={f"name_{suffix}": group, "name_fr": group},
+            )
+            defaults: dict[str, Any] = {
+                f"name_{suffix}": service.name,
+                f"description_{suffix}": service.description,
+                "category": category,
+                "department": department,
+                "keywords": service.keywords,
+            }
+            # An English list still needs a French name: the English one, to be translated, but
+            # only for a new type (an update never overwrites the town's French text).
+            service_type, created = ServiceType.objects.update_or_create(
+                code=service.code,
+                defaults=defaults,
+                create_defaults=defaults | {"name_fr": service.name},
+            )
+            (report.created if created else report.updated).append(service.code)
+            for question in service.questions:
+                _import_attribute(service_type, question, suffix)
+                report.attributes += 1
+    return report
+
+
+def _import_attribute(service_type: ServiceType, question: _Question, suffix: str) -> None:
     fields: dict[str, Any] = {
-        f"label_{suffix}": label,
-        "datatype": datatype,
-        "required": _truthy(raw.get("required")),
-        "order": max(order, 0),
+        f"label_{suffix}": question.label,
+        "datatype": question.datatype,
+        "required": question.required,
+        "order": question.order,
     }
     attribute, _created = ServiceAttribute.objects.update_or_create(
         service_type=service_type,
-        code=code,
+        code=question.code,
         defaults=fields,
-        create_defaults=fields | {"label_fr": label},
+        create_defaults=fields | {"label_fr": question.label},
     )
-    for index, value in enumerate(raw.get("values") or []):
-        key = str(value.get("key", "")).strip()[:60]
-        if not key:
-            continue
-        value_name = str(value.get("name") or key)[:200]
+    for index, choice in enumerate(question.choices):
         attribute.values.update_or_create(
-            key=key,
-            defaults={f"name_{suffix}": value_name, "order": index},
-            create_defaults={f"name_{suffix}": value_name, "name_fr": value_name, "order": index},
+            key=choice.key,
+            defaults={f"name_{suffix}": choice.name, "order": index},
+            create_defaults={f"name_{suffix}": choice.name, "name_fr": choice.name, "order": index},
         )

@@ -25,13 +25,15 @@ skipped, and a file without an external-number column is refused when its checks
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
+import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -88,9 +90,12 @@ REQUIRED_FIELDS = ("service_code", "created_at", "status", "channel")
 CODED_FIELDS = ("service_code", "status", "channel", "priority", "sector", "department")
 OPTIONS = ("values", "defaults", "date_format", "delimiter", "encoding")
 DELIMITERS = (",", ";", "\t", "|")
+HEADER_SAMPLE = 65536
 ADDRESS_MAX = 300
 EXTERNAL_ID_MAX = 100
 BATCH_SIZE = 2000
+# Request numbers carry a four-digit year, and no town kept requests before this one.
+EARLIEST_DATE = datetime(1900, 1, 1, tzinfo=UTC)
 # "Duplicate" needs the request it duplicates, which a flat file cannot give.
 IMPORTABLE_STATUSES = tuple(value for value in S.values if value != S.DUPLICATE)
 
@@ -380,7 +385,7 @@ def mapping_parse(raw: object, lookups: _Lookups) -> tuple[RequestMapping, list[
         )
     try:
         "".encode(options["encoding"])
-    except LookupError:
+    except (LookupError, UnicodeError, ValueError):  # unknown, unusable ("undefined"), NUL
         problems.append(
             ImportProblem(
                 _("Correspondance : encodage inconnu « {encoding} ».").format(
@@ -401,20 +406,47 @@ def mapping_parse(raw: object, lookups: _Lookups) -> tuple[RequestMapping, list[
 
 # --- The file ------------------------------------------------------------------------------------
 def _decode(content: bytes, encoding: str) -> str:
+    """The file's text. Raises RequestImportError when it is not in `encoding`, or when that
+    codec yields what no text holds (lone surrogates, from the escape codecs)."""
     try:
-        return content.decode(encoding)
-    except UnicodeDecodeError as error:
-        raise RequestImportError(
-            "unreadable_file",
-            [
-                ImportProblem(
-                    _(
-                        "Le fichier n'est pas encodé en {encoding} (octet {position}) : précisez "
-                        'son encodage dans la correspondance, p. ex. "encoding": "cp1252".'
-                    ).format(encoding=encoding, position=error.start)
-                )
-            ],
-        ) from error
+        text = content.decode(encoding)
+        text.encode("utf-8")
+    except UnicodeError as error:  # idna and punycode raise the base class
+        position = getattr(error, "start", None)
+        if isinstance(error, UnicodeDecodeError) and position is not None:
+            message = _(
+                "Le fichier n'est pas encodé en {encoding} (octet {position}) : précisez "
+                'son encodage dans la correspondance, p. ex. "encoding": "cp1252".'
+            ).format(encoding=encoding, position=position)
+        else:
+            message = _(
+                "Le fichier ne se lit pas comme un texte en {encoding} : précisez son encodage "
+                'dans la correspondance, p. ex. "encoding": "cp1252".'
+            ).format(encoding=encoding)
+        raise RequestImportError("unreadable_file", [ImportProblem(message)]) from error
+    return text
+
+
+def guess_encoding(content: bytes) -> str:
+    """UTF-8 when the file's first 64 KiB read as UTF-8, else Windows-1252: what a French
+    spreadsheet saves when it does not save UTF-8."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    try:
+        decoder.decode(content[:HEADER_SAMPLE], final=False)  # a character cut short is fine
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf-8-sig"
+
+
+def header_columns(content: bytes, encoding: str) -> list[str]:
+    """The column names of the file's header, in `encoding`, as the import will read them
+    (from the first 64 KiB: enough for any header)."""
+    text = content[:HEADER_SAMPLE].decode(encoding, errors="replace")
+    header = re.split(r"\r\n?|\n", text, maxsplit=1)[0]
+    if not header.strip():
+        return []
+    reader = csv.reader([header], delimiter=guess_delimiter(header))
+    return [column.strip() for column in next(reader, [])]
 
 
 def guess_delimiter(header: str) -> str:
@@ -507,6 +539,13 @@ class _LineChecker:
                 )
             elif value > self.now:
                 problem(column, _("la date {value} est dans le futur.").format(value=text))
+            elif value < EARLIEST_DATE:
+                problem(
+                    column,
+                    _("la date {value} est antérieure à {year}.").format(
+                        value=text, year=EARLIEST_DATE.year
+                    ),
+                )
             return value
 
         code = coded("service_code", True)
@@ -757,6 +796,9 @@ def requests_import(
     """
     now = now or timezone.now()
     sha256 = hashlib.sha256(content).hexdigest()
+    # Shown in the timeline and kept in its JSON: printable characters only, as Django keeps
+    # of an uploaded file's name (PostgreSQL refuses NUL in both).
+    file_name = "".join(character for character in file_name if character.isprintable())
     with transaction.atomic():
         # One import at a time per town: the idempotency check and the writes stay consistent.
         with connection.cursor() as cursor:

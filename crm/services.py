@@ -3,7 +3,7 @@ and writes its timeline or audit row in that same transaction."""
 
 from __future__ import annotations
 
-import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -56,6 +56,7 @@ from tenants.accounts.models import User
 LATITUDE_BOUNDS = (Decimal("44.9"), Decimal("62.7"))
 LONGITUDE_BOUNDS = (Decimal("-79.8"), Decimal("-57.0"))
 DESCRIPTION_MAX = 4000
+FAQ_ANSWER_MAX = 20_000
 MEDIA_URL_MAX = 500
 
 S = RequestStatus
@@ -611,8 +612,12 @@ CITIZEN_FIELDS = (*_CITIZEN_FIELDS, "notify_by_email", "notify_by_sms", "notify_
 
 
 def normalize_phone(raw: str) -> str:
-    """Digits only, without the North American country code: "+1 (450) 555-1234" → 4505551234."""
-    digits = re.sub(r"\D", "", raw or "")
+    """ASCII digits only, without the North American country code: "+1 (450) 555-1234" →
+    4505551234. Digits of any script count as theirs ("４５０" is 450), so the number is
+    stored, searched and dialled in ASCII."""
+    digits = "".join(
+        str(unicodedata.decimal(character)) for character in raw or "" if character.isdecimal()
+    )
     if len(digits) == 11 and digits.startswith("1"):
         digits = digits[1:]
     return digits
@@ -888,6 +893,15 @@ def faq_article_validate(article: FaqArticle) -> FaqArticle:
     except ValidationError as error:
         field, messages = next(iter(error.message_dict.items()))
         raise CrmError("invalid_article", messages[0], field=field) from error
+    for field in ("answer_fr", "answer_en"):
+        # An answer is read at the phone; its search vector must also stay under
+        # PostgreSQL's 1 MB, which a megabyte of text overflows.
+        if len(getattr(article, field)) > FAQ_ANSWER_MAX:
+            raise CrmError(
+                "answer_too_long",
+                _("La réponse dépasse {limit} caractères.").format(limit=FAQ_ANSWER_MAX),
+                field=field,
+            )
     if article.status == FaqStatus.PUBLISHED and not (article.question_en and article.answer_en):
         raise CrmError(
             "english_missing",

@@ -118,6 +118,7 @@ class CatalogForm(forms.Form):
 class StaffForm(forms.Form):
     administrator_email = forms.EmailField(
         label=_("Courriel du premier administrateur municipal"),
+        max_length=254,  # an account's address (Django's validator allows 320)
         help_text=_("Cette personne reçoit une invitation à choisir son mot de passe."),
     )
     staff_file = forms.FileField(
@@ -195,7 +196,7 @@ class TimeEntryForm(forms.Form):
 
 
 class MemberInviteForm(forms.Form):
-    email = forms.EmailField(label=_("Courriel"))
+    email = forms.EmailField(label=_("Courriel"), max_length=254)
     role = forms.ChoiceField(label=_("Rôle"), choices=ConsoleRole.choices)
 
 
@@ -241,10 +242,9 @@ class RequestsMappingForm(forms.Form):
         max_length=40,
         help_text=_("Vide : ISO 8601 (2024-05-17 14:30). Sinon p. ex. %d/%m/%Y %H:%M."),
     )
-    encoding = forms.ChoiceField(
-        label=_("Encodage"),
-        choices=[("utf-8-sig", "UTF-8"), ("cp1252", "Windows-1252")],
-    )
+    ENCODINGS = (("utf-8-sig", "UTF-8"), ("cp1252", "Windows-1252"))
+
+    encoding = forms.ChoiceField(label=_("Encodage"), choices=ENCODINGS)
     default_status = forms.ChoiceField(
         label=_("Statut quand la colonne manque ou est vide"), required=False
     )

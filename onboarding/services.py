@@ -7,6 +7,8 @@ the tenancy and CRM services: nothing here writes a town's tables directly.
 from __future__ import annotations
 
 import csv
+import io
+import itertools
 import logging
 import re
 import time
@@ -183,6 +185,10 @@ def console_member_invite(*, email: str, role: str, by: User | None) -> ConsoleM
     address or role."""
     email = (email or "").strip().lower()
     validate_email(email)
+    if len(email) > _EMAIL_MAX:
+        raise ValidationError(
+            {"email": _("L'adresse dépasse {limit} caractères.").format(limit=_EMAIL_MAX)}
+        )
     if role not in ConsoleRole.values:
         raise ValidationError({"role": _("Choisissez un rôle de la console.")})
     with schema_context("public"), transaction.atomic():
@@ -260,18 +266,24 @@ def project_start(
     name = name.strip()
     if not name:
         raise ValidationError({"name": _("Le nom officiel est obligatoire.")})
+    # A first guess at the privacy officer's address, when the domain leaves room for it.
+    privacy_officer_email = f"vie-privee@{domain}"
+    if len(privacy_officer_email) > _EMAIL_MAX:
+        privacy_officer_email = ""
     with transaction.atomic():
         _identity_check(slug=slug, domain=domain, project=None)
-        project = OnboardingProject.objects.create(
+        project = OnboardingProject(
             host=host,
             name=name,
             slug=slug,
             domain=domain,
             region=host.region,
-            privacy_officer_email=f"vie-privee@{domain}",
+            privacy_officer_email=privacy_officer_email,
             completed_steps=["identite"],
             created_by=by,
         )
+        project.full_clean(exclude=["host", "municipality", "created_by"])
+        project.save()
         Milestone.objects.create(project=project, kind=Milestone.Kind.STARTED, by=by)
         audit_record(actor=by, action="project_start", target=slug, detail={"domain": domain})
     return project
@@ -336,7 +348,9 @@ def project_step_save(
                     ),
                 )
         for name, value in values.items():
-            setattr(project, name, value.strip() if isinstance(value, str) else value)
+            if isinstance(value, str):
+                value = value.strip().lower() if name in _LOWER_CASE_FIELDS else value.strip()
+            setattr(project, name, value)
         if step not in project.completed_steps:
             project.completed_steps = [*project.completed_steps, step]
         project.full_clean(exclude=["host", "municipality", "created_by"])
@@ -349,6 +363,13 @@ def project_step_save(
         )
     return project
 
+
+# An e-mail address as an account and the project's fields hold it (Django's validator alone
+# allows 320 characters).
+_EMAIL_MAX = User._meta.get_field("email").max_length or 254
+# Host names are checked in lower case, so they are kept so; addresses too, as every account's
+# and staff line's are (the administrator is then recognised among the staff at provisioning).
+_LOWER_CASE_FIELDS = frozenset({"slug", "domain", "administrator_email", "privacy_officer_email"})
 
 STEP_LABELS: dict[str, Any] = {
     "identite": _lazy("Identité et domaine"),
@@ -444,19 +465,25 @@ def staff_csv_preview(*, content: bytes) -> StaffPreview:
     """Read a staff file (CSV, UTF-8, comma or semicolon) into rows, with an error per bad line.
 
     Columns: courriel (required), prenom, nom, role (administrateur or personnel; default
-    personnel), langue (fr or en; default fr). English headers are accepted too.
+    personnel), langue (fr or en; default fr). English headers are accepted too. Cells are
+    trimmed and their NUL characters dropped, as the other imports do; lines are numbered as a
+    spreadsheet shows them.
     """
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         return StaffPreview([], [StaffLineError(0, "", _("Le fichier doit être encodé en UTF-8."))])
-    lines = text.splitlines()
-    if not lines or not lines[0].strip():
+    first_line = re.split(r"\r\n?|\n", text, maxsplit=1)[0]
+    if not first_line.strip():
         return StaffPreview([], [StaffLineError(0, "", _("Le fichier est vide."))])
-    dialect = ";" if lines[0].count(";") > lines[0].count(",") else ","
-    reader = csv.DictReader(lines, delimiter=dialect)
-    headers = {h: _STAFF_ALIASES.get((h or "").strip().lower()) for h in reader.fieldnames or []}
-    if "courriel" not in headers.values():
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except csv.Error as error:
+        return StaffPreview([], [_unreadable_line(1, error)])
+    columns = [_STAFF_ALIASES.get(_cell(name).lower()) for name in header]
+    if "courriel" not in columns:
         return StaffPreview(
             [],
             [
@@ -468,8 +495,18 @@ def staff_csv_preview(*, content: bytes) -> StaffPreview:
     rows: list[dict[str, str]] = []
     errors: list[StaffLineError] = []
     seen: dict[str, int] = {}
-    for number, raw in enumerate(reader, start=2):
-        if number - 1 > STAFF_CSV_MAX_LINES:
+    line = reader.line_num
+    for count in itertools.count(1):
+        number = line + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:  # e.g. a cell over the csv module's 128 KiB
+            errors.append(_unreadable_line(number, error))
+            break
+        line = reader.line_num
+        if count > STAFF_CSV_MAX_LINES:
             errors.append(
                 StaffLineError(
                     number,
@@ -479,59 +516,15 @@ def staff_csv_preview(*, content: bytes) -> StaffPreview:
             )
             break
         row = {column: "" for column in STAFF_COLUMNS}
-        for header, value in raw.items():
-            column = headers.get(header) if header is not None else None
+        for column, value in zip(columns, cells, strict=False):
             if column:
-                row[column] = (value or "").strip()
+                row[column] = _cell(value)
         if not any(row.values()):
             continue
         row["courriel"] = row["courriel"].lower()
         row["role"] = (row["role"] or StaffRole.STAFF).lower()
         row["langue"] = (row["langue"] or "fr").lower()
-        line_errors = []
-        try:
-            validate_email(row["courriel"])
-        except ValidationError:
-            line_errors.append(
-                StaffLineError(
-                    number,
-                    "courriel",
-                    _("« {value} » n'est pas une adresse courriel valide.").format(
-                        value=row["courriel"]
-                    ),
-                )
-            )
-        if row["courriel"] in seen:
-            line_errors.append(
-                StaffLineError(
-                    number,
-                    "courriel",
-                    _("Cette adresse figure déjà à la ligne {line}.").format(
-                        line=seen[row["courriel"]]
-                    ),
-                )
-            )
-        if row["role"] not in StaffRole.values:
-            line_errors.append(
-                StaffLineError(
-                    number,
-                    "role",
-                    _("Rôle « {value} » inconnu : administrateur ou personnel.").format(
-                        value=row["role"]
-                    ),
-                )
-            )
-        if row["langue"] not in {"fr", "en"}:
-            line_errors.append(
-                StaffLineError(
-                    number,
-                    "langue",
-                    _("Langue « {value} » inconnue : fr ou en.").format(value=row["langue"]),
-                )
-            )
-        for column in ("prenom", "nom"):
-            if len(row[column]) > 150:
-                line_errors.append(StaffLineError(number, column, _("150 caractères au plus.")))
+        line_errors = _staff_line_errors(row, number, seen)
         seen.setdefault(row["courriel"], number)
         errors.extend(line_errors)
         if not line_errors:
@@ -539,6 +532,73 @@ def staff_csv_preview(*, content: bytes) -> StaffPreview:
     if not rows and not errors:
         errors.append(StaffLineError(0, "", _("Le fichier ne contient aucune ligne de personnel.")))
     return StaffPreview(rows, errors)
+
+
+def _cell(value: str) -> str:
+    return value.replace("\x00", "").strip()
+
+
+def _unreadable_line(number: int, error: csv.Error) -> StaffLineError:
+    return StaffLineError(number, "", _("Ligne illisible : {error}.").format(error=error))
+
+
+def _staff_line_errors(
+    row: dict[str, str], number: int, seen: dict[str, int]
+) -> list[StaffLineError]:
+    line_errors = []
+    try:
+        validate_email(row["courriel"])
+    except ValidationError:
+        line_errors.append(
+            StaffLineError(
+                number,
+                "courriel",
+                _("« {value} » n'est pas une adresse courriel valide.").format(
+                    value=row["courriel"]
+                ),
+            )
+        )
+    else:
+        if len(row["courriel"]) > _EMAIL_MAX:  # the validator allows 320; an account, 254
+            line_errors.append(
+                StaffLineError(
+                    number,
+                    "courriel",
+                    _("L'adresse dépasse {limit} caractères.").format(limit=_EMAIL_MAX),
+                )
+            )
+    if row["courriel"] in seen:
+        line_errors.append(
+            StaffLineError(
+                number,
+                "courriel",
+                _("Cette adresse figure déjà à la ligne {line}.").format(
+                    line=seen[row["courriel"]]
+                ),
+            )
+        )
+    if row["role"] not in StaffRole.values:
+        line_errors.append(
+            StaffLineError(
+                number,
+                "role",
+                _("Rôle « {value} » inconnu : administrateur ou personnel.").format(
+                    value=row["role"]
+                ),
+            )
+        )
+    if row["langue"] not in {"fr", "en"}:
+        line_errors.append(
+            StaffLineError(
+                number,
+                "langue",
+                _("Langue « {value} » inconnue : fr ou en.").format(value=row["langue"]),
+            )
+        )
+    for column in ("prenom", "nom"):
+        if len(row[column]) > 150:
+            line_errors.append(StaffLineError(number, column, _("150 caractères au plus.")))
+    return line_errors
 
 
 def _log_step(project: OnboardingProject, label: str, started: float, **extra: Any) -> None:

@@ -6,7 +6,6 @@ after a two-factor sign-in in the current session.
 
 from __future__ import annotations
 
-import csv
 import secrets
 import time
 from collections.abc import Callable
@@ -33,7 +32,7 @@ from django_tenants.utils import schema_context
 from crm.errors import CrmError
 from crm.models import Channel, RequestStatus
 from crm.requests_import import FIELDS as IMPORT_FIELDS
-from crm.requests_import import RequestImportError, guess_delimiter
+from crm.requests_import import RequestImportError, guess_encoding, header_columns
 from crm.selectors import catalog_outline
 from onboarding import forms
 from onboarding.errors import OnboardingError
@@ -614,13 +613,6 @@ def _discard_pending_import(request: HttpRequest) -> None:
             leftover.unlink(missing_ok=True)
 
 
-def _csv_columns(content: bytes) -> list[str]:
-    text = content[:65536].decode("utf-8-sig", errors="replace")
-    header = text.splitlines()[0] if text.strip() else ""
-    delimiter = guess_delimiter(header)
-    return [column.strip() for column in next(csv.reader([header], delimiter=delimiter), [])]
-
-
 @console_required()
 @require_http_methods(["GET", "POST"])
 def town_import_requests(request: HttpRequest, slug: str) -> HttpResponse:
@@ -650,9 +642,17 @@ def town_import_requests(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, _("Le fichier téléversé n'est plus disponible : recommencez."))
         return redirect("console:town", slug=town.slug)
     content = path.read_bytes()
+    # The columns offered are the header read in the encoding the import will use: the one
+    # chosen, else the one the file seems to be in (a Windows-1252 "Catégorie" would
+    # otherwise be offered as "Cat�gorie", a column the import never finds).
+    encodings = {value for value, _label in forms.RequestsMappingForm.ENCODINGS}
+    encoding = request.POST.get("encoding", "")
+    if encoding not in encodings:
+        encoding = guess_encoding(content)
     form = forms.RequestsMappingForm(
         request.POST or None,
-        columns=_csv_columns(content),
+        initial={"encoding": encoding},
+        columns=header_columns(content, encoding),
         fields=IMPORT_FIELDS,
         field_labels={k: str(v) for k, v in REQUEST_FIELD_LABELS.items()},
         statuses=[(s.value, str(s.label)) for s in RequestStatus],

@@ -15,10 +15,12 @@ from django.core.cache import cache
 from django.db import connection, connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import schema_context
 
 from tenants import routing
 from tenants.models import Municipality, Region
 from tenants.services import municipality_create
+from tests.factories import DepartmentFactory, SectorFactory, ServiceTypeFactory
 
 BASE_DOMAIN = "localhost"
 
@@ -155,3 +157,17 @@ def queued_task() -> Iterator[Callable[..., str]]:
 
     yield enqueue
     committed(lambda: DBTaskResult.objects.filter(id__in=queued).delete())
+
+
+@pytest.fixture
+def import_catalog(laval: Municipality) -> dict[str, object]:
+    """Laval's catalog for the import tests: a type that needs a location and one that does
+    not, in their departments, and a sector."""
+    with schema_context(laval.schema_name):
+        roads = DepartmentFactory(code="voirie")
+        return {
+            "roads": roads,
+            "pothole": ServiceTypeFactory(code="nid-de-poule", department=roads),
+            "graffiti": ServiceTypeFactory(code="graffiti", location_required=False, sla_value=5),
+            "sector": SectorFactory(code="centre"),
+        }

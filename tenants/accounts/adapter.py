@@ -21,8 +21,11 @@ from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.authentication import get_authentication_records
 from allauth.core import context as allauth_context
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.http import HttpRequest
 from django.http.request import split_domain_port
+from django.utils.translation import gettext as _
 
 from tenants.accounts.models import User
 from tenants.routing import TownRoute
@@ -45,6 +48,19 @@ class PublicSite:
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return _town_of(request) is not None
+
+    def clean_email(self, email: str) -> str:
+        """The address as allauth lower-cases it must still be one an account and a citizen
+        record hold: Django's validator alone lets through 320 characters, and "İ@…", whose
+        lower case is not ASCII."""
+        try:
+            validate_email(email)
+        except ValidationError as error:
+            raise ValidationError(_("Saisissez une adresse courriel valide.")) from error
+        limit = User._meta.get_field("email").max_length or 254
+        if len(email) > limit:
+            raise ValidationError(_("L'adresse dépasse {limit} caractères.").format(limit=limit))
+        return email
 
     def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> User:
         from crm.services import citizen_for_account  # the CRM exists in towns' schemas only

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -8,10 +9,16 @@ from django.test import Client
 from django_tenants.utils import schema_context
 
 from crm.models import StaffProfile
+from crm.services import api_key_create
 from tenants.models import Municipality
 from tests.accounts import signed_in_staff
 from tests.conftest import host_of
-from tests.factories import UserFactory
+from tests.factories import (
+    DepartmentFactory,
+    ServiceAttributeFactory,
+    ServiceTypeFactory,
+    UserFactory,
+)
 
 
 @pytest.fixture
@@ -51,3 +58,33 @@ def staff_client(
         return signed_in_staff(host_of(laval), laval.schema_name, user)
 
     return make
+
+
+@pytest.fixture
+def attribute_catalog(laval: Municipality) -> dict[str, Any]:
+    """A public service type of Laval with a question of every Open311 datatype (the choice
+    required), and a write key for it."""
+    with schema_context(laval.schema_name):
+        pothole = ServiceTypeFactory(
+            code="nid-de-poule", department=DepartmentFactory(code="voirie")
+        )
+        for order, (code, datatype, choices) in enumerate(
+            [
+                ("taille", "singlevaluelist", ["petit", "grand"]),
+                ("voies", "multivaluelist", ["gauche", "droite"]),
+                ("profondeur", "number", []),
+                ("depuis", "datetime", []),
+                ("couleur", "string", []),
+                ("precisions", "text", []),
+            ]
+        ):
+            ServiceAttributeFactory(
+                service_type=pothole,
+                code=code,
+                datatype=datatype,
+                required=code == "taille",
+                order=order,
+                choices=choices,
+            )
+        _key, secret = api_key_create(actor=None, name="Voilà! Signalement", scope="write")
+    return {"pothole": pothole, "key": secret}

@@ -1,15 +1,47 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from django.test import Client
 from django_tenants.utils import schema_context
 
 from crm.services import citizen_create, faq_article_create, request_create
+from onboarding.models import OnboardingProject
+from onboarding.services import project_start
+from tenants.models import Municipality
 from tests.factories import (
     DepartmentFactory,
     ServiceAttributeFactory,
     ServiceCategoryFactory,
     ServiceTypeFactory,
 )
+from tests.onboarding.console_helpers import console_client
+
+
+@pytest.fixture
+def operator() -> Client:
+    """A platform operator signed in to the console with their second factor."""
+    return console_client()
+
+
+@pytest.fixture
+def draft_project(laval: Municipality, operator: Client) -> OnboardingProject:
+    """An onboarding project of Laval's at its first step, started by `operator`."""
+    return project_start(
+        host=laval,
+        name="Ville de Terrebonne",
+        slug="terrebonne",
+        domain="terrebonne.localhost",
+        by=operator.user,  # type: ignore[attr-defined]
+    )
+
+
+@pytest.fixture
+def exports_in_tmp(settings, tmp_path: Path) -> Path:
+    """Exports, and the uploads waiting to be imported beside them, in a temporary folder."""
+    settings.RELAIS_EXPORT_DIR = tmp_path / "exports"
+    return tmp_path
 
 
 @pytest.fixture

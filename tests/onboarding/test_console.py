@@ -38,11 +38,6 @@ STAFF_CSV = (
 )
 
 
-@pytest.fixture
-def operator():
-    return console_client()
-
-
 def _upload(content: str, name: str = "personnel.csv"):
     from django.core.files.uploadedfile import SimpleUploadedFile
 

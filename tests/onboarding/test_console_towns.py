@@ -22,11 +22,6 @@ from tests.onboarding.console_helpers import console_client
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def operator():
-    return console_client()
-
-
 @pytest.fixture(autouse=True)
 def _exports_in_tmp(settings, tmp_path):
     settings.RELAIS_EXPORT_DIR = tmp_path / "exports"
