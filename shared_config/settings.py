@@ -93,10 +93,11 @@ TENANT_LIMIT_SET_CALLS = True
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Before routing, so that the pages it answers itself (unknown host, suspended town) carry
-    # the policy too; after WhiteNoise, whose static files need none.
+    # Before routing, so that what it answers itself (unknown host, suspended town, probes)
+    # carries these headers too; after WhiteNoise, whose static files need none.
     "csp.middleware.CSPMiddleware",
     "shared_config.security_headers.PermissionsPolicyMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tenants.middleware.TenantRoutingMiddleware",
     "shared_config.middleware.RequestHygieneMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -106,7 +107,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 TEMPLATES = [
