@@ -1,6 +1,7 @@
 """The Content-Security-Policy in Chromium: the watch that every browser test runs under
 (conftest.py) reports what a policy refuses, and the pages no accessibility test opens (the
-second factor's set-up, Django's admin on a town and on the platform) break no rule of it.
+second factor's set-up, Django's admin on a town and on the platform, with its pop-up and
+inline scripts at work) break no rule of it.
 
 The `page` fixture fails a test at teardown on any violation: the tests below only open the
 pages and check that they were served."""
@@ -12,6 +13,7 @@ from allauth.mfa.models import Authenticator
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from crm.models import Department
 from tenants.accounts.models import User
 from tests.accounts import totp_code, totp_device
 from tests.e2e.conftest import watch_csp_violations
@@ -22,6 +24,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
 TOWN_ADMIN = "csp-admin@laval.localhost"
 PLATFORM_ADMIN = "csp-admin@localhost"
+POPUP_DEPARTMENT = "csp-essai"
 
 _REFUSED = """<!DOCTYPE html><html lang="fr"><head><title>Refus</title>
 <style>p { color: red; }</style>
@@ -55,9 +58,10 @@ def test_the_watch_reports_each_kind_of_inline_content_a_policy_refuses(browser)
     assert "console: " in reported  # the console's report too
 
 
-def _remove_accounts() -> None:
+def _remove_what_the_tests_made() -> None:
     with schema_context("laval"):
         User.objects.filter(email=TOWN_ADMIN).delete()
+        Department.objects.filter(code=POPUP_DEPARTMENT).delete()
     with schema_context("public"):
         user = User.objects.filter(email=PLATFORM_ADMIN).first()
         if user is not None:
@@ -89,10 +93,10 @@ def administrators():
             )
             state["secret"] = totp_device(platform_admin)
 
-    committed(_remove_accounts)
+    committed(_remove_what_the_tests_made)
     committed(create)
     yield state
-    committed(_remove_accounts)
+    committed(_remove_what_the_tests_made)
 
 
 def _sign_in(page, base: str, email: str) -> None:
@@ -135,6 +139,21 @@ def test_second_factor_set_up_and_a_towns_admin_break_no_policy_rule(
     ]:
         response = page.goto(f"{base}{path}")
         assert response.status == 200, path
+
+    # The admin's scripts at work: a related object added in a pop-up window (which hands it
+    # back to the form that opened it), and a row added to an inline.
+    page.goto(f"{base}/admin/crm/servicetype/add/")
+    with page.expect_popup() as popup_info:
+        page.locator("#add_id_department").click()
+    popup = popup_info.value
+    popup.get_by_label("Code").fill(POPUP_DEPARTMENT)
+    popup.get_by_label("Nom (français)").fill("Service d'essai")
+    popup.get_by_role("button", name="Enregistrer", exact=True).click()
+    popup.wait_for_event("close")
+    assert page.locator("#id_department option:checked").inner_text() == "Service d'essai"
+    rows = page.locator(".dynamic-attributes")
+    page.locator("#attributes-group .add-row a").click()
+    assert rows.count() == 1
 
 
 def test_the_platforms_admin_breaks_no_policy_rule(page, live_port, administrators):
