@@ -166,6 +166,18 @@ def test_errors_answered_outside_a_view_carry_the_policy_and_nothing_inline(
         assert "#00558c" not in response.content.decode()
 
 
+def test_a_form_refused_by_the_csrf_check_gets_relais_page_not_djangos(laval):
+    client = Client(HTTP_HOST=host_of(laval), enforce_csrf_checks=True)
+
+    response = client.post("/comptes/login/", {"login": "a@b.ca", "password": "x"})
+
+    assert response.status_code == 403
+    assert "<h1>Formulaire refusé</h1>" in response.text
+    assert "--couleur-principale: #00558c" in response.text  # the town's layout
+    assert_nothing_inline(response.text)  # Django's own page has an inline <style>
+    assert_security_headers(response)
+
+
 @override_settings(
     SECURE_SSL_REDIRECT=True, SECURE_HSTS_SECONDS=31_536_000, SECURE_HSTS_INCLUDE_SUBDOMAINS=True
 )
