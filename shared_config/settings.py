@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -92,6 +93,11 @@ TENANT_LIMIT_SET_CALLS = True
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before routing, so that what it answers itself (unknown host, suspended town, probes)
+    # carries these headers too; after WhiteNoise, whose static files need none.
+    "csp.middleware.CSPMiddleware",
+    "shared_config.security_headers.PermissionsPolicyMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tenants.middleware.TenantRoutingMiddleware",
     "shared_config.middleware.RequestHygieneMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -101,7 +107,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 TEMPLATES = [
@@ -301,20 +306,80 @@ WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Security -----------------------------------------------------------------------------------
+# Production serves HTTPS only (docs/operations.md, "Security headers"). RELAIS_HTTPS turns on,
+# together, secure cookies, the redirect of plain HTTP to HTTPS and HSTS; each can still be set
+# on its own. Development (DEBUG) is plain HTTP on localhost and gets none of them.
 # Cookies are host-only (no *_COOKIE_DOMAIN): a town's session never reaches another subdomain.
 RELAIS_HTTPS = env_bool("RELAIS_HTTPS", default=not DEBUG)
 SESSION_COOKIE_SECURE = RELAIS_HTTPS
 CSRF_COOKIE_SECURE = RELAIS_HTTPS
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=RELAIS_HTTPS)
+# Probes call the pods over plain HTTP (shared_config/health.py): a redirect would fail them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# One year, for the base domain and every town under it (all served by Relais, all HTTPS).
+# No preload by default: the preload list takes a whole registrable domain (the host city's
+# own, with every sub-domain it will ever have) and is slow to leave; a deployment on a domain
+# of its own may opt in. docs/decisions/0002-hsts-sub-domains-without-preload.md
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if RELAIS_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
+# Django's deploy check warns whenever preload is off: here that is the decision above.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env_bool("RELAIS_BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
+
+# Content-Security-Policy (django-csp): everything from the page's own origin, nothing inline
+# but a <style> carrying the request's nonce (a town's colour). A page that needs more widens
+# it for itself with csp_update (the API documentation: crm/api/urls.py). Same policy with
+# DEBUG on, except that django-csp leaves Django's debug 404 and 500 pages without one.
+RELAIS_CSP_DIRECTIVES: dict[str, list[object]] = {
+    "default-src": [SELF],
+    "script-src": [SELF],
+    "style-src": [SELF, NONCE],
+    "img-src": [SELF, "data:"],  # data: for the QR code of the second-factor set-up
+    "font-src": [SELF],
+    "connect-src": [SELF],
+    "object-src": [NONE],
+    "base-uri": [NONE],
+    "form-action": [SELF],
+    "frame-ancestors": [NONE],
+}
+# Where browsers send violation reports (e.g. Sentry's security endpoint); none by default.
+if _csp_report_uri := env_str("RELAIS_CSP_REPORT_URI"):
+    RELAIS_CSP_DIRECTIVES["report-uri"] = [_csp_report_uri]
+# Report-only, for a rollout that must not break a page (violations are reported, and shown in
+# the browser's console, instead of blocked): never the default.
+if env_bool("RELAIS_CSP_REPORT_ONLY", default=False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": RELAIS_CSP_DIRECTIVES}
+else:
+    CONTENT_SECURITY_POLICY = {"DIRECTIVES": RELAIS_CSP_DIRECTIVES}
+# Browser features no page of Relais uses are refused, for its pages and anything they embed;
+# geolocation stays open to the town's own pages (placing a report on a map).
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    "accelerometer": [],
+    "autoplay": [],
+    "camera": [],
+    "display-capture": [],
+    "encrypted-media": [],
+    "geolocation": ["self"],
+    "gyroscope": [],
+    "hid": [],
+    "magnetometer": [],
+    "microphone": [],
+    "midi": [],
+    "payment": [],
+    "screen-wake-lock": [],
+    "serial": [],
+    "usb": [],
+    "xr-spatial-tracking": [],
+}
 
 # --- Email (files under .data/mail until EMAIL_HOST is set) -------------------------------------
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"Relais <ne-pas-repondre@{RELAIS_BASE_DOMAIN}>")

@@ -11,6 +11,12 @@ os.environ.setdefault("RELAIS_BASE_DOMAIN", "localhost")
 # Integrations stay off in tests even when a developer's .env configures them.
 for _name in ("SENTRY_DSN", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "EMAIL_HOST"):
     os.environ[_name] = ""
+# Tests speak plain HTTP (the test client, the browser tests' server): no redirect to HTTPS, no
+# HSTS, no secure cookies; and the policy is enforced, as in production.
+for _name in ("RELAIS_HTTPS", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS"):
+    os.environ[_name] = "0"
+os.environ["RELAIS_CSP_REPORT_ONLY"] = "0"
+os.environ["RELAIS_CSP_REPORT_URI"] = ""
 
 from shared_config.settings import *  # noqa: E402, F403
 
@@ -27,6 +33,3 @@ if os.environ.get("RELAIS_TASKS_BACKEND") != "database":
     TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 # Tests fill the pool themselves when they need spares, never in a background thread.
 RELAIS_SPARE_POOL_SIZE = 0
-RELAIS_HTTPS = False
-SESSION_COOKIE_SECURE = False
-CSRF_COOKIE_SECURE = False

@@ -3,14 +3,19 @@
 The server runs in a thread of the test process, on the test database, and sees what the
 session fixtures committed (Laval and Lévis). Chromium resolves *.localhost to loopback, so
 each town is reached by its own host name.
+
+Every page a test opens is watched for Content-Security-Policy violations (`page` below): a
+test that leaves one behind fails at teardown, whatever it checked itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
 from collections.abc import Iterator
+from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler
 
 import pytest
@@ -83,9 +88,50 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
+# Installed in every document before its own scripts (through the DevTools protocol, which the
+# page's policy does not govern): each violation is handed to Python with what was refused.
+_CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__relaisCspViolation(
+    `${event.disposition} ${event.effectiveDirective}: ${event.blockedURI || "?"} `
+    + `at ${event.sourceFile || event.documentURI}:${event.lineNumber}`
+    + (event.sample ? ` (${event.sample})` : "")
+  );
+});
+"""
+
+
+def watch_csp_violations(context: Any) -> list[str]:
+    """The Content-Security-Policy violations of every page of a browser `context`, in a list
+    that fills as they happen: the `securitypolicyviolation` events of each document, and the
+    console's reports, which also cover what no document listener sees (a worker's)."""
+    violations: list[str] = []
+
+    def on_event(report: str) -> None:
+        violations.append(report)
+
+    def on_console(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(f"console: {message.text}")
+
+    context.expose_function("__relaisCspViolation", on_event)
+    context.add_init_script(_CSP_LISTENER)
+    context.on("console", on_console)
+    return violations
+
+
 @pytest.fixture
 def page(browser: object) -> Iterator[object]:
     context = browser.new_context()  # type: ignore[attr-defined]
+    violations = watch_csp_violations(context)
     page = context.new_page()
     yield page
+    from playwright.sync_api import Error as PlaywrightError
+
+    # A round trip, so that the reports the page has already sent are received (unless the
+    # page was left navigating or crashed by a test that failed anyway).
+    with contextlib.suppress(PlaywrightError):
+        page.evaluate("0")
     context.close()
+    if violations:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(violations))

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -123,3 +126,137 @@ def test_dotenv_never_overrides_the_environment(tmp_path, monkeypatch):
     assert os.environ["RELAIS_T3"] == "x"
     monkeypatch.delenv("RELAIS_T2")
     monkeypatch.delenv("RELAIS_T3")
+
+
+# --- Production security settings, as the environment drives them ----------------------------
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "RELAIS_BASE_DOMAIN": "relais.exemple.qc.ca",
+}
+
+
+def _run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    """`args` run by Python in the project with the real settings, in an environment of `env`
+    alone: not the test run's, whose settings force plain HTTP (and whose browser tests allow
+    async-unsafe calls, which the deploy check reports)."""
+    return subprocess.run(  # noqa: S603 (arguments written by the tests)
+        [sys.executable, *args],
+        cwd=PROJECT,
+        env={
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "DJANGO_SETTINGS_MODULE": "shared_config.settings",
+            "RELAIS_DOTENV": "",  # ignore the developer's .env
+            "DATABASE_URL": "postgres://relais@127.0.0.1:1/unused",  # parsed, never connected
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _security_settings(**env: str) -> dict[str, Any]:
+    names = [
+        "SECURE_SSL_REDIRECT",
+        "SECURE_REDIRECT_EXEMPT",
+        "SECURE_HSTS_SECONDS",
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+        "SECURE_HSTS_PRELOAD",
+        "SECURE_PROXY_SSL_HEADER",
+        "SESSION_COOKIE_SECURE",
+        "CSRF_COOKIE_SECURE",
+        "SILENCED_SYSTEM_CHECKS",
+        "CONTENT_SECURITY_POLICY",
+        "CONTENT_SECURITY_POLICY_REPORT_ONLY",
+    ]
+    script = (
+        "import json; from django.conf import settings; "
+        f"print(json.dumps({{n: getattr(settings, n, None) for n in {names!r}}}, default=str))"
+    )
+    result = _run(["-c", script], **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_check_deploy_is_clean_with_the_production_settings():
+    result = _run(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        **PRODUCTION,
+        RELAIS_HTTPS="1",
+        RELAIS_BEHIND_PROXY="1",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues (1 silenced)." in result.stdout
+
+
+def test_check_deploy_fails_when_production_turns_hsts_off():
+    result = _run(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        **PRODUCTION,
+        SECURE_HSTS_SECONDS="0",
+    )
+
+    assert result.returncode != 0
+    assert "security.W004" in result.stderr  # SECURE_HSTS_SECONDS
+
+
+def test_production_serves_https_only_by_default():
+    values = _security_settings(**PRODUCTION)
+
+    assert values["SECURE_SSL_REDIRECT"] is True
+    assert values["SECURE_REDIRECT_EXEMPT"] == ["^healthz$", "^readyz$"]
+    assert values["SECURE_HSTS_SECONDS"] == 31_536_000
+    assert values["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
+    assert values["SECURE_HSTS_PRELOAD"] is False
+    assert values["SILENCED_SYSTEM_CHECKS"] == ["security.W021"]  # preload off, by decision
+    assert values["SESSION_COOKIE_SECURE"] is True
+    assert values["CSRF_COOKIE_SECURE"] is True
+    assert values["SECURE_PROXY_SSL_HEADER"] is None
+    assert values["CONTENT_SECURITY_POLICY"] is not None
+    assert values["CONTENT_SECURITY_POLICY_REPORT_ONLY"] is None
+
+
+def test_development_stays_on_plain_http_under_the_same_policy():
+    production = _security_settings(**PRODUCTION)
+    development = _security_settings(DEBUG="1")
+
+    assert development["SECURE_SSL_REDIRECT"] is False
+    assert development["SECURE_HSTS_SECONDS"] == 0
+    assert development["SESSION_COOKIE_SECURE"] is False
+    assert development["CSRF_COOKIE_SECURE"] is False
+    assert development["CONTENT_SECURITY_POLICY"] == production["CONTENT_SECURITY_POLICY"]
+
+
+def test_each_https_setting_can_be_set_on_its_own():
+    values = _security_settings(
+        **PRODUCTION,
+        SECURE_SSL_REDIRECT="0",  # a proxy redirects instead
+        SECURE_HSTS_SECONDS="300",  # a first rollout
+        SECURE_HSTS_PRELOAD="1",
+        RELAIS_BEHIND_PROXY="1",
+    )
+
+    assert values["SECURE_SSL_REDIRECT"] is False
+    assert values["SECURE_HSTS_SECONDS"] == 300
+    assert values["SECURE_HSTS_PRELOAD"] is True
+    assert values["SILENCED_SYSTEM_CHECKS"] == []
+    assert values["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert values["SESSION_COOKIE_SECURE"] is True
+
+
+def test_the_policy_can_be_rolled_out_in_report_only_mode():
+    enforced = _security_settings(**PRODUCTION)
+    report_only = _security_settings(
+        **PRODUCTION,
+        RELAIS_CSP_REPORT_ONLY="1",
+        RELAIS_CSP_REPORT_URI="https://sentry.exemple.qc.ca/api/2/security/?sentry_key=k",
+    )
+
+    assert report_only["CONTENT_SECURITY_POLICY"] is None
+    assert report_only["CONTENT_SECURITY_POLICY_REPORT_ONLY"]["DIRECTIVES"] == {
+        **enforced["CONTENT_SECURITY_POLICY"]["DIRECTIVES"],
+        "report-uri": ["https://sentry.exemple.qc.ca/api/2/security/?sentry_key=k"],
+    }
