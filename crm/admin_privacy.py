@@ -9,6 +9,7 @@ list and search pages), and written to the access log with every page it lets th
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, cast
 
@@ -213,18 +214,20 @@ class CitizenPrivacyMixin(admin.ModelAdmin):
             raise PermissionDenied
         return cast(Citizen | None, self.get_object(request, unquote(object_id)))
 
-    def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    def _shown_with_purpose(
+        self,
+        request: HttpRequest,
+        citizen: Citizen,
+        show: Callable[[], HttpResponse],
+        details: str = "",
     ) -> HttpResponse:
-        citizen = self._citizen_or_none(request, object_id)
-        if citizen is None:  # Django's own answer for a missing record
-            return super().change_view(request, object_id, form_url, extra_context)
+        """A page of a citizen's record: shown once the staff member has stated why, and
+        logged with that purpose once actually shown (a saved form redirects, showing
+        nothing)."""
         purpose = stated_purpose(request, record_scope(citizen.pk))
         if purpose is None:
             return self._purpose_page(request, record_scope(citizen.pk), request.get_full_path())
-        extra_context = {**(extra_context or {}), **self._rights_tools(request, citizen)}
-        response = super().change_view(request, object_id, form_url, extra_context)
-        # Logged once the record was actually shown (a saved form redirects and shows nothing).
+        response = show()
         if response.status_code == 200:
             services.access_log_record(
                 actor=cast(User, request.user),
@@ -232,8 +235,24 @@ class CitizenPrivacyMixin(admin.ModelAdmin):
                 action=AccessAction.VIEW,
                 purpose=purpose,
                 context="admin",
+                details=details,
             )
         return response
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        citizen = self._citizen_or_none(request, object_id)
+        if citizen is None:  # Django's own answer for a missing record
+            return super().change_view(request, object_id, form_url, extra_context)
+        extra_context = {**(extra_context or {}), **self._rights_tools(request, citizen)}
+        return self._shown_with_purpose(
+            request,
+            citizen,
+            lambda: super(CitizenPrivacyMixin, self).change_view(
+                request, object_id, form_url, extra_context
+            ),
+        )
 
     def history_view(
         self, request: HttpRequest, object_id: str, extra_context: Any = None
@@ -241,20 +260,14 @@ class CitizenPrivacyMixin(admin.ModelAdmin):
         citizen = self._citizen_or_none(request, object_id)
         if citizen is None:
             return super().history_view(request, object_id, extra_context)
-        purpose = stated_purpose(request, record_scope(citizen.pk))
-        if purpose is None:
-            return self._purpose_page(request, record_scope(citizen.pk), request.get_full_path())
-        response = super().history_view(request, object_id, extra_context)
-        if response.status_code == 200:
-            services.access_log_record(
-                actor=cast(User, request.user),
-                citizen=citizen,
-                action=AccessAction.VIEW,
-                purpose=purpose,
-                context="admin",
-                details="Historique des modifications",
-            )
-        return response
+        return self._shown_with_purpose(
+            request,
+            citizen,
+            lambda: super(CitizenPrivacyMixin, self).history_view(
+                request, object_id, extra_context
+            ),
+            details="Historique des modifications",
+        )
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         if not self.has_view_or_change_permission(request):
