@@ -11,11 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.sessions.backends.base import SessionBase
 from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from crm.models import ApiKey, Citizen, Department, StaffRole
+from tenants.accounts.second_factor import session_may_act_as_staff
 
 ADMINISTRATOR = StaffRole.ADMINISTRATOR.value
 AGENT = StaffRole.AGENT.value
@@ -37,6 +39,8 @@ class Viewer:
     department: Department | None = None
     citizen: Citizen | None = None
     api_key: ApiKey | None = None
+    # A staff account whose session lacks the second factor its role needs.
+    second_factor_missing: bool = False
 
     @property
     def is_staff(self) -> bool:
@@ -67,13 +71,19 @@ def _viewer(request: Request) -> Viewer:
     user = request.user
     if not user or not user.is_authenticated or not user.is_active:
         return Viewer(PUBLIC)
-    if user.is_superuser:
-        return Viewer(ADMINISTRATOR, user=user)
-    if user.is_staff:
+    if user.is_superuser or user.is_staff:
         profile = getattr(user, "staff_profile", None)
-        if profile is None:
+        role = ADMINISTRATOR if user.is_superuser else (profile.role if profile else PUBLIC)
+        # The same door as the other staff areas: a session that skipped the account's second
+        # factor (or an administrator without one) has no staff rights here either.
+        session = request.auth if isinstance(request.auth, SessionBase) else request.session
+        if role != PUBLIC and not session_may_act_as_staff(
+            session, user, required=role == ADMINISTRATOR
+        ):
+            return Viewer(PUBLIC, user=user, second_factor_missing=True)
+        if role == PUBLIC:
             return Viewer(PUBLIC, user=user)
-        return Viewer(profile.role, user=user, department=profile.department)
+        return Viewer(role, user=user, department=profile.department if profile else None)
     citizen = Citizen.objects.filter(account=user, merged_into__isnull=True).first()
     if citizen is None:
         return Viewer(PUBLIC, user=user)
@@ -89,6 +99,11 @@ class HasRole(BasePermission):
         by_method = getattr(view, "roles_by_method", None)
         roles = (by_method or {}).get(request.method, getattr(view, "allowed_roles", ()))
         viewer = viewer_of(request)
+        if viewer.second_factor_missing and viewer.role not in roles:
+            self.message = _(
+                "Connectez-vous avec la double authentification de votre compte du personnel "
+                "pour cette opération."
+            )
         if viewer.role == KEY and request.method not in {"GET", "HEAD", "OPTIONS"}:
             return KEY in roles and viewer.can_write_as_key
         return viewer.role in roles

@@ -9,11 +9,15 @@ first set it up.
 
 from __future__ import annotations
 
-from allauth.account.authentication import get_authentication_records
+from allauth.account.authentication import (
+    AUTHENTICATION_METHODS_SESSION_KEY,
+    get_authentication_records,
+)
 from allauth.account.internal.flows.login import record_authentication
 from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import messages
+from django.contrib.sessions.backends.base import SessionBase
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -31,6 +35,16 @@ def session_used_second_factor(request: HttpRequest) -> bool:
     """Whether this session's sign-in (or a later confirmation) included a second factor."""
     records = get_authentication_records(request, request.user)
     return any(record.get("method") == SECOND_FACTOR for record in records)
+
+
+def session_may_act_as_staff(session: SessionBase, user: User, *, required: bool) -> bool:
+    """Whether a session (a browser's, or the app's behind an X-Session-Token) may use a
+    staff account's rights: it used the account's device, or the account has none and its role
+    does not require one (`required`: an administrator's)."""
+    if is_mfa_enabled(user, [Authenticator.Type.TOTP]):
+        records = session.get(AUTHENTICATION_METHODS_SESSION_KEY) or []
+        return any(record.get("method") == SECOND_FACTOR for record in records)
+    return not required
 
 
 def second_factor_detour(request: HttpRequest, *, required: bool) -> HttpResponseRedirect | None:

@@ -15,6 +15,7 @@ from django.core import mail
 from django.test import Client, override_settings
 from django_tenants.utils import schema_context
 
+from crm.models import StaffProfile
 from onboarding.models import ConsoleMember, ConsoleRole
 from tenants.accounts.models import User
 from tests.accounts import sign_in, signed_in_staff, totp_code, totp_device
@@ -255,3 +256,44 @@ def test_app_sign_up_answers_the_same_for_a_taken_address(laval):
         return {"status": response.status_code, **body}
 
     assert sign_up("agent@laval.qc.ca") == sign_up("nouveau@exemple.qc.ca")
+
+
+def _staff_with_role(town, email: str, role: str, **fields) -> User:
+    with schema_context(town.schema_name):
+        user = UserFactory(email=email, is_staff=True, **fields)
+        StaffProfile.objects.create(user=user, role=role)
+    return user
+
+
+def test_the_api_gives_staff_rights_only_to_a_session_with_the_second_factor(laval):
+    """The REST API is a staff area too: a session that skipped the account's device, or an
+    administrator's without one, has no staff rights there."""
+    citizens = "/api/v1/citizens/?purpose=Appel"
+    administrator = _superuser(laval.schema_name, "admin@laval.qc.ca")
+    agent = _staff_with_role(laval, "agent@laval.qc.ca", "agent")
+    with schema_context(laval.schema_name):
+        secret = totp_device(agent)
+    without_device = Client(HTTP_HOST=host_of(laval))
+    sign_in(without_device, administrator.email)
+    skipped = Client(HTTP_HOST=host_of(laval))
+    with schema_context(laval.schema_name):
+        skipped.force_login(agent)  # a session opened without the code
+    with_code = Client(HTTP_HOST=host_of(laval))
+    sign_in(with_code, agent.email, secret=secret)
+
+    refused = [without_device.get(citizens), skipped.get(citizens)]
+
+    for response in refused:
+        assert response.status_code == 403
+        assert "double authentification" in response.json()["error"]["message"]
+    assert with_code.get(citizens).status_code == 200
+
+
+def test_staff_without_a_device_keep_their_rights_until_their_role_requires_one(laval):
+    # Agents, department staff and supervisors are not yet required to have a device (the
+    # town's "2FA for all staff" setting comes with the staff workspace).
+    agent = _staff_with_role(laval, "agent@laval.qc.ca", "agent")
+    client = Client(HTTP_HOST=host_of(laval))
+    sign_in(client, agent.email)
+
+    assert client.get("/api/v1/citizens/?purpose=Appel").status_code == 200
