@@ -5,12 +5,18 @@ workers and every app server: a per-process cache multiplies every limit by the 
 processes. Redis (`REDIS_URL`) is the production choice; without it, this backend keeps the
 same guarantees in the database that is always there.
 
-Django's DatabaseCache costs five round trips per write (a COUNT of the whole table, a
-savepoint, a SELECT, an UPDATE or INSERT, a release): here a write is one upsert, and the
-table is pruned of expired entries every few hundred writes instead of counted on each.
-The table (`relais_cache`, UNLOGGED: a cache needs no crash safety) lives in the public
-schema, created by a migration of the `tenants` app; every town's `search_path` ends with
-`public`, and every key carries the schema name (django_tenants.cache.make_key).
+Two departures from Django's DatabaseCache, both about these guarantees:
+- **A live entry is never evicted.** Django's cache counts the table on each `add` and, past
+  MAX_ENTRIES (300), deletes a third of the entries, live ones included: a lock-out or a used
+  TOTP code would vanish whenever the table holds a few hundred throttle counters (and an
+  attacker could make it so). Here only expired entries are deleted, every few hundred writes.
+- **Each write is one statement**: `set` an upsert, `add` an upsert that only replaces an
+  expired entry (so two processes adding the same key at once: exactly one succeeds), `touch`
+  an update; Django's take up to five round trips.
+
+The table (`relais_cache`, UNLOGGED: a cache needs no crash safety) lives in the public schema,
+created by a migration of the `tenants` app; every town's `search_path` ends with `public`, and
+every key carries the schema name (django_tenants.cache.make_key).
 """
 
 from __future__ import annotations
@@ -30,25 +36,62 @@ PRUNE_EVERY = 500
 
 
 class PostgresCache(DatabaseCache):
-    def set(
-        self, key: Any, value: Any, timeout: float | None = DEFAULT_TIMEOUT, version: Any = None
-    ) -> None:
-        key = self.make_and_validate_key(key, version=version)
+    def _expiry(self, timeout: float | None) -> datetime:
         backend_timeout = self.get_backend_timeout(timeout)
-        expires = (
-            datetime.max.replace(tzinfo=UTC)
-            if backend_timeout is None
-            else datetime.fromtimestamp(backend_timeout, tz=UTC)
-        )
-        encoded = base64.b64encode(pickle.dumps(value, self.pickle_protocol)).decode("latin1")
+        if backend_timeout is None:
+            return datetime.max.replace(tzinfo=UTC)
+        return datetime.fromtimestamp(backend_timeout, tz=UTC).replace(microsecond=0)
+
+    def _write(self, sql: str, params: list[Any]) -> bool:
+        """Run one write on the cache table (`{table}` in `sql`); whether it touched a row."""
         connection = connections[router.db_for_write(self.cache_model_class)]
         table = connection.ops.quote_name(self.cache_model_class._meta.db_table)
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} (cache_key, value, expires) VALUES (%s, %s, %s) "  # noqa: S608
-                "ON CONFLICT (cache_key) DO UPDATE "
-                "SET value = EXCLUDED.value, expires = EXCLUDED.expires",
-                [key, encoded, expires.replace(microsecond=0)],
-            )
+            cursor.execute(sql.format(table=table), params)
+            written = cursor.rowcount > 0
             if secrets.randbelow(PRUNE_EVERY) == 0:
                 cursor.execute(f"DELETE FROM {table} WHERE expires < now()")  # noqa: S608
+        return written
+
+    def _encoded(self, value: Any) -> str:
+        return base64.b64encode(pickle.dumps(value, self.pickle_protocol)).decode("latin1")
+
+    def set(
+        self, key: Any, value: Any, timeout: float | None = DEFAULT_TIMEOUT, version: Any = None
+    ) -> None:
+        self._write(
+            "INSERT INTO {table} (cache_key, value, expires) VALUES (%s, %s, %s) "
+            "ON CONFLICT (cache_key) DO UPDATE "
+            "SET value = EXCLUDED.value, expires = EXCLUDED.expires",
+            [
+                self.make_and_validate_key(key, version=version),
+                self._encoded(value),
+                self._expiry(timeout),
+            ],
+        )
+
+    def add(
+        self, key: Any, value: Any, timeout: float | None = DEFAULT_TIMEOUT, version: Any = None
+    ) -> bool:
+        return self._write(
+            "INSERT INTO {table} AS entry (cache_key, value, expires) VALUES (%s, %s, %s) "
+            "ON CONFLICT (cache_key) DO UPDATE "
+            "SET value = EXCLUDED.value, expires = EXCLUDED.expires "
+            "WHERE entry.expires < now()",
+            [
+                self.make_and_validate_key(key, version=version),
+                self._encoded(value),
+                self._expiry(timeout),
+            ],
+        )
+
+    def touch(self, key: Any, timeout: float | None = DEFAULT_TIMEOUT, version: Any = None) -> bool:
+        return self._write(
+            "UPDATE {table} SET expires = %s WHERE cache_key = %s AND expires >= now()",
+            [self._expiry(timeout), self.make_and_validate_key(key, version=version)],
+        )
+
+    def _cull(self, db: Any, cursor: Any, now: datetime, num: int) -> None:
+        """Expired entries only: a live lock-out or used code is never evicted."""
+        table = connections[db].ops.quote_name(self.cache_model_class._meta.db_table)
+        cursor.execute(f"DELETE FROM {table} WHERE expires < %s", [now])  # noqa: S608

@@ -77,9 +77,7 @@ def _viewer(request: Request) -> Viewer:
         # The same door as the other staff areas: a session that skipped the account's second
         # factor (or an administrator without one) has no staff rights here either.
         session = request.auth if isinstance(request.auth, SessionBase) else request.session
-        if role != PUBLIC and not session_may_act_as_staff(
-            session, user, required=role == ADMINISTRATOR
-        ):
+        if role != PUBLIC and not session_may_act_as_staff(session, user, required=True):
             return Viewer(PUBLIC, user=user, second_factor_missing=True)
         if role == PUBLIC:
             return Viewer(PUBLIC, user=user)

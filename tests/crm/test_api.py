@@ -36,12 +36,11 @@ def town(laval):
 
 
 def _staff(town_model, email: str, role: str, department=None) -> Client:
+    """A staff member signed in with their second factor, as staff rights require."""
     with schema_context(town_model.schema_name):
         user = UserFactory(email=email, is_staff=True)
         StaffProfile.objects.create(user=user, role=role, department=department)
-        client = Client(HTTP_HOST=f"{town_model.slug}.localhost")
-        client.force_login(user)
-    return client
+    return signed_in_staff(f"{town_model.slug}.localhost", town_model.schema_name, user)
 
 
 def _key(town_model, scope: str = "write", name: str = "Voilà! Signalement") -> str:

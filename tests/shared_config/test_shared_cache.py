@@ -17,6 +17,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 from django_tenants.utils import schema_context
 
 from tenants.accounts.models import User
@@ -103,3 +104,39 @@ def test_a_sign_in_lock_out_holds_across_processes(laval):
     assert third == [[200, True]]  # five failures in two processes lock the sixth attempt
     with schema_context(laval.schema_name):
         assert not User.objects.filter(email=email).exists()
+
+
+@pytest.mark.skipif(bool(os.environ.get("REDIS_URL")), reason="the database's cache table")
+def test_the_database_cache_never_evicts_a_live_entry(laval):
+    """Django's DatabaseCache culls a third of its entries, live ones included, past 300 rows:
+    a lock-out or a used TOTP code would vanish under a few hundred throttle counters."""
+    cache.set("verrou", "actif", 300)
+    for n in range(400):
+        cache.set(f"compteur-{n}", n, 300)
+
+    assert cache.add("code-utilise", "y", 30) is True
+    assert cache.add("code-utilise", "y", 30) is False  # a used code stays used
+    assert cache.get("verrou") == "actif"
+    assert cache.get("compteur-0") == 0
+    cache.set("expire", "x", -1)
+    assert cache.add("expire", "neuf", 30) is True  # an expired entry is replaced
+    assert cache.touch("verrou", 600) is True
+    assert cache.touch("absent", 600) is False
+
+
+def test_a_lock_out_survives_a_full_cache(laval):
+    email = "plein@laval.qc.ca"
+    with schema_context(laval.schema_name):
+        UserFactory(email=email)
+    client = Client(HTTP_HOST="laval.localhost")
+    for _attempt in range(5):
+        client.post("/comptes/login/", {"login": email, "password": "mauvais"})
+    # Another town's traffic fills the cache with throttle counters.
+    with schema_context("levis"):
+        for n in range(400):
+            cache.set(f"throttle:client:{n}", [n], 60)
+
+    right = client.post("/comptes/login/", {"login": email, "password": TEST_PASSWORD})
+
+    assert right.status_code == 200
+    assert "Trop de tentatives" in right.content.decode()

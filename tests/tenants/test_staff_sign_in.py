@@ -266,34 +266,37 @@ def _staff_with_role(town, email: str, role: str, **fields) -> User:
 
 
 def test_the_api_gives_staff_rights_only_to_a_session_with_the_second_factor(laval):
-    """The REST API is a staff area too: a session that skipped the account's device, or an
-    administrator's without one, has no staff rights there."""
+    """The REST API is a staff area like the admin: a session or app token that skipped the
+    account's device, or of a staff account without one, has no staff rights there."""
     citizens = "/api/v1/citizens/?purpose=Appel"
     administrator = _superuser(laval.schema_name, "admin@laval.qc.ca")
     agent = _staff_with_role(laval, "agent@laval.qc.ca", "agent")
+    newcomer = _staff_with_role(laval, "nouveau@laval.qc.ca", "agent")
     with schema_context(laval.schema_name):
         secret = totp_device(agent)
-    without_device = Client(HTTP_HOST=host_of(laval))
-    sign_in(without_device, administrator.email)
+    no_device = Client(HTTP_HOST=host_of(laval))
+    sign_in(no_device, administrator.email)
+    no_device_agent = Client(HTTP_HOST=host_of(laval))
+    sign_in(no_device_agent, newcomer.email)
     skipped = Client(HTTP_HOST=host_of(laval))
     with schema_context(laval.schema_name):
         skipped.force_login(agent)  # a session opened without the code
+    app_token = Client(HTTP_HOST=host_of(laval)).post(
+        "/_allauth/app/v1/auth/login",
+        {"email": newcomer.email, "password": TEST_PASSWORD},
+        content_type="application/json",
+    )
+    token_client = Client(
+        HTTP_HOST=host_of(laval), HTTP_X_SESSION_TOKEN=app_token.json()["meta"]["session_token"]
+    )
     with_code = Client(HTTP_HOST=host_of(laval))
     sign_in(with_code, agent.email, secret=secret)
 
-    refused = [without_device.get(citizens), skipped.get(citizens)]
+    refused = [
+        client.get(citizens) for client in (no_device, no_device_agent, skipped, token_client)
+    ]
 
     for response in refused:
         assert response.status_code == 403
         assert "double authentification" in response.json()["error"]["message"]
     assert with_code.get(citizens).status_code == 200
-
-
-def test_staff_without_a_device_keep_their_rights_until_their_role_requires_one(laval):
-    # Agents, department staff and supervisors are not yet required to have a device (the
-    # town's "2FA for all staff" setting comes with the staff workspace).
-    agent = _staff_with_role(laval, "agent@laval.qc.ca", "agent")
-    client = Client(HTTP_HOST=host_of(laval))
-    sign_in(client, agent.email)
-
-    assert client.get("/api/v1/citizens/?purpose=Appel").status_code == 200
