@@ -25,7 +25,7 @@ from django.http.multipartparser import MultiPartParserError
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from shared_config.errors import error_response, language_for
+from shared_config.errors import API_PREFIX, HEADLESS_PREFIX, error_response, language_for
 
 NUL = "\x00"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -81,15 +81,35 @@ def _check_headers(request: HttpRequest) -> None:
             raise _nul_refusal()
 
 
+def _check_json(body: bytes) -> None:
+    try:
+        document = json.loads(body)
+    except RecursionError as error:
+        message = _("Le document JSON est imbriqué trop profondément.")
+        raise _Refused(400, "too_deep", message) from error
+    except ValueError:
+        return  # unreadable JSON: the view answers in its own words
+    if _has_nul(document):
+        raise _nul_refusal()
+
+
 def _check_body(request: HttpRequest) -> None:
     if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
         return
+    path = request.path_info
     content_type = (request.content_type or "").lower()
+    # allauth's headless API reads every body as JSON, whatever its declared type: its bodies
+    # are read whole (refused past the size limit) and checked as JSON.
+    if path.startswith(HEADLESS_PREFIX):
+        body = request.body  # raises RequestDataTooBig
+        if body:
+            _check_json(body)
+        return
     if content_type.startswith(BINARY_TYPES):
         return
-    # Read the body first when it fits in memory: the form is then parsed from it, and views
-    # that read `request.body` afterwards (allauth's headless API) still can. A larger one is
-    # a file upload: its form is parsed from the stream, its files never held in memory.
+    # Read the body first when it fits in memory: a form is then parsed from it, and a view
+    # can still read `request.body`. A larger form is a file upload: parsed from the stream,
+    # its files never held in memory.
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     if limit is None or _content_length(request) <= limit:
         body = request.body
@@ -111,19 +131,12 @@ def _check_body(request: HttpRequest) -> None:
         return
     if not body:
         return
-    if content_type == "application/json" or content_type.endswith("+json"):
-        try:
-            document = json.loads(body)
-        except RecursionError as error:
-            raise _Refused(
-                400, "too_deep", _("Le document JSON est imbriqué trop profondément.")
-            ) from error
-        except ValueError:
-            return  # unreadable JSON: the view answers in its own words
-        if _has_nul(document):
-            raise _nul_refusal()
-        return
-    if b"\x00" in body:
+    # Only the APIs read JSON: elsewhere a body is not parsed (nor held as objects), only
+    # searched for a NUL.
+    is_json = content_type == "application/json" or content_type.endswith("+json")
+    if is_json and path.startswith(API_PREFIX):
+        _check_json(body)
+    elif b"\x00" in body or (is_json and b"\\u0000" in body):
         raise _nul_refusal()
 
 

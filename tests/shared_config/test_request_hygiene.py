@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import pytest
 from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
 from django_tenants.utils import schema_context
 
@@ -210,6 +211,33 @@ def test_deeply_nested_json_is_refused_everywhere_json_is_read(laval_api, laval)
     assert headless.status_code == 400
     assert headless.json()["errors"][0]["code"] == "too_deep"
     assert _written(laval) == before
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/octet-stream", "application/x-json", ""]
+)
+def test_the_headless_api_reads_every_body_as_json_and_so_does_the_check(laval, content_type):
+    """allauth's headless API parses any body as JSON, whatever its declared type."""
+    client = Client(HTTP_HOST=host_of(laval))
+
+    deep = client.post("/_allauth/app/v1/auth/login", DEEP_JSON, content_type=content_type)
+    nul = client.post(
+        "/_allauth/app/v1/auth/login",
+        json.dumps({"email": "a\u0000@b.ca", "password": "x"}),
+        content_type=content_type,
+    )
+
+    assert (deep.status_code, deep.json()["errors"][0]["code"]) == (400, "too_deep")
+    assert (nul.status_code, nul.json()["errors"][0]["code"]) == (400, "nul_character")
+
+
+def test_a_large_form_to_the_headless_api_is_a_413_not_a_500(laval):
+    response = Client(HTTP_HOST=host_of(laval)).post(
+        "/_allauth/app/v1/auth/login", {"fichier": SimpleUploadedFile("a.bin", b"x" * 3_000_000)}
+    )
+
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["code"] == "too_large"
 
 
 def test_an_oversized_body_is_a_413_in_the_api_shape(laval_api, laval):
