@@ -18,7 +18,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Field
+from django.db.models import Field, QuerySet
 from django.forms import ModelForm
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -145,6 +145,16 @@ class AnonymiseForm(PurposeForm):
 
 class CitizenPrivacyMixin(admin.ModelAdmin):
     """CitizenAdmin's Law 25 behaviour: purpose first, then the page, then the log line."""
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Citizen], search_term: str
+    ) -> tuple[QuerySet[Citizen], bool]:
+        # The admin's autocomplete searches any admin's records by their search fields, without
+        # the purpose form or the access log: nothing in Relais needs it for citizens.
+        match = request.resolver_match
+        if match is not None and match.url_name == "autocomplete":
+            raise PermissionDenied(_("La recherche de citoyens passe par leur liste."))
+        return super().get_search_results(request, queryset, search_term)
 
     def get_urls(self) -> list[URLPattern]:
         info = f"{self.opts.app_label}_{self.opts.model_name}"

@@ -115,3 +115,15 @@ def server_error(request: HttpRequest) -> HttpResponse:
                 "Réessayez dans quelques minutes."
             ),
         )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form or API call without its CSRF token (CSRF_FAILURE_VIEW): the APIs answer in
+    their format, pages with Django's page (templates/403_csrf.html)."""
+    if not request.path_info.startswith((API_PREFIX, OPEN311_PREFIX, HEADLESS_PREFIX)):
+        from django.views.csrf import csrf_failure as page
+
+        return page(request, reason)
+    with translation.override(language_for(request)):
+        message = _("Jeton CSRF manquant ou invalide : rechargez la page et réessayez.")
+        return error_response(request, status=403, code="csrf_failed", message=message)

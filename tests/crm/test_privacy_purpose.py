@@ -183,3 +183,25 @@ def test_a_purpose_stated_in_one_town_opens_nothing_in_another(
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
     assert len(_purposes()) == 1
     assert _purposes(levis.schema_name) == []
+
+
+def test_the_admin_autocomplete_cannot_search_citizens(town_admin, laval):
+    """Django's autocomplete searches any admin's records by their search fields (a phone
+    number, an e-mail), without the purpose form or the access log."""
+    with schema_context(laval.schema_name):
+        citizen_create(actor=None, last_name="Tremblay", phone="4505550199")
+
+    response = town_admin.get(
+        "/admin/autocomplete/",
+        {
+            "app_label": "crm",
+            "model_name": "servicerequest",
+            "field_name": "citizen",
+            "term": "450555",
+        },
+    )
+
+    assert response.status_code == 403
+    assert "Tremblay" not in response.content.decode()
+    with schema_context(laval.schema_name):
+        assert AccessLog.objects.count() == 0

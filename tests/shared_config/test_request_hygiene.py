@@ -313,3 +313,19 @@ def test_a_database_away_for_a_moment_is_a_503_to_retry(laval):
     assert "Service momentanément indisponible" in page.text
     _api_error(api, 503, "service_unavailable")
     assert api["Retry-After"] == "5"
+
+
+def test_a_missing_csrf_token_answers_in_the_clients_format(laval):
+    client = Client(HTTP_HOST=host_of(laval), enforce_csrf_checks=True)
+
+    headless = client.post(
+        "/_allauth/browser/v1/auth/login",
+        json.dumps({"email": "a@b.ca", "password": "x"}),
+        content_type="application/json",
+    )
+    page = client.post("/comptes/login/", {"login": "a@b.ca", "password": "x"})
+
+    assert headless.status_code == 403
+    assert headless.json()["errors"][0]["code"] == "csrf_failed"
+    assert page.status_code == 403
+    assert page["Content-Type"].startswith("text/html")
