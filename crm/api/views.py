@@ -321,6 +321,7 @@ class RequestStatusChange(ApiView):
             status=payload.validated_data["status"],
             message=payload.validated_data.get("message", ""),
         )
+        _log_citizens_seen(self.viewer, [service_request], None)  # the answer shows them
         return Response(_detail(service_request, self.viewer))
 
 
@@ -365,6 +366,7 @@ class RequestAssignment(ApiView):
             department=department,
             assignee=assignee,
         )
+        _log_citizens_seen(viewer, [service_request], None)  # the answer shows them
         return Response(_detail(service_request, viewer))
 
 

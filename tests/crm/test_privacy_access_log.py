@@ -258,3 +258,26 @@ def test_another_town_sees_none_of_these_log_lines(laval, levis, town, town_admi
 
     assert len(_log()) == 2
     assert _log(levis.schema_name) == []
+
+
+def test_workflow_answers_that_show_the_citizen_are_logged(laval, town, staff_client):
+    with schema_context("laval"):
+        roy = citizen_create(actor=None, last_name="Roy")
+        service_request = _request(town, roy)
+    agent = staff_client("agent@laval.qc.ca", "agent")
+
+    moved = agent.post(
+        f"/api/v1/requests/{service_request.number}/status/",
+        {"status": "in_progress"},
+        content_type="application/json",
+    )
+    assigned = agent.post(
+        f"/api/v1/requests/{service_request.number}/assignment/",
+        {"assignee": "agent@laval.qc.ca"},
+        content_type="application/json",
+    )
+
+    assert (moved.status_code, assigned.status_code) == (200, 200)
+    with schema_context("laval"):
+        logged = list(AccessLog.objects.filter(citizen=roy).values_list("context", flat=True))
+    assert logged == ["api", "api"]
