@@ -18,6 +18,8 @@ accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG") else None
 # a referrer a tracking token (Law 25: no personal data in logs). Address, time, method, path,
 # protocol, status, bytes, duration.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+# The path itself, without the secret some carry (a reset link, a tracking token).
+logger_class = "shared_config.log_paths.PrivateAccessLogger"
 # Recent gunicorn releases open a control socket in the user's home by default, one path for every
 # gunicorn of that user on the host: several instances (or a smoke test beside the service)
 # would fight over it. Relais is managed by signals and its process manager, not by it.

@@ -25,14 +25,29 @@ pytestmark = pytest.mark.django_db
 
 DEPLOY = Path(settings.BASE_DIR) / "deploy"
 SEARCH = "/admin/crm/citizen/?q=514-555-0199&courriel=camille%40exemple.qc.ca"
+# Paths that carry a secret: an invitation, allauth's reset key, a tracking token.
+SECRET_PATHS = [
+    "/comptes/reset/MTI/secret-jeton-invitation/",
+    "/en/comptes/password/reset/key/c-secret-cle-reinitialisation/",
+    "/open311/v2/tokens/secret-jeton-suivi.json",
+]
 
 
 def test_the_development_server_logs_paths_without_query_strings(caplog):
     with caplog.at_level(logging.INFO, logger="django.server"):
         # What runserver's request handler logs for each request.
         logging.getLogger("django.server").info('"%s" %s %s', f"GET {SEARCH} HTTP/1.1", "302", "0")
+        for path in SECRET_PATHS:
+            logging.getLogger("django.server").info(
+                '"%s" %s %s', f"GET {path} HTTP/1.1", "200", "0"
+            )
 
-    assert caplog.messages == ['"GET /admin/crm/citizen/ HTTP/1.1" 302 0']
+    assert caplog.messages == [
+        '"GET /admin/crm/citizen/ HTTP/1.1" 302 0',
+        '"GET /comptes/reset/***/***/ HTTP/1.1" 200 0',
+        '"GET /en/comptes/password/reset/key/***/ HTTP/1.1" 200 0',
+        '"GET /open311/v2/tokens/***.json HTTP/1.1" 200 0',
+    ]
 
 
 def test_nginx_logs_neither_query_strings_nor_referrers():
@@ -53,7 +68,8 @@ def test_nginx_logs_neither_query_strings_nor_referrers():
         "$arg_",
     ):
         assert variable not in format_text, variable
-    assert "$uri" in format_text
+    assert "$relais_log_path" in format_text  # $uri with its secrets masked
+    assert "comptes/reset/" in conf and "open311/v2/tokens/" in conf
 
 
 def test_gunicorn_logs_paths_without_query_strings(laval):
@@ -98,13 +114,18 @@ def test_gunicorn_logs_paths_without_query_strings(laval):
             headers={"Host": "laval.localhost", "Referer": "http://laval.localhost/?q=secret"},
         )
         assert connection.getresponse().status == 302
+        for path in SECRET_PATHS:
+            connection.request("GET", path, headers={"Host": "laval.localhost"})
+            connection.getresponse().read()
         connection.close()
     finally:
         server.terminate()
         output = server.communicate(timeout=30)[0]
 
-    lines = [line for line in output.splitlines() if "/admin/crm/citizen/" in line]
-    assert len(lines) == 1, output
+    lines = [line for line in output.splitlines() if '"GET /' in line and "healthz" not in line]
+    assert len(lines) == 4, output
     assert '"GET /admin/crm/citizen/ HTTP/1.1" 302' in lines[0]
+    assert '"GET /comptes/reset/***/***/ HTTP/1.1"' in lines[1]
+    assert '"GET /open311/v2/tokens/***.json HTTP/1.1"' in lines[3]
     for secret in ("514-555-0199", "camille", "courriel", "secret", "?"):
-        assert secret not in lines[0], lines[0]
+        assert not any(secret in line for line in lines), lines
