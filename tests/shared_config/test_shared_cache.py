@@ -140,3 +140,20 @@ def test_a_lock_out_survives_a_full_cache(laval):
 
     assert right.status_code == 200
     assert "Trop de tentatives" in right.content.decode()
+
+
+def test_each_town_has_its_own_allowance(laval, levis, monkeypatch):
+    """The keys carry the schema name: Laval's callers do not use up Lévis's allowance."""
+    from crm.api.throttling import ClientAddressThrottle
+
+    monkeypatch.setattr(ClientAddressThrottle, "THROTTLE_RATES", {"client": "3/min"})
+    laval_client, levis_client = (
+        Client(HTTP_HOST="laval.localhost"),
+        Client(HTTP_HOST="levis.localhost"),
+    )
+
+    laval_answers = [laval_client.get("/api/v1/services/").status_code for _n in range(4)]
+    levis_answer = levis_client.get("/api/v1/services/").status_code
+
+    assert laval_answers == [200, 200, 200, 429]
+    assert levis_answer == 200
