@@ -236,6 +236,10 @@ def citizen_anonymise(
         )
     now = now or timezone.now()
     with transaction.atomic():
+        # A merge locks both of its records: once the root is locked, no record can join or
+        # leave the group, which is then read again (a merge may have committed meanwhile).
+        root_id = citizen_record_group(citizen=citizen)[0]
+        Citizen.objects.select_for_update().filter(pk=root_id).first()
         group = citizen_record_group(citizen=citizen)
         records = {
             record.pk: record
