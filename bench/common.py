@@ -35,6 +35,9 @@ def child_env(database_url: str, **extra: str) -> dict[str, str]:
         DATABASE_URL=database_url,
         SECRET_KEY="bench-only",
         DEBUG="0",
+        # Plain HTTP on loopback: production's HTTPS redirect (and HSTS) would answer every
+        # request with a redirect to a TLS port nothing listens on.
+        RELAIS_HTTPS="0",
         RELAIS_DOTENV="",
         RELAIS_BASE_DOMAIN="localhost",
         BENCH_MODE="relais",
