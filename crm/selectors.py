@@ -30,7 +30,6 @@ from crm.models import (
     Sector,
     ServiceRequest,
     ServiceType,
-    StaffProfile,
     StaffRole,
     api_key_digest,
 )
@@ -302,12 +301,27 @@ def department_by_code(*, code: str) -> Department | None:
     return Department.objects.filter(code=code).first()
 
 
-def is_town_administrator(*, user: User | AnonymousUser) -> bool:
-    """A municipal administrator of the current town: an active staff account that is a
-    superuser or has the administrator role (as the REST API's roles say)."""
-    if not (user.is_authenticated and user.is_active and user.is_staff):
-        return False
+@dataclass(frozen=True)
+class StaffRoleOf:
+    role: str
+    department: Department | None
+
+
+def staff_role_of(*, user: User | AnonymousUser) -> StaffRoleOf | None:
+    """A town staff account's role: a superuser is a municipal administrator, other staff have
+    their profile's role and department; None for anyone else (a citizen, a staff account
+    without a profile, an inactive one). The one home of this rule (REST API, admin pages)."""
+    if not (user.is_authenticated and user.is_active and (user.is_staff or user.is_superuser)):
+        return None
+    profile = getattr(user, "staff_profile", None)
     if user.is_superuser:
-        return True
-    role = StaffProfile.objects.filter(user_id=user.pk).values_list("role", flat=True).first()
-    return role == StaffRole.ADMINISTRATOR
+        return StaffRoleOf(StaffRole.ADMINISTRATOR.value, profile.department if profile else None)
+    if profile is None:
+        return None
+    return StaffRoleOf(profile.role, profile.department)
+
+
+def is_town_administrator(*, user: User | AnonymousUser) -> bool:
+    """A municipal administrator of the current town (see staff_role_of)."""
+    held = staff_role_of(user=user)
+    return held is not None and held.role == StaffRole.ADMINISTRATOR

@@ -17,6 +17,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from crm.models import ApiKey, Citizen, Department, StaffRole
+from crm.selectors import staff_role_of
 from tenants.accounts.second_factor import session_may_act_as_staff
 
 ADMINISTRATOR = StaffRole.ADMINISTRATOR.value
@@ -71,17 +72,16 @@ def _viewer(request: Request) -> Viewer:
     user = request.user
     if not user or not user.is_authenticated or not user.is_active:
         return Viewer(PUBLIC)
-    if user.is_superuser or user.is_staff:
-        profile = getattr(user, "staff_profile", None)
-        role = ADMINISTRATOR if user.is_superuser else (profile.role if profile else PUBLIC)
+    held = staff_role_of(user=user)
+    if held is not None:
         # The same door as the other staff areas: a session that skipped the account's second
-        # factor (or an administrator without one) has no staff rights here either.
+        # factor (or a staff account without one) has no staff rights here either.
         session = request.auth if isinstance(request.auth, SessionBase) else request.session
-        if role != PUBLIC and not session_may_act_as_staff(session, user, required=True):
+        if not session_may_act_as_staff(session, user, required=True):
             return Viewer(PUBLIC, user=user, second_factor_missing=True)
-        if role == PUBLIC:
-            return Viewer(PUBLIC, user=user)
-        return Viewer(role, user=user, department=profile.department if profile else None)
+        return Viewer(held.role, user=user, department=held.department)
+    if user.is_staff:  # a staff account without a profile: no more than the public
+        return Viewer(PUBLIC, user=user)
     citizen = Citizen.objects.filter(account=user, merged_into__isnull=True).first()
     if citizen is None:
         return Viewer(PUBLIC, user=user)
