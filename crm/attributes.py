@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from crm.errors import CrmError
+from crm.errors import CrmError, CrmErrorCode
 from crm.models import AttributeDatatype, ServiceAttribute
 
 STRING_MAX = 255
@@ -21,7 +21,7 @@ Answer = str | list[str]
 
 
 def _invalid(attribute: ServiceAttribute, message: str) -> CrmError:
-    return CrmError("invalid_attribute", message, field=f"attribute[{attribute.code}]")
+    return CrmError(CrmErrorCode.INVALID_ATTRIBUTE, message, field=f"attribute[{attribute.code}]")
 
 
 def _as_list(value: object) -> list[str]:
@@ -134,7 +134,7 @@ def clean_answers(
     for code in answers:
         if code not in by_code:
             raise CrmError(
-                "invalid_attribute",
+                CrmErrorCode.INVALID_ATTRIBUTE,
                 _("Ce type de requête n'a pas de champ « {code} ».").format(code=code),
                 field=f"attribute[{code}]",
             )

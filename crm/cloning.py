@@ -25,7 +25,7 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_exists
 
-from crm.errors import CrmError
+from crm.errors import CrmError, CrmErrorCode
 from crm.upstream import FOLLOWED
 
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -46,7 +46,7 @@ class CloneReport:
 def _quoted_schema(name: str) -> str:
     if not schema_exists(name):
         raise CrmError(
-            "unknown_source",
+            CrmErrorCode.UNKNOWN_SOURCE,
             _("La ville source (schéma {schema}) n'existe pas.").format(schema=name),
             field="source",
         )
@@ -75,7 +75,7 @@ def catalog_copy_from(
     for code in (*mapping, *mapping.values()):
         if not _CODE.match(code):
             raise CrmError(
-                "invalid_department_code",
+                CrmErrorCode.INVALID_DEPARTMENT_CODE,
                 _("« {code} » n'est pas un code de service valide.").format(code=code),
                 field="department_map",
             )

@@ -22,7 +22,7 @@ from xml.etree import ElementTree
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from crm.errors import CrmError
+from crm.errors import CrmError, CrmErrorCode
 from crm.models import (
     AttributeDatatype,
     Department,
@@ -82,17 +82,19 @@ def parse_services(content: bytes) -> list[Any]:
         try:
             document = json.loads(text)
         except RecursionError as error:
-            raise CrmError("invalid_document", _("JSON illisible : trop imbriqué.")) from error
+            raise CrmError(
+                CrmErrorCode.INVALID_DOCUMENT, _("JSON illisible : trop imbriqué.")
+            ) from error
         except ValueError as error:
             raise CrmError(
-                "invalid_document", _("JSON illisible : {error}.").format(error=error)
+                CrmErrorCode.INVALID_DOCUMENT, _("JSON illisible : {error}.").format(error=error)
             ) from error
         if isinstance(document, list):
             return document
         services, definitions = document.get("services", []), document.get("definitions", [])
         if not isinstance(services, list) or not isinstance(definitions, list):
             raise CrmError(
-                "invalid_document",
+                CrmErrorCode.INVALID_DOCUMENT,
                 _("« services » et « definitions » doivent être des listes."),
             )
         by_code = {
@@ -110,7 +112,7 @@ def parse_services(content: bytes) -> list[Any]:
         root = ElementTree.fromstring(content)  # noqa: S314  (a file an operator chose)
     except ElementTree.ParseError as error:
         raise CrmError(
-            "invalid_document", _("XML illisible : {error}.").format(error=error)
+            CrmErrorCode.INVALID_DOCUMENT, _("XML illisible : {error}.").format(error=error)
         ) from error
     services = []
     for node in root.iter("service"):
@@ -171,7 +173,7 @@ def _text(value: object, *, where: str, name: str, limit: int | None = None) -> 
         return ""
     if not isinstance(value, str | int | float):  # a bool is an int
         raise CrmError(
-            "invalid_service",
+            CrmErrorCode.INVALID_SERVICE,
             _("{where} : « {name} » doit être un texte.").format(where=where, name=name),
         )
     return str(value).replace("\x00", "").strip()[:limit].strip()
@@ -182,7 +184,7 @@ def _list(value: object, *, where: str, name: str) -> list[Any]:
         return []
     if not isinstance(value, list):
         raise CrmError(
-            "invalid_service",
+            CrmErrorCode.INVALID_SERVICE,
             _("{where} : « {name} » doit être une liste.").format(where=where, name=name),
         )
     return value
@@ -190,7 +192,9 @@ def _list(value: object, *, where: str, name: str) -> list[Any]:
 
 def _object(value: object, *, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise CrmError("invalid_service", _("{where} : un objet est attendu.").format(where=where))
+        raise CrmError(
+            CrmErrorCode.INVALID_SERVICE, _("{where} : un objet est attendu.").format(where=where)
+        )
     return value
 
 
@@ -201,7 +205,7 @@ def _service(raw: object, position: int) -> _Service:
     name = _text(service.get("service_name"), where=where, name="service_name", limit=200)
     if not code or not name:
         raise CrmError(
-            "invalid_service",
+            CrmErrorCode.INVALID_SERVICE,
             _("Service n° {position} : le code et le nom sont obligatoires.").format(
                 position=position
             ),
@@ -232,7 +236,7 @@ def _question(raw: object, position: int) -> _Question:
     datatype = _text(attribute.get("datatype"), where=where, name="datatype")
     if not code or datatype not in AttributeDatatype.values:
         raise CrmError(
-            "invalid_attribute",
+            CrmErrorCode.INVALID_ATTRIBUTE,
             _(
                 "Service n° {position}, champ « {code} » : type de réponse « {datatype} » "
                 "inconnu ou code absent."
@@ -279,14 +283,14 @@ def open311_services_import(
     imported) naming the first service at fault."""
     raw_services = parse_services(content)
     if not raw_services:
-        raise CrmError("empty_document", _("Le document ne contient aucun service."))
+        raise CrmError(CrmErrorCode.EMPTY_DOCUMENT, _("Le document ne contient aucun service."))
     services: list[_Service] = []
     seen: dict[str, int] = {}
     for position, raw in enumerate(raw_services, start=1):
         service = _service(raw, position)
         if service.code in seen:
             raise CrmError(
-                "duplicate_service",
+                CrmErrorCode.DUPLICATE_SERVICE,
                 _(
                     "Services n° {first} et {position} : même code une fois converti ({code})."
                 ).format(first=seen[service.code], position=position, code=service.code),

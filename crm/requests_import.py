@@ -45,7 +45,7 @@ from django.utils.translation import gettext as _
 
 from crm import selectors
 from crm.business_time import WorkingCalendar
-from crm.errors import CrmError
+from crm.errors import CrmError, CrmErrorCode
 from crm.models import (
     OPEN_STATUSES,
     Channel,
@@ -423,7 +423,7 @@ def _decode(content: bytes, encoding: str) -> str:
                 "Le fichier ne se lit pas comme un texte en {encoding} : précisez son encodage "
                 'dans la correspondance, p. ex. "encoding": "cp1252".'
             ).format(encoding=encoding)
-        raise RequestImportError("unreadable_file", [ImportProblem(message)]) from error
+        raise RequestImportError(CrmErrorCode.UNREADABLE_FILE, [ImportProblem(message)]) from error
     return text
 
 
@@ -808,12 +808,12 @@ def requests_import(
         lookups = _Lookups.load()
         parsed, problems = mapping_parse(mapping, lookups)
         if problems:
-            raise RequestImportError("invalid_mapping", problems)
+            raise RequestImportError(CrmErrorCode.INVALID_MAPPING, problems)
         calendar = selectors.working_calendar()
         text = _decode(content, parsed.encoding)
         rows, ignored, problems = _read(text, parsed, lookups=lookups, tz=calendar.tz, now=now)
         if problems:
-            raise RequestImportError("invalid_file", problems)
+            raise RequestImportError(CrmErrorCode.INVALID_FILE, problems)
         report = RequestsImportReport(ignored_columns=ignored, sha256=sha256, dry_run=dry_run)
         if "external_id" in parsed.columns:
             known = _imported_external_ids()
@@ -821,7 +821,7 @@ def requests_import(
             rows = [row for row in rows if row.external_id not in known]
         elif _file_already_imported(sha256):
             raise RequestImportError(
-                "already_imported",
+                CrmErrorCode.ALREADY_IMPORTED,
                 [
                     ImportProblem(
                         _(

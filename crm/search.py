@@ -26,7 +26,7 @@ from django.db import connection
 from django.db.models import F, QuerySet, Value
 from django.utils.translation import gettext as _
 
-from crm.errors import CrmError
+from crm.errors import CrmError, CrmErrorCode
 from crm.models import FaqArticle, FaqAudience, FaqStatus, Fold, fold_text
 
 # Question matches (A) count ten times answer matches (B); C and D are unused.
@@ -193,7 +193,7 @@ def faq_search(
     """
     if audience not in FaqAudience.values:
         raise CrmError(
-            "invalid_audience",
+            CrmErrorCode.INVALID_AUDIENCE,
             _("Public cible inconnu : {audience}.").format(audience=audience),
             field="audience",
         )

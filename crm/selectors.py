@@ -17,7 +17,7 @@ from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext as _
 
 from crm.business_time import WorkingCalendar
-from crm.errors import CrmError
+from crm.errors import CrmError, CrmErrorCode
 from crm.models import (
     ApiKey,
     BusinessCalendar,
@@ -55,7 +55,7 @@ def working_calendar() -> WorkingCalendar:
         tz = ZoneInfo(calendar.time_zone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
         raise CrmError(
-            "calendar_misconfigured",
+            CrmErrorCode.CALENDAR_MISCONFIGURED,
             _("Le fuseau horaire du calendrier de travail ({zone}) est inconnu.").format(
                 zone=calendar.time_zone
             ),
@@ -63,7 +63,7 @@ def working_calendar() -> WorkingCalendar:
         ) from error
     if not hours:
         raise CrmError(
-            "calendar_misconfigured",
+            CrmErrorCode.CALENDAR_MISCONFIGURED,
             _("Le calendrier de travail n'a aucune heure d'ouverture : ajoutez-en une."),
             status=500,
         )

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from crm import selectors
 from crm.attributes import clean_answers
 from crm.business_time import WorkingCalendar
-from crm.errors import CrmError
+from crm.errors import CrmError, CrmErrorCode
 from crm.models import (
     API_KEY_PREFIX_LENGTH,
     AccessAction,
@@ -100,7 +100,7 @@ def _coordinate(value: object, bounds: tuple[Decimal, Decimal], field: str) -> D
     if not number.is_finite() or not bounds[0] <= number <= bounds[1]:
         label = _("La latitude") if field == "latitude" else _("La longitude")
         raise CrmError(
-            "invalid_location",
+            CrmErrorCode.INVALID_LOCATION,
             _("{label} {value} est hors du Québec (entre {low} et {high}).").format(
                 label=label, value=value, low=bounds[0], high=bounds[1]
             ),
@@ -141,7 +141,7 @@ def _current_citizen(citizen: Citizen | None) -> Citizen | None:
 def _refuse_anonymised(citizen: Citizen) -> None:
     if citizen.anonymised_at is not None:
         raise CrmError(
-            "citizen_anonymised",
+            CrmErrorCode.CITIZEN_ANONYMISED,
             _("Cette fiche de citoyen a été anonymisée : elle ne peut plus être modifiée ni liée."),
             field="citizen",
             status=409,
@@ -202,27 +202,27 @@ def request_create(
     now = now or timezone.now()
     if not service_type.is_active:
         raise CrmError(
-            "inactive_service",
+            CrmErrorCode.INACTIVE_SERVICE,
             _("Le type de requête {code} n'est plus offert.").format(code=service_type.code),
             field="service_type",
         )
     if channel not in Channel.values:
         raise CrmError(
-            "invalid_channel",
+            CrmErrorCode.INVALID_CHANNEL,
             _("Canal inconnu : {channel}.").format(channel=channel),
             field="channel",
         )
     priority = priority or service_type.default_priority
     if priority not in Priority.values:
         raise CrmError(
-            "invalid_priority",
+            CrmErrorCode.INVALID_PRIORITY,
             _("Priorité inconnue : {priority}.").format(priority=priority),
             field="priority",
         )
     description = (description or "").strip()
     if len(description) > DESCRIPTION_MAX:
         raise CrmError(
-            "description_too_long",
+            CrmErrorCode.DESCRIPTION_TOO_LONG,
             _("La description dépasse {limit} caractères.").format(limit=DESCRIPTION_MAX),
             field="description",
         )
@@ -231,7 +231,7 @@ def request_create(
     if has_coordinates:
         if latitude in (None, "") or longitude in (None, ""):
             raise CrmError(
-                "invalid_location",
+                CrmErrorCode.INVALID_LOCATION,
                 _("Donnez la latitude et la longitude, ou ni l'une ni l'autre."),
                 field="latitude" if latitude in (None, "") else "longitude",
             )
@@ -240,13 +240,13 @@ def request_create(
     address = (address or "").strip()
     if service_type.location_required and lat is None and not address:
         raise CrmError(
-            "location_required",
+            CrmErrorCode.LOCATION_REQUIRED,
             _("Ce type de requête demande un lieu : une adresse ou des coordonnées."),
             field="location",
         )
     if close_at_intake and service_type.kind != ServiceKind.INFORMATION:
         raise CrmError(
-            "not_information",
+            CrmErrorCode.NOT_INFORMATION,
             _("Seule une demande d'information peut être fermée dès sa réception."),
             field="service_type",
         )
@@ -256,13 +256,13 @@ def request_create(
             URLValidator(schemes=["http", "https"])(media_url)
         except ValidationError as error:
             raise CrmError(
-                "invalid_media_url",
+                CrmErrorCode.INVALID_MEDIA_URL,
                 _("L'adresse du média n'est pas une adresse web valide."),
                 field="media_url",
             ) from error
         if len(media_url) > MEDIA_URL_MAX:
             raise CrmError(
-                "invalid_media_url",
+                CrmErrorCode.INVALID_MEDIA_URL,
                 _("L'adresse du média dépasse {limit} caractères.").format(limit=MEDIA_URL_MAX),
                 field="media_url",
             )
@@ -345,11 +345,13 @@ def request_change_status(
     now = now or timezone.now()
     if status not in S.values:
         raise CrmError(
-            "invalid_status", _("Statut inconnu : {status}.").format(status=status), field="status"
+            CrmErrorCode.INVALID_STATUS,
+            _("Statut inconnu : {status}.").format(status=status),
+            field="status",
         )
     if status in {S.CANCELLED, S.DUPLICATE}:
         raise CrmError(
-            "use_dedicated_action",
+            CrmErrorCode.USE_DEDICATED_ACTION,
             _("Utilisez l'annulation ou la fusion pour ce statut."),
             field="status",
         )
@@ -357,7 +359,7 @@ def request_change_status(
         current = _locked(service_request)
         if status not in ALLOWED_TRANSITIONS[current.status]:
             raise CrmError(
-                "illegal_transition",
+                CrmErrorCode.ILLEGAL_TRANSITION,
                 _("Une requête « {current} » ne peut pas passer à « {target} ».").format(
                     current=S(current.status).label, target=S(status).label
                 ),
@@ -407,11 +409,13 @@ def request_assign(
     """Give a request to a department and/or a person; a new request becomes "assigned"."""
     if department is None and assignee is None:
         raise CrmError(
-            "nothing_to_assign", _("Choisissez un service ou une personne."), field="assignee"
+            CrmErrorCode.NOTHING_TO_ASSIGN,
+            _("Choisissez un service ou une personne."),
+            field="assignee",
         )
     if assignee is not None and not (assignee.is_staff and assignee.is_active):
         raise CrmError(
-            "not_staff",
+            CrmErrorCode.NOT_STAFF,
             _("Seul un employé actif de la Ville peut être responsable d'une requête."),
             field="assignee",
         )
@@ -419,7 +423,7 @@ def request_assign(
         current = _locked(service_request)
         if not current.is_open:
             raise CrmError(
-                "request_not_open",
+                CrmErrorCode.REQUEST_NOT_OPEN,
                 _("La requête {number} est fermée : on ne peut plus l'assigner.").format(
                     number=current.number
                 ),
@@ -458,10 +462,10 @@ def request_add_note(
     """An internal note (staff only) or a public reply (shown to the citizen)."""
     message = (message or "").strip()
     if not message:
-        raise CrmError("empty_message", _("Le message est vide."), field="message")
+        raise CrmError(CrmErrorCode.EMPTY_MESSAGE, _("Le message est vide."), field="message")
     if len(message) > DESCRIPTION_MAX:
         raise CrmError(
-            "message_too_long",
+            CrmErrorCode.MESSAGE_TOO_LONG,
             _("Le message dépasse {limit} caractères.").format(limit=DESCRIPTION_MAX),
             field="message",
         )
@@ -486,12 +490,14 @@ def request_cancel(
     now = now or timezone.now()
     reason = (reason or "").strip()
     if not reason:
-        raise CrmError("reason_required", _("Indiquez le motif de l'annulation."), field="reason")
+        raise CrmError(
+            CrmErrorCode.REASON_REQUIRED, _("Indiquez le motif de l'annulation."), field="reason"
+        )
     with transaction.atomic():
         current = _locked(service_request)
         if S.CANCELLED not in ALLOWED_TRANSITIONS[current.status]:
             raise CrmError(
-                "illegal_transition",
+                CrmErrorCode.ILLEGAL_TRANSITION,
                 _("Une requête « {current} » ne peut pas être annulée.").format(
                     current=S(current.status).label
                 ),
@@ -526,7 +532,9 @@ def request_merge(
     """Fold an open request into another open one: the duplicate is closed as "duplicate" and
     points to its parent; both timelines say so."""
     if duplicate.pk == parent.pk:
-        raise CrmError("merge_into_itself", _("Une requête ne peut pas être son propre doublon."))
+        raise CrmError(
+            CrmErrorCode.MERGE_INTO_ITSELF, _("Une requête ne peut pas être son propre doublon.")
+        )
     with transaction.atomic():
         first, second = sorted([duplicate.pk, parent.pk])  # lock in a fixed order: no deadlock
         locked = {
@@ -537,7 +545,7 @@ def request_merge(
         for request in (child, kept):
             if not request.is_open:
                 raise CrmError(
-                    "request_not_open",
+                    CrmErrorCode.REQUEST_NOT_OPEN,
                     _("La requête {number} est fermée : elle ne peut pas être fusionnée.").format(
                         number=request.number
                     ),
@@ -630,13 +638,13 @@ def citizen_validate(citizen: Citizen) -> Citizen:
     citizen.phone = normalize_phone(citizen.phone)
     if raw_phone and len(citizen.phone) != 10:
         raise CrmError(
-            "invalid_phone",
+            CrmErrorCode.INVALID_PHONE,
             _("Le numéro de téléphone {phone} doit compter 10 chiffres.").format(phone=raw_phone),
             field="phone",
         )
     if not (citizen.email or citizen.phone or citizen.first_name or citizen.last_name):
         raise CrmError(
-            "empty_citizen",
+            CrmErrorCode.EMPTY_CITIZEN,
             _("Donnez au moins un nom, un courriel ou un numéro de téléphone."),
             field="email",
         )
@@ -644,7 +652,7 @@ def citizen_validate(citizen: Citizen) -> Citizen:
         citizen.full_clean(exclude=["account", "merged_into"])
     except ValidationError as error:
         field, messages = next(iter(error.message_dict.items()))
-        raise CrmError("invalid_citizen", messages[0], field=field) from error
+        raise CrmError(CrmErrorCode.INVALID_CITIZEN, messages[0], field=field) from error
     return citizen
 
 
@@ -666,7 +674,8 @@ def citizen_update(*, actor: User | None, citizen: Citizen, **fields: object) ->
     }
     if unknown:
         raise CrmError(
-            "unknown_field", _("Champ inconnu : {field}.").format(field=sorted(unknown)[0])
+            CrmErrorCode.UNKNOWN_FIELD,
+            _("Champ inconnu : {field}.").format(field=sorted(unknown)[0]),
         )
     with transaction.atomic():
         current = Citizen.objects.select_for_update().get(pk=citizen.pk)
@@ -683,7 +692,7 @@ def consent_record(
     """Record a consent given or withdrawn; the history is kept, the latest one counts."""
     if purpose not in ConsentPurpose.values:
         raise CrmError(
-            "invalid_purpose",
+            CrmErrorCode.INVALID_PURPOSE,
             _("Finalité de consentement inconnue : {purpose}.").format(purpose=purpose),
             field="purpose",
         )
@@ -703,7 +712,8 @@ def citizen_merge(*, actor: User | None, kept: Citizen, merged: Citizen) -> Citi
     contact fields are filled from `merged`, and `merged` stays as a trace pointing to `kept`."""
     if kept.pk == merged.pk:
         raise CrmError(
-            "merge_into_itself", _("Une fiche ne peut pas être fusionnée avec elle-même.")
+            CrmErrorCode.MERGE_INTO_ITSELF,
+            _("Une fiche ne peut pas être fusionnée avec elle-même."),
         )
     with transaction.atomic():
         locked = {
@@ -715,7 +725,7 @@ def citizen_merge(*, actor: User | None, kept: Citizen, merged: Citizen) -> Citi
         _refuse_anonymised(source)
         if target.merged_into_id or source.merged_into_id:
             raise CrmError(
-                "already_merged",
+                CrmErrorCode.ALREADY_MERGED,
                 _("L'une de ces fiches a déjà été fusionnée dans une autre."),
                 status=409,
             )
@@ -762,10 +772,12 @@ def access_list_log_record(
 def _access_purpose(action: str, purpose: str) -> str:
     purpose = (purpose or "").strip()
     if action not in AccessAction.values:
-        raise CrmError("invalid_action", _("Action inconnue : {action}.").format(action=action))
+        raise CrmError(
+            CrmErrorCode.INVALID_ACTION, _("Action inconnue : {action}.").format(action=action)
+        )
     if not purpose:
         raise CrmError(
-            "purpose_required",
+            CrmErrorCode.PURPOSE_REQUIRED,
             _("Indiquez pourquoi vous consultez ces renseignements personnels."),
             field="purpose",
         )
@@ -892,19 +904,19 @@ def faq_article_validate(article: FaqArticle) -> FaqArticle:
         article.full_clean(exclude=["uuid", "search_vector", "question_vector"])
     except ValidationError as error:
         field, messages = next(iter(error.message_dict.items()))
-        raise CrmError("invalid_article", messages[0], field=field) from error
+        raise CrmError(CrmErrorCode.INVALID_ARTICLE, messages[0], field=field) from error
     for field in ("answer_fr", "answer_en"):
         # An answer is read at the phone; its search vector must also stay under
         # PostgreSQL's 1 MB, which a megabyte of text overflows.
         if len(getattr(article, field)) > FAQ_ANSWER_MAX:
             raise CrmError(
-                "answer_too_long",
+                CrmErrorCode.ANSWER_TOO_LONG,
                 _("La réponse dépasse {limit} caractères.").format(limit=FAQ_ANSWER_MAX),
                 field=field,
             )
     if article.status == FaqStatus.PUBLISHED and not (article.question_en and article.answer_en):
         raise CrmError(
-            "english_missing",
+            CrmErrorCode.ENGLISH_MISSING,
             _("Un article publié doit avoir sa question et sa réponse en anglais."),
             field="question_en",
         )
@@ -921,7 +933,8 @@ def faq_article_create(
     unknown = set(fields) - set(FAQ_FIELDS)
     if unknown:
         raise CrmError(
-            "unknown_field", _("Champ inconnu : {field}.").format(field=sorted(unknown)[0])
+            CrmErrorCode.UNKNOWN_FIELD,
+            _("Champ inconnu : {field}.").format(field=sorted(unknown)[0]),
         )
     article = faq_article_validate(FaqArticle(source_uuid=source_uuid, **fields))
     with transaction.atomic():
@@ -943,7 +956,8 @@ def faq_article_update(
     unknown = set(fields) - set(FAQ_FIELDS)
     if unknown:
         raise CrmError(
-            "unknown_field", _("Champ inconnu : {field}.").format(field=sorted(unknown)[0])
+            CrmErrorCode.UNKNOWN_FIELD,
+            _("Champ inconnu : {field}.").format(field=sorted(unknown)[0]),
         )
     with transaction.atomic():
         current = FaqArticle.objects.select_for_update().get(pk=article.pk)
@@ -976,15 +990,17 @@ def interaction_record(
     summary = (summary or "").strip()
     if channel not in Channel.values:
         raise CrmError(
-            "invalid_channel",
+            CrmErrorCode.INVALID_CHANNEL,
             _("Canal inconnu : {channel}.").format(channel=channel),
             field="channel",
         )
     if not summary:
-        raise CrmError("summary_required", _("Résumez l'échange."), field="summary")
+        raise CrmError(CrmErrorCode.SUMMARY_REQUIRED, _("Résumez l'échange."), field="summary")
     if duration_seconds < 0:
         raise CrmError(
-            "invalid_duration", _("La durée ne peut pas être négative."), field="duration"
+            CrmErrorCode.INVALID_DURATION,
+            _("La durée ne peut pas être négative."),
+            field="duration",
         )
     with transaction.atomic():
         citizen = _current_citizen(citizen)
@@ -1085,10 +1101,10 @@ def api_key_create(*, actor: User | None, name: str, scope: str) -> tuple[ApiKey
     name or an unknown scope."""
     name = (name or "").strip()
     if not name:
-        raise CrmError("name_required", _("Donnez un nom à la clé."), field="name")
+        raise CrmError(CrmErrorCode.NAME_REQUIRED, _("Donnez un nom à la clé."), field="name")
     if scope not in ApiScope.values:
         raise CrmError(
-            "invalid_scope",
+            CrmErrorCode.INVALID_SCOPE,
             _("Portée inconnue : {scope} (read ou write).").format(scope=scope),
             field="scope",
         )
@@ -1096,7 +1112,7 @@ def api_key_create(*, actor: User | None, name: str, scope: str) -> tuple[ApiKey
     with transaction.atomic():
         if ApiKey.objects.filter(name=name).exists():
             raise CrmError(
-                "name_taken",
+                CrmErrorCode.NAME_TAKEN,
                 _("Une clé porte déjà le nom « {name} ».").format(name=name),
                 field="name",
                 status=409,
@@ -1145,12 +1161,16 @@ def staff_role_set(*, user: User, role: str, department: Department | None = Non
     """Give a staff account its role (and department for department staff and supervisors).
     Raises CrmError for an unknown role, a missing department or an account that is not staff."""
     if role not in StaffRole.values:
-        raise CrmError("invalid_role", _("Rôle inconnu : {role}.").format(role=role), field="role")
+        raise CrmError(
+            CrmErrorCode.INVALID_ROLE, _("Rôle inconnu : {role}.").format(role=role), field="role"
+        )
     if not user.is_staff:
-        raise CrmError("not_staff", _("Seul un compte du personnel reçoit un rôle."), field="user")
+        raise CrmError(
+            CrmErrorCode.NOT_STAFF, _("Seul un compte du personnel reçoit un rôle."), field="user"
+        )
     if role in {StaffRole.DEPARTMENT, StaffRole.SUPERVISOR} and department is None:
         raise CrmError(
-            "department_required",
+            CrmErrorCode.DEPARTMENT_REQUIRED,
             _("Ce rôle s'exerce dans un service : précisez lequel."),
             field="department",
         )

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm import services
-from crm.errors import CrmError
+from crm.errors import CrmError, CrmErrorCode
 from crm.models import FaqArticle, ServiceAttribute, ServiceAttributeValue, ServiceType
 from tenants.accounts.models import User
 from tenants.models import Municipality
@@ -282,17 +282,20 @@ def _pending(kind: str, item_id: int, token: str) -> tuple[FollowedKind, Upstrea
     """
     followed = FOLLOWED.get(kind)
     if followed is None:
-        raise CrmError("unknown_kind", _("Type d'élément inconnu : {kind}.").format(kind=kind))
+        raise CrmError(
+            CrmErrorCode.UNKNOWN_KIND, _("Type d'élément inconnu : {kind}.").format(kind=kind)
+        )
     if not followed.model._default_manager.select_for_update().filter(pk=item_id).exists():
-        raise CrmError("not_found", _("Cet élément n'existe plus."), status=404)
+        raise CrmError(CrmErrorCode.NOT_FOUND, _("Cet élément n'existe plus."), status=404)
     pending = upstream_changes(kind=followed.kind, item_id=item_id)
     if not pending:
         raise CrmError(
-            "nothing_pending", _("Aucune mise à jour de la ville hôte n'attend pour cet élément.")
+            CrmErrorCode.NOTHING_PENDING,
+            _("Aucune mise à jour de la ville hôte n'attend pour cet élément."),
         )
     if pending[0].token != token:
         raise CrmError(
-            "changed_again",
+            CrmErrorCode.CHANGED_AGAIN,
             _(
                 "La ville hôte a modifié cet élément de nouveau : "
                 "vérifiez la nouvelle différence avant de décider."
@@ -332,7 +335,7 @@ def _apply_service_type(item_id: int, fields: dict[str, Any]) -> None:
         service_type.full_clean()
     except ValidationError as error:
         field, messages = next(iter(error.message_dict.items()))
-        raise CrmError("invalid_service_type", messages[0], field=field) from error
+        raise CrmError(CrmErrorCode.INVALID_SERVICE_TYPE, messages[0], field=field) from error
     service_type.save()
     if attributes is not None:
         _apply_attributes(service_type, attributes)

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 
-class OnboardingError(Exception):
+from shared_config.exceptions import CodedError
+
+
+class OnboardingErrorCode(StrEnum):
+    """Why an onboarding step was refused."""
+
+    CHECKLIST_INCOMPLETE = "checklist_incomplete"
+    NOT_A_HOST = "not_a_host"
+    NOT_PROVISIONED = "not_provisioned"
+    PROJECT_PROVISIONED = "project_provisioned"
+    REVIEW_MISSING = "review_missing"
+    STEPS_MISSING = "steps_missing"
+    UNKNOWN_ACTION = "unknown_action"
+    UNKNOWN_FIELD = "unknown_field"
+    UNKNOWN_ITEM = "unknown_item"
+    UNKNOWN_STEP = "unknown_step"
+
+
+class OnboardingError(CodedError):
     """A refused onboarding step: stable `code`, HTTP status, translated message, field."""
 
-    def __init__(self, code: str, message: str, *, status: int = 400, field: str = "") -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-        self.field = field
+    Code = OnboardingErrorCode

@@ -35,14 +35,14 @@ from django.utils.translation import gettext_lazy as _lazy
 from django_tenants.utils import schema_context, schema_exists
 
 from crm.cloning import CloneReport, catalog_copy_from
-from crm.errors import CrmError
+from crm.errors import CrmError, CrmErrorCode
 from crm.models import StaffRole as CrmStaffRole
 from crm.open311_import import ImportReport as Open311ImportReport
 from crm.open311_import import open311_services_import
 from crm.requests_import import RequestsImportReport, requests_import
 from crm.selectors import catalog_outline, department_by_code, town_activity
 from crm.services import staff_role_set
-from onboarding.errors import OnboardingError
+from onboarding.errors import OnboardingError, OnboardingErrorCode
 from onboarding.models import (
     AuditEntry,
     ConsoleMember,
@@ -105,7 +105,7 @@ def municipality_onboard(
     """
     if host.kind != Municipality.Kind.HOST:
         raise OnboardingError(
-            "not_a_host",
+            OnboardingErrorCode.NOT_A_HOST,
             _(
                 "{town} n'est pas une ville hôte : elle ne peut pas accueillir de partenaire."
             ).format(town=host.name),
@@ -258,7 +258,7 @@ def project_start(
     not a host city."""
     if host.kind != Municipality.Kind.HOST:
         raise OnboardingError(
-            "not_a_host",
+            OnboardingErrorCode.NOT_A_HOST,
             _("{town} n'est pas une ville hôte.").format(town=host.name),
             field="host",
         )
@@ -292,7 +292,7 @@ def project_start(
 def _editable(project: OnboardingProject) -> None:
     if project.status not in {OnboardingProject.Status.DRAFT, OnboardingProject.Status.FAILED}:
         raise OnboardingError(
-            "project_provisioned",
+            OnboardingErrorCode.PROJECT_PROVISIONED,
             _("La municipalité est déjà mise en service : cette étape ne se modifie plus."),
             status=409,
         )
@@ -305,7 +305,9 @@ def project_step_save(
     ValidationError for invalid values (nothing is saved) and OnboardingError once the town
     is provisioned."""
     if step not in WIZARD_STEPS:
-        raise OnboardingError("unknown_step", _("Cette étape n'existe pas."), status=404)
+        raise OnboardingError(
+            OnboardingErrorCode.UNKNOWN_STEP, _("Cette étape n'existe pas."), status=404
+        )
     allowed = {
         "identite": {"name", "slug", "domain"},
         "profil": {"population", "region"},
@@ -323,7 +325,8 @@ def project_step_save(
     unknown = set(values) - allowed
     if unknown:
         raise OnboardingError(
-            "unknown_field", _("Champs inattendus : {fields}.").format(fields=", ".join(unknown))
+            OnboardingErrorCode.UNKNOWN_FIELD,
+            _("Champs inattendus : {fields}.").format(fields=", ".join(unknown)),
         )
     with transaction.atomic():
         project = OnboardingProject.objects.select_for_update().get(pk=project.pk)
@@ -342,7 +345,7 @@ def project_step_save(
             missing = [s for s in WIZARD_STEPS[:-1] if s not in project.completed_steps]
             if missing:
                 raise OnboardingError(
-                    "steps_missing",
+                    OnboardingErrorCode.STEPS_MISSING,
                     _("Terminez d'abord ces étapes : {steps}.").format(
                         steps=", ".join(str(STEP_LABELS[s]) for s in missing)
                     ),
@@ -621,7 +624,7 @@ def project_provision(*, project: OnboardingProject, by: User) -> OnboardingProj
         _editable(project)
         if "revue" not in project.completed_steps:
             raise OnboardingError(
-                "review_missing",
+                OnboardingErrorCode.REVIEW_MISSING,
                 _("Validez la revue du projet avant la mise en service."),
                 status=409,
             )
@@ -794,7 +797,7 @@ def project_checklist_update(
     done = set(done)
     unknown = done - set(MANUAL_CHECKLIST)
     if unknown:
-        raise OnboardingError("unknown_item", _("Élément de liste inconnu."))
+        raise OnboardingError(OnboardingErrorCode.UNKNOWN_ITEM, _("Élément de liste inconnu."))
     with transaction.atomic():
         project = OnboardingProject.objects.select_for_update().get(pk=project.pk)
         project.checklist = {key: key in done for key in MANUAL_CHECKLIST}
@@ -811,7 +814,7 @@ def project_go_live(*, project: OnboardingProject, by: User) -> OnboardingProjec
     missing = [item.label for item in project_checklist(project=project) if not item.done]
     if missing:
         raise OnboardingError(
-            "checklist_incomplete",
+            OnboardingErrorCode.CHECKLIST_INCOMPLETE,
             _("La liste de mise en ligne n'est pas complète : {items}").format(
                 items=" ".join(missing)
             ),
@@ -821,7 +824,7 @@ def project_go_live(*, project: OnboardingProject, by: User) -> OnboardingProjec
         project = OnboardingProject.objects.select_for_update().get(pk=project.pk)
         if project.status != OnboardingProject.Status.PROVISIONED or project.municipality is None:
             raise OnboardingError(
-                "not_provisioned",
+                OnboardingErrorCode.NOT_PROVISIONED,
                 _("Seul un projet mis en service peut passer en ligne."),
                 status=409,
             )
@@ -918,7 +921,7 @@ def console_town_status(*, municipality: Municipality, action: str, by: User) ->
     """Suspend, resume or archive a town from the console. Raises OnboardingError for an
     unknown action and TenancyError for a move the lifecycle refuses."""
     if action not in LIFECYCLE_ACTIONS:
-        raise OnboardingError("unknown_action", _("Action inconnue."))
+        raise OnboardingError(OnboardingErrorCode.UNKNOWN_ACTION, _("Action inconnue."))
     with transaction.atomic():
         if action == "resume":
             town = municipality_resume(municipality=municipality)
@@ -974,7 +977,7 @@ def console_services_import(
         department = department_by_code(code=department_code)
         if department is None:
             raise CrmError(
-                "unknown_department",
+                CrmErrorCode.UNKNOWN_DEPARTMENT,
                 _("Le service « {code} » n'existe pas dans cette municipalité.").format(
                     code=department_code
                 ),

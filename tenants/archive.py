@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
-from tenants.errors import TenancyError
+from tenants.errors import TenancyError, TenancyErrorCode
 from tenants.models import Municipality, TownExport
 from tenants.services import municipality_create
 
@@ -187,7 +187,7 @@ def town_export(*, municipality: Municipality, output: Path) -> ArchiveSummary:
 
 
 def _invalid(message: str) -> TenancyError:
-    return TenancyError("invalid_archive", message)
+    return TenancyError(TenancyErrorCode.INVALID_ARCHIVE, message)
 
 
 def town_restore(

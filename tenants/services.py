@@ -21,7 +21,7 @@ from django_tenants.utils import schema_context, schema_exists
 
 from tenants.accounts.models import User
 from tenants.accounts.services import account_email_verify
-from tenants.errors import TenancyError
+from tenants.errors import TenancyError, TenancyErrorCode
 from tenants.models import DEFAULT_BRAND_COLOUR, Domain, Municipality, TownExport
 from tenants.provisioning import claim_spare_schema, schedule_pool_refill
 
@@ -108,7 +108,7 @@ def municipality_set_status(*, municipality: Municipality, status: str) -> Munic
         current = Municipality.objects.select_for_update().get(pk=municipality.pk)
         if status != current.status and status not in STATUS_TRANSITIONS[current.status]:
             raise TenancyError(
-                "illegal_status_change",
+                TenancyErrorCode.ILLEGAL_STATUS_CHANGE,
                 _("Une municipalité « {current} » ne peut pas passer à « {target} ».").format(
                     current=Municipality.Status(current.status).label,
                     target=Municipality.Status(status).label,
@@ -130,7 +130,7 @@ def municipality_resume(*, municipality: Municipality) -> Municipality:
     current = Municipality.objects.get(pk=municipality.pk)
     if current.status != Municipality.Status.SUSPENDED:
         raise TenancyError(
-            "not_suspended",
+            TenancyErrorCode.NOT_SUSPENDED,
             _("{town} n'est pas suspendue.").format(town=current.name),
             status=409,
         )
@@ -148,14 +148,14 @@ def municipality_delete(*, municipality: Municipality, confirmation: str) -> Non
     """
     if confirmation != municipality.slug:
         raise TenancyError(
-            "confirmation_mismatch",
+            TenancyErrorCode.CONFIRMATION_MISMATCH,
             _("Tapez l'identifiant « {slug} » pour confirmer la suppression.").format(
                 slug=municipality.slug
             ),
         )
     if municipality.status != Municipality.Status.ARCHIVED:
         raise TenancyError(
-            "not_archived",
+            TenancyErrorCode.NOT_ARCHIVED,
             _(
                 "Archivez d'abord la municipalité : seule une municipalité "
                 "archivée peut être supprimée."
@@ -169,7 +169,7 @@ def municipality_delete(*, municipality: Municipality, confirmation: str) -> Non
     )
     if not any(Path(export.path).is_file() for export in exports):
         raise TenancyError(
-            "no_export",
+            TenancyErrorCode.NO_EXPORT,
             _(
                 "Aucune exportation de {town} depuis son archivage : exportez ses données "
                 "avant de la supprimer."
@@ -178,7 +178,7 @@ def municipality_delete(*, municipality: Municipality, confirmation: str) -> Non
         )
     if municipality.partners.exists():
         raise TenancyError(
-            "has_partners",
+            TenancyErrorCode.HAS_PARTNERS,
             _("{town} sert encore des villes partenaires.").format(town=municipality.name),
             status=409,
         )
@@ -195,7 +195,7 @@ def municipality_delete(*, municipality: Municipality, confirmation: str) -> Non
         # Platform records that must outlive nothing: e.g. onboarding projects it hosts.
         kinds = sorted({str(obj._meta.verbose_name_plural) for obj in error.protected_objects})
         raise TenancyError(
-            "still_referenced",
+            TenancyErrorCode.STILL_REFERENCED,
             _("{town} est encore liée à : {records}. Réglez-les avant de la supprimer.").format(
                 town=municipality.name, records=", ".join(kinds)
             ),

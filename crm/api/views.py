@@ -35,7 +35,7 @@ from crm.api.permissions import (
     Viewer,
     viewer_of,
 )
-from crm.errors import CrmError
+from crm.errors import CrmError, CrmErrorCode
 from crm.models import (
     Channel,
     Citizen,
@@ -235,7 +235,7 @@ class RequestListCreate(ApiView):
         service_type = selectors.service_type_for_intake(code=data["service_code"])
         if service_type is None or (not viewer.is_staff and not service_type.is_public):
             raise CrmError(
-                "unknown_service",
+                CrmErrorCode.UNKNOWN_SERVICE,
                 _("Le type de requête {code} n'existe pas.").format(code=data["service_code"]),
                 field="service_code",
                 status=404,
@@ -344,7 +344,7 @@ class RequestAssignment(ApiView):
             department = get_object_or_404(Department, code=data["department"])
             if viewer.role == SUPERVISOR and department != viewer.department:
                 raise CrmError(
-                    "other_department",
+                    CrmErrorCode.OTHER_DEPARTMENT,
                     _("Un superviseur assigne dans son propre service."),
                     field="department",
                     status=403,
@@ -354,7 +354,7 @@ class RequestAssignment(ApiView):
             assignee = User.objects.filter(email=data["assignee"].lower()).first()
             if assignee is None:
                 raise CrmError(
-                    "unknown_assignee",
+                    CrmErrorCode.UNKNOWN_ASSIGNEE,
                     _("Aucun membre du personnel n'a l'adresse {email}.").format(
                         email=data["assignee"]
                     ),

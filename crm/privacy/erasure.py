@@ -32,7 +32,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.errors import CrmError
+from crm.errors import CrmError, CrmErrorCode
 from crm.models import (
     ANONYMISED_TEXT,
     OPEN_STATUSES,
@@ -232,7 +232,9 @@ def citizen_anonymise(
     reason = (reason or "").strip()
     if not reason:
         raise CrmError(
-            "purpose_required", _("Indiquez le motif de l'anonymisation."), field="reason"
+            CrmErrorCode.PURPOSE_REQUIRED,
+            _("Indiquez le motif de l'anonymisation."),
+            field="reason",
         )
     now = now or timezone.now()
     with transaction.atomic():
@@ -248,7 +250,7 @@ def citizen_anonymise(
         kept = records[group[0]]
         if kept.anonymised_at is not None:
             raise CrmError(
-                "already_anonymised",
+                CrmErrorCode.ALREADY_ANONYMISED,
                 _("Cette fiche est déjà anonymisée."),
                 status=409,
             )
@@ -257,7 +259,7 @@ def citizen_anonymise(
         ).count()
         if open_requests:
             raise CrmError(
-                "open_requests",
+                CrmErrorCode.OPEN_REQUESTS,
                 _(
                     "Cette personne a {count} requête(s) en cours : fermez-les ou annulez-les "
                     "avant d'anonymiser sa fiche."

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.errors import CrmError
+from crm.errors import CrmError, CrmErrorCode
 from crm.models import IncidentRisk, IncidentStatus, PrivacyIncident, PrivacyIncidentVersion
 from tenants.accounts.models import User
 
@@ -133,7 +133,7 @@ def incident_validate(incident: PrivacyIncident, *, today: date | None = None) -
     problems = incident_problems(incident, today=today)
     if problems:
         field, message = problems[0]
-        raise CrmError("invalid_incident", message, field=field)
+        raise CrmError(CrmErrorCode.INVALID_INCIDENT, message, field=field)
     return incident
 
 
@@ -149,7 +149,8 @@ def _unknown(fields: dict[str, Any]) -> None:
     unknown = set(fields) - set(INCIDENT_FIELDS)
     if unknown:
         raise CrmError(
-            "unknown_field", _("Champ inconnu : {field}.").format(field=sorted(unknown)[0])
+            CrmErrorCode.UNKNOWN_FIELD,
+            _("Champ inconnu : {field}.").format(field=sorted(unknown)[0]),
         )
 
 
@@ -189,7 +190,7 @@ def incident_update(
         current = PrivacyIncident.objects.select_for_update().get(pk=incident.pk)
         if expected_version is not None and expected_version != current.version:
             raise CrmError(
-                "changed_meanwhile",
+                CrmErrorCode.CHANGED_MEANWHILE,
                 _(
                     "Cet incident a été modifié par quelqu'un d'autre depuis que vous l'avez "
                     "ouvert (version {version}) : rechargez-le pour voir ses changements."
