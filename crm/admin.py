@@ -28,7 +28,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from crm import services, upstream
+from crm import selectors, services, upstream
 from crm.admin_privacy import CitizenPrivacyMixin
 from crm.errors import CrmError
 from crm.models import (
@@ -38,6 +38,7 @@ from crm.models import (
     AttributeDatatype,
     BusinessCalendar,
     Citizen,
+    CitizenChange,
     CitizenMerge,
     ClosureDay,
     Consent,
@@ -58,7 +59,7 @@ from crm.models import (
     UpstreamUpdate,
     WorkingHours,
 )
-from tenants.accounts.models import User
+from crm.roles import acting_user
 from tenants.admin import SchemaScopedAdmin, on_platform
 
 
@@ -237,15 +238,15 @@ class FaqArticleAdmin(UpstreamCountMixin, TownAdmin):
         # Through the services, so that every edit is a new version with its author.
         fields = {name: form.cleaned_data[name] for name in services.FAQ_FIELDS}
         if change:
-            saved = services.faq_article_update(actor=request.user, article=obj, **fields)  # type: ignore[arg-type]
+            saved = services.faq_article_update(actor=acting_user(request), article=obj, **fields)
         else:
-            saved = services.faq_article_create(actor=request.user, **fields)  # type: ignore[arg-type]
+            saved = services.faq_article_create(actor=acting_user(request), **fields)
         obj.pk, obj.version = saved.pk, saved.version
 
     def save_related(
         self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool
     ) -> None:
-        form.instance = FaqArticle.objects.get(pk=form.instance.pk)
+        form.instance = selectors.faq_article_by_pk(pk=form.instance.pk)
         super().save_related(request, form, formsets, change)
 
 
@@ -416,7 +417,7 @@ class UpstreamUpdateAdmin(TownAdmin):
         )
         try:
             change = decide(
-                actor=request.user,  # type: ignore[arg-type]
+                actor=acting_user(request),
                 kind=kind,
                 item_id=item_id,
                 token=form.cleaned_data["token"],
@@ -430,7 +431,7 @@ class UpstreamUpdateAdmin(TownAdmin):
             if accepted
             else gettext("Mise à jour de la ville hôte ignorée : « {title} ».")
         ).format(title=change.title)
-        item = model._default_manager.get(pk=item_id)
+        item = upstream.upstream_item(kind=kind, item_id=item_id)
         self.log_change(request, item, message)
         messages.success(request, message)
         return here
@@ -441,6 +442,15 @@ class ConsentInline(ReadOnlyInline):
     model = Consent
     fk_name = "citizen"
     fields = ("purpose", "granted", "channel", "recorded_at", "recorded_by")
+    readonly_fields = fields
+
+
+class CitizenChangeInline(ReadOnlyInline):
+    """Who created or changed the record, and which fields (Law 25's trail; no values)."""
+
+    model = CitizenChange
+    fk_name = "citizen"
+    fields = ("changed_at", "actor", "created", "fields")
     readonly_fields = fields
 
 
@@ -474,7 +484,11 @@ class CitizenAdmin(CitizenPrivacyMixin, TownAdmin):
     list_display = ("__str__", "email", "phone", "preferred_language", "merged_into")
     search_fields = ("last_name", "first_name", "email", "phone")
     readonly_fields = ("account", "merged_into", "anonymised_at", "created_at", "updated_at")
-    inlines = [ConsentInline]
+    inlines = [ConsentInline, CitizenChangeInline]
+
+    def get_inlines(self, request: HttpRequest, obj: Citizen | None) -> list[type[Any]]:
+        # A record being created has no trail yet.
+        return [ConsentInline] if obj is None else [ConsentInline, CitizenChangeInline]
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if obj is not None and obj.anonymised_at is not None:
@@ -488,9 +502,9 @@ class CitizenAdmin(CitizenPrivacyMixin, TownAdmin):
         # Through the services: contact data is normalized and validated the same way everywhere.
         fields = {name: form.cleaned_data[name] for name in services.CITIZEN_FIELDS}
         if change:
-            saved = services.citizen_update(actor=request.user, citizen=obj, **fields)  # type: ignore[arg-type]
+            saved = services.citizen_update(actor=acting_user(request), citizen=obj, **fields)
         else:
-            saved = services.citizen_create(actor=request.user, **fields)  # type: ignore[arg-type]
+            saved = services.citizen_create(actor=acting_user(request), **fields)
         obj.pk = saved.pk
 
 
@@ -549,7 +563,7 @@ class ServiceRequestAdmin(ReadOnlyAdmin):
         # The page names the request's citizen: Law 25's access log says who saw it, and why.
         if service_request is not None and response.status_code == 200:
             services.access_log_requests_seen(
-                actor=cast(User, request.user),
+                actor=acting_user(request),
                 service_requests=[service_request],
                 purpose=None,
                 context="admin",
@@ -566,7 +580,7 @@ class ServiceRequestAdmin(ReadOnlyAdmin):
             with translation.override(settings.LANGUAGE_CODE):
                 purpose = gettext("Recherche de requêtes dans l'administration")
             services.access_list_log_record(
-                actor=cast(User, request.user),
+                actor=acting_user(request),
                 purpose=purpose,
                 context="admin",
                 details=f"{shown} requête(s), recherche « {search} »",
@@ -598,7 +612,7 @@ class InteractionAdmin(ReadOnlyAdmin):
             with translation.override(settings.LANGUAGE_CODE):
                 purpose = gettext("Consultation de l'interaction n° {id}").format(id=interaction.pk)
             services.access_log_record(
-                actor=cast(User, request.user),
+                actor=acting_user(request),
                 citizen=interaction.citizen,
                 action=AccessAction.VIEW,
                 purpose=purpose,
@@ -658,16 +672,26 @@ class ApiKeyAdmin(TownAdmin):
     list_filter = ["scope"]
     actions = ["revoke"]
     form = ApiKeyForm
+    KEPT_FIELDS = (
+        "name",
+        "scope",
+        "prefix",
+        "created_at",
+        "created_by",
+        "last_used_at",
+        "revoked_at",
+        "revoked_by",
+    )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is None:
             return []
-        return ["name", "scope", "prefix", "created_at", "last_used_at", "revoked_at"]
+        return [*self.KEPT_FIELDS]
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
             return ["name", "scope"]
-        return ["name", "scope", "prefix", "created_at", "last_used_at", "revoked_at"]
+        return [*self.KEPT_FIELDS]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # revoked keys stay: the requests they created still name them
@@ -694,5 +718,5 @@ class ApiKeyAdmin(TownAdmin):
     @admin.action(description=_("Révoquer les clés choisies"))
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         for api_key in queryset:
-            services.api_key_revoke(api_key=api_key)
+            services.api_key_revoke(actor=acting_user(request), api_key=api_key)
         messages.success(request, gettext("Clés révoquées."))

@@ -38,7 +38,7 @@ from crm.models import (
     PrivacyIncident,
     PrivacyIncidentVersion,
 )
-from tenants.accounts.models import User
+from crm.roles import acting_user
 from tenants.admin import on_platform
 
 PURPOSE_LIFETIME = timedelta(minutes=30)
@@ -240,7 +240,7 @@ class CitizenPrivacyMixin(admin.ModelAdmin):
         response = show()
         if response.status_code == 200:
             services.access_log_record(
-                actor=cast(User, request.user),
+                actor=acting_user(request),
                 citizen=citizen,
                 action=AccessAction.VIEW,
                 purpose=purpose,
@@ -291,7 +291,7 @@ class CitizenPrivacyMixin(admin.ModelAdmin):
             shown = len(changelist.result_list) if changelist is not None else 0
             search = request.GET.get("q", "")
             services.access_list_log_record(
-                actor=cast(User, request.user),
+                actor=acting_user(request),
                 purpose=purpose,
                 context="admin",
                 details=f"{shown} fiche(s)" + (f", recherche « {search} »" if search else ""),
@@ -331,7 +331,7 @@ class CitizenPrivacyMixin(admin.ModelAdmin):
         form = PurposeForm(request.POST or None, choices=EXPORT_PURPOSES)
         if request.method == "POST" and form.is_valid():
             document = privacy.citizen_export(
-                actor=cast(User, request.user),
+                actor=acting_user(request),
                 citizen=citizen,
                 purpose=form.purpose(),
                 context="admin",
@@ -359,7 +359,7 @@ class CitizenPrivacyMixin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 result = privacy.citizen_anonymise(
-                    actor=cast(User, request.user),
+                    actor=acting_user(request),
                     citizen=citizen,
                     reason=form.purpose(),
                     context="admin",
@@ -367,7 +367,7 @@ class CitizenPrivacyMixin(admin.ModelAdmin):
             except CrmError as error:
                 form.add_error(None, error.message)
             else:
-                kept = Citizen.objects.get(pk=result.citizen_id)
+                kept = selectors.citizen_by_pk(pk=result.citizen_id)
                 self.log_change(request, kept, gettext("Fiche anonymisée."))
                 # The record now names nobody: opening it right away needs no new purpose.
                 state_purpose(request, record_scope(kept.pk), form.purpose())
@@ -413,11 +413,7 @@ class PrivacyIncidentForm(ModelForm):
         cleaned = super().clean() or {}
         expected = cleaned.get("expected_version")
         if self.instance.pk is not None and expected is not None:
-            current = (
-                PrivacyIncident.objects.filter(pk=self.instance.pk)
-                .values_list("version", flat=True)
-                .first()
-            )
+            current = privacy.incident_version(pk=self.instance.pk)
             if current != expected:
                 raise forms.ValidationError(
                     gettext(
@@ -550,7 +546,7 @@ class PrivacyIncidentAdmin(admin.ModelAdmin):
     ) -> None:
         # Through the services: every save is a version, with its author.
         fields = {name: form.cleaned_data[name] for name in privacy.INCIDENT_FIELDS}
-        actor = cast(User, request.user)
+        actor = acting_user(request)
         try:
             if change:
                 saved = privacy.incident_update(
@@ -568,5 +564,5 @@ class PrivacyIncidentAdmin(admin.ModelAdmin):
     def save_related(
         self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool
     ) -> None:
-        form.instance = PrivacyIncident.objects.get(pk=form.instance.pk)
+        form.instance = privacy.incident_by_pk(pk=form.instance.pk)
         super().save_related(request, form, formsets, change)

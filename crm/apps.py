@@ -8,4 +8,4 @@ class CrmConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the OpenAPI descriptions of the API's authentication methods.
-        from crm.api import schema  # noqa: F401
+        from crm.api.rest import schema  # noqa: F401

@@ -372,3 +372,8 @@ def upstream_ignore(*, actor: User | None, kind: str, item_id: int, token: str) 
             source_seen=change.host_fingerprint
         )
     return change
+
+
+def upstream_item(*, kind: Kind, item_id: int) -> models.Model:
+    """The town's own copy of a followed item."""
+    return FOLLOWED[kind].model._default_manager.get(pk=item_id)

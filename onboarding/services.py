@@ -36,10 +36,10 @@ from django_tenants.utils import schema_context, schema_exists
 
 from crm.cloning import CloneReport, catalog_copy_from
 from crm.errors import CrmError, CrmErrorCode
+from crm.imports.open311_services import ImportReport as Open311ImportReport
+from crm.imports.open311_services import open311_services_import
+from crm.imports.requests import RequestsImportReport, requests_import
 from crm.models import StaffRole as CrmStaffRole
-from crm.open311_import import ImportReport as Open311ImportReport
-from crm.open311_import import open311_services_import
-from crm.requests_import import RequestsImportReport, requests_import
 from crm.selectors import catalog_outline, department_by_code, town_activity
 from crm.services import staff_role_set
 from onboarding.errors import OnboardingError, OnboardingErrorCode

@@ -30,9 +30,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_tenants.utils import schema_context
 
 from crm.errors import CrmError
+from crm.imports.csv import guess_encoding, header_columns
+from crm.imports.requests import FIELDS as IMPORT_FIELDS
+from crm.imports.requests import RequestImportError
 from crm.models import Channel, RequestStatus
-from crm.requests_import import FIELDS as IMPORT_FIELDS
-from crm.requests_import import RequestImportError, guess_encoding, header_columns
 from crm.selectors import catalog_outline
 from onboarding import forms
 from onboarding.errors import OnboardingError

@@ -36,11 +36,11 @@ def error_response(request: HttpRequest, *, status: int, code: str, message: str
     """An error of `status` in the format of the interface `request` was sent to."""
     path = request.path_info
     if path.startswith(OPEN311_PREFIX):
-        from crm.api.open311 import open311_error_response
+        from crm.api.open311.errors import open311_error_response
 
         return open311_error_response(request, status=status, description=message)
     if path.startswith(API_PREFIX):
-        from crm.api.errors import error_body
+        from crm.api.rest.errors import error_body
 
         return JsonResponse(
             error_body(code, message), status=status, json_dumps_params={"ensure_ascii": False}
@@ -55,7 +55,7 @@ def language_for(request: HttpRequest) -> str:
     """The language of an error answered before a view: Open311's clients choose it with
     Accept-Language; pages and the other APIs by the path (`/en/…`), French otherwise."""
     if request.path_info.startswith(OPEN311_PREFIX):
-        from crm.api.open311 import language_of
+        from crm.api.open311.params import language_of
 
         return language_of(request)
     return translation.get_language_from_path(request.path_info) or "fr"
@@ -93,7 +93,7 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 def server_error(request: HttpRequest) -> HttpResponse:
     """A failure of the server; 503 with Retry-After when the database is unreachable for a
     moment (a restart, a failover), which clears by itself."""
-    from crm.api.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, database_unavailable
+    from crm.api.unavailable import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, database_unavailable
 
     failure = sys.exc_info()[1]
     with translation.override(language_for(request)):

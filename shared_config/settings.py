@@ -246,7 +246,7 @@ REST_FRAMEWORK = {
         "api_key": env_str("RELAIS_API_KEY_RATE", "1200/min"),
         "client": env_str("RELAIS_API_CLIENT_RATE", "600/min"),
     },
-    "EXCEPTION_HANDLER": "crm.api.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "crm.api.rest.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # JSON only: the documentation is at /api/docs/. DRF's browsable pages failed (500) on
     # views without a queryset, and would show staff data in a browser's history.
@@ -270,7 +270,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    "PREPROCESSING_HOOKS": ["crm.api.schema.only_the_rest_api"],
+    "PREPROCESSING_HOOKS": ["crm.api.rest.schema.only_the_rest_api"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -339,7 +339,7 @@ if env_bool("RELAIS_BEHIND_PROXY", default=False):
 
 # Content-Security-Policy (django-csp): everything from the page's own origin, nothing inline
 # but a <style> carrying the request's nonce (a town's colour). A page that needs more widens
-# it for itself with csp_update (the API documentation: crm/api/urls.py). Same policy with
+# it for itself with csp_update (the API documentation: crm/api/rest/urls.py). Same policy with
 # DEBUG on, except that django-csp leaves Django's debug 404 and 500 pages without one.
 RELAIS_CSP_DIRECTIVES: dict[str, list[object]] = {
     "default-src": [SELF],

@@ -12,8 +12,8 @@ from shared_config.urls_accounts import account_patterns, invitation_patterns
 urlpatterns = [
     path("admin/", admin.site.urls),
     *invitation_patterns,
-    path("open311/v2/", include("crm.api.open311_urls")),
-    path("api/", include("crm.api.urls")),
+    path("open311/v2/", include("crm.api.open311.urls")),
+    path("api/", include("crm.api.rest.urls")),
     # allauth's headless API: the mobile app's citizen sign-in (X-Session-Token).
     path("_allauth/", include("allauth.headless.urls")),
     *i18n_patterns(

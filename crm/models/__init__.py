@@ -23,7 +23,7 @@ from crm.models.catalog import (
     SlaUnit,
     UpstreamUpdate,
 )
-from crm.models.citizens import Citizen, CitizenMerge, Consent, ConsentPurpose
+from crm.models.citizens import Citizen, CitizenChange, CitizenMerge, Consent, ConsentPurpose
 from crm.models.faq import FaqArticle, FaqArticleVersion, FaqAudience, FaqStatus, Fold, fold_text
 from crm.models.interactions import AccessAction, AccessLog, Interaction
 from crm.models.privacy import IncidentRisk, IncidentStatus, PrivacyIncident, PrivacyIncidentVersion
@@ -57,6 +57,7 @@ __all__ = [
     "BusinessCalendar",
     "Channel",
     "Citizen",
+    "CitizenChange",
     "CitizenMerge",
     "ClosureDay",
     "Consent",

@@ -90,6 +90,14 @@ class ApiKey(models.Model):
         related_name="+",
         verbose_name=_("créée par"),
     )
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("révoquée par"),
+    )
 
     class Meta:
         verbose_name = _("clé d'API")

@@ -115,3 +115,24 @@ class CitizenMerge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.merged_id} → {self.kept_id}"
+
+
+class CitizenChange(models.Model):
+    """Who created or changed a citizen's record, when, and which fields (Law 25): the names of
+    the fields only, never their values, so the trail adds no copy of personal data."""
+
+    citizen = models.ForeignKey(Citizen, on_delete=models.CASCADE, related_name="changes")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created = models.BooleanField(_("création"), default=False)
+    fields = models.JSONField(_("champs modifiés"), default=list)
+    changed_at = models.DateTimeField(_("modifié le"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("modification de fiche de citoyen")
+        verbose_name_plural = _("modifications de fiches de citoyens")
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.citizen_id}: {', '.join(self.fields)}"

@@ -7,10 +7,12 @@ from crm.privacy.erasure import AnonymisationResult, citizen_anonymise, requests
 from crm.privacy.export import citizen_export
 from crm.privacy.incidents import (
     INCIDENT_FIELDS,
+    incident_by_pk,
     incident_create,
     incident_problems,
     incident_update,
     incident_validate,
+    incident_version,
 )
 from crm.privacy.records import (
     AnonymisationPreview,
@@ -30,10 +32,12 @@ __all__ = [
     "citizen_data",
     "citizen_export",
     "citizen_record_group",
+    "incident_by_pk",
     "incident_create",
     "incident_problems",
     "incident_update",
     "incident_validate",
+    "incident_version",
     "requests_scrub",
     "retention_apply",
 ]

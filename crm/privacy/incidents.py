@@ -215,3 +215,12 @@ def incident_update(
             changed_by=actor,
         )
     return current
+
+
+def incident_by_pk(*, pk: int) -> PrivacyIncident:
+    return PrivacyIncident.objects.get(pk=pk)
+
+
+def incident_version(*, pk: int) -> int | None:
+    """The incident's current version (None when it no longer exists)."""
+    return PrivacyIncident.objects.filter(pk=pk).values_list("version", flat=True).first()

@@ -18,6 +18,7 @@ from crm.models import (
     OPEN_STATUSES,
     AccessLog,
     Citizen,
+    CitizenChange,
     CitizenMerge,
     Consent,
     Interaction,
@@ -259,6 +260,18 @@ def citizen_data(*, citizen: Citizen) -> dict[str, Any]:
             for merge in CitizenMerge.objects.filter(Q(kept_id__in=group) | Q(merged_id__in=group))
             .select_related("actor")
             .order_by("merged_at", "pk")
+        ],
+        "changes": [
+            {
+                "citizen": change.citizen_id,
+                "created": change.created,
+                "fields": change.fields,
+                "actor": _email(change.actor),
+                "changed_at": _value(change.changed_at),
+            }
+            for change in CitizenChange.objects.filter(citizen_id__in=group)
+            .select_related("actor")
+            .order_by("changed_at", "pk")
         ],
         "consents": [
             {

@@ -178,7 +178,7 @@ def test_a_read_key_reads_but_cannot_write(laval, town):
 def test_a_revoked_or_unknown_key_is_refused(laval, town):
     key = _key(laval)
     with schema_context("laval"):
-        api_key_revoke(api_key=ApiKey.objects.get())
+        api_key_revoke(actor=None, api_key=ApiKey.objects.get())
 
     revoked = _key_client(laval, key).get("/api/v1/requests/")
     unknown = _key_client(laval, "rls_pas-une-vraie-cle").get("/api/v1/requests/")

@@ -1,5 +1,5 @@
-"""Bad input at the import of an Open311 service list (crm/open311_import.py); the console's
-form for the same import is in tests/onboarding.
+"""Bad input at the import of an Open311 service list (crm/imports/open311_services.py); the
+console's form for the same import is in tests/onboarding.
 
 For any document, JSON or XML, well-formed or not:
 - the import answers a report or raises CrmError, never another exception;
@@ -22,8 +22,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crm.errors import CrmError
+from crm.imports.open311_services import open311_services_import, relais_code
 from crm.models import ServiceType
-from crm.open311_import import open311_services_import, relais_code
 from tests.bad_input import (
     bad_input_settings,
     byte_mutations,

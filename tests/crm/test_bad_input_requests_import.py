@@ -1,4 +1,4 @@
-"""Bad input at the import of historical requests (crm/requests_import.py, and its command
+"""Bad input at the import of historical requests (crm/imports/requests.py, and its command
 `import_requests`); the console's upload of the same files is in tests/onboarding.
 
 For any file and any mapping:
@@ -30,8 +30,8 @@ from django_tenants.utils import schema_context
 from hypothesis import given
 from hypothesis import strategies as st
 
+from crm.imports.requests import RequestImportError, requests_import
 from crm.models import RequestCounter, RequestEvent, ServiceRequest
-from crm.requests_import import RequestImportError, requests_import
 from tests.bad_input import (
     DATE_LIKE,
     NUMBER_LIKE,

@@ -537,7 +537,7 @@ def test_post_needs_an_active_write_key(
         with in_laval(laval):
             from crm.models import ApiKey
 
-            api_key_revoke(api_key=ApiKey.objects.get(name="Ancienne application"))
+            api_key_revoke(actor=None, api_key=ApiKey.objects.get(name="Ancienne application"))
     before = counts(laval)
 
     response = laval_client.post(f"{BASE}/requests.json", valid_post(key))

@@ -10,8 +10,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django_tenants.utils import schema_context
 
+from crm.imports.requests import RequestImportError, requests_import
 from crm.models import EventKind, RequestCounter, RequestEvent, RoutingRule, ServiceRequest
-from crm.requests_import import RequestImportError, requests_import
 from crm.services import request_create
 from tests.factories import DepartmentFactory, SectorFactory, ServiceTypeFactory
 

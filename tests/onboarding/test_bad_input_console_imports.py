@@ -23,7 +23,7 @@ from django.test import Client
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crm.requests_import import FIELDS
+from crm.imports.requests import FIELDS
 from tests.bad_input import (
     bad_input_settings,
     byte_mutations,

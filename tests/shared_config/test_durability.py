@@ -347,7 +347,7 @@ def _unreachable(*args: Any, **kwargs: Any) -> Any:
 def test_the_rest_api_answers_a_json_503_while_the_database_is_unreachable(
     laval, client_for, monkeypatch
 ):
-    monkeypatch.setattr("crm.api.views._service_types", _unreachable)
+    monkeypatch.setattr("crm.selectors.service_types_offered", _unreachable)
 
     response = client_for(laval).get("/api/v1/services/")
 
@@ -359,7 +359,7 @@ def test_the_rest_api_answers_a_json_503_while_the_database_is_unreachable(
 def test_open311_answers_a_503_in_its_own_format_while_the_database_is_unreachable(
     laval, client_for, monkeypatch
 ):
-    monkeypatch.setattr("crm.api.open311.offered_service_types", _unreachable)
+    monkeypatch.setattr("crm.selectors.service_type_directory", _unreachable)
 
     as_json = client_for(laval).get("/open311/v2/services.json")
     as_xml = client_for(laval).get("/open311/v2/services.xml")

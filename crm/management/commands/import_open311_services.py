@@ -7,8 +7,8 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from crm.errors import CrmError
+from crm.imports.open311_services import open311_services_import
 from crm.models import Department
-from crm.open311_import import open311_services_import
 from tenants.management.base import TenantCommand
 from tenants.models import Municipality
 

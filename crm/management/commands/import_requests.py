@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
-from crm.requests_import import RequestImportError, RequestsImportReport, requests_import
+from crm.imports.requests import RequestImportError, RequestsImportReport, requests_import
 from tenants.management.base import TenantCommand
 from tenants.models import Municipality
 

@@ -158,7 +158,12 @@ class RequestOut(serializers.Serializer):
 
 class RequestDetailOut(RequestOut):
     tracking_token = serializers.CharField(required=False)
-    timeline = RequestEventOut(many=True, source="visible_events")
+    timeline = serializers.SerializerMethodField()
+
+    @extend_schema_field(RequestEventOut(many=True))
+    def get_timeline(self, service_request: ServiceRequest) -> Any:
+        """The events the caller may read, given by the view (`context["events"]`)."""
+        return RequestEventOut(self.context["events"], many=True).data
 
 
 class RequestViewIn(serializers.Serializer):

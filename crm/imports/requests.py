@@ -25,11 +25,9 @@ skipped, and a file without an external-number column is refused when its checks
 
 from __future__ import annotations
 
-import codecs
 import csv
 import hashlib
 import io
-import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -44,26 +42,30 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
 from crm import selectors
-from crm.business_time import WorkingCalendar
 from crm.errors import CrmError, CrmErrorCode
+from crm.imports.csv import (
+    first_line,
+    guess_delimiter,
+)
+from crm.imports.open311_services import relais_code
+from crm.location import Axis, coordinate_parse
 from crm.models import (
     OPEN_STATUSES,
     Channel,
     Department,
     EventKind,
     Priority,
-    RequestCounter,
     RequestEvent,
     RequestStatus,
     RoutingRule,
     Sector,
     ServiceRequest,
     ServiceType,
-    SlaUnit,
     Visibility,
 )
-from crm.open311_import import relais_code
-from crm.services import DESCRIPTION_MAX, LATITUDE_BOUNDS, LONGITUDE_BOUNDS, _coordinate
+from crm.numbering import request_number, request_numbers_peek, request_numbers_reserve
+from crm.services.requests import DESCRIPTION_MAX
+from crm.sla import sla_deadlines
 from tenants.accounts.models import User
 
 S = RequestStatus
@@ -89,8 +91,6 @@ REQUIRED_FIELDS = ("service_code", "created_at", "status", "channel")
 # Fields whose values may be translated ("values") or given as a constant ("defaults").
 CODED_FIELDS = ("service_code", "status", "channel", "priority", "sector", "department")
 OPTIONS = ("values", "defaults", "date_format", "delimiter", "encoding")
-DELIMITERS = (",", ";", "\t", "|")
-HEADER_SAMPLE = 65536
 ADDRESS_MAX = 300
 EXTERNAL_ID_MAX = 100
 BATCH_SIZE = 2000
@@ -427,35 +427,8 @@ def _decode(content: bytes, encoding: str) -> str:
     return text
 
 
-def guess_encoding(content: bytes) -> str:
-    """UTF-8 when the file's first 64 KiB read as UTF-8, else Windows-1252: what a French
-    spreadsheet saves when it does not save UTF-8."""
-    decoder = codecs.getincrementaldecoder("utf-8-sig")()
-    try:
-        decoder.decode(content[:HEADER_SAMPLE], final=False)  # a character cut short is fine
-    except UnicodeDecodeError:
-        return "cp1252"
-    return "utf-8-sig"
-
-
-def header_columns(content: bytes, encoding: str) -> list[str]:
-    """The column names of the file's header, in `encoding`, as the import will read them
-    (from the first 64 KiB: enough for any header)."""
-    text = content[:HEADER_SAMPLE].decode(encoding, errors="replace")
-    header = re.split(r"\r\n?|\n", text, maxsplit=1)[0]
-    if not header.strip():
-        return []
-    reader = csv.reader([header], delimiter=guess_delimiter(header))
-    return [column.strip() for column in next(reader, [])]
-
-
-def guess_delimiter(header: str) -> str:
-    """The delimiter a CSV header line uses most (comma, semicolon, tab or bar)."""
-    return max(DELIMITERS, key=header.count)
-
-
 def _delimiter(text: str, chosen: str) -> str:
-    return chosen or guess_delimiter(text.split("\n", 1)[0])
+    return chosen or guess_delimiter(first_line(text))
 
 
 def _moment(raw: str, date_format: str, tz: ZoneInfo) -> datetime | None:
@@ -587,12 +560,13 @@ class _LineChecker:
                     _("donnez la latitude et la longitude, ou ni l'une ni l'autre."),
                 )
             else:
-                for raw, bounds, name, column in (
-                    (raw_latitude, LATITUDE_BOUNDS, "latitude", latitude_column),
-                    (raw_longitude, LONGITUDE_BOUNDS, "longitude", longitude_column),
-                ):
+                axes: tuple[tuple[str, Axis, str], ...] = (
+                    (raw_latitude, "latitude", latitude_column),
+                    (raw_longitude, "longitude", longitude_column),
+                )
+                for raw, name, column in axes:
                     try:
-                        value = _coordinate(raw, bounds, name)
+                        value = coordinate_parse(raw, field=name)
                     except CrmError as error:
                         problem(column, error.message)
                     else:
@@ -750,35 +724,6 @@ def _file_already_imported(sha256: str) -> bool:
     return RequestEvent.objects.filter(kind=EventKind.CREATED, data__import__sha256=sha256).exists()
 
 
-def _sla_times(
-    row: _Row, calendar: WorkingCalendar, warning_ratio: int
-) -> tuple[datetime | None, datetime | None]:
-    """As request creation does, for a request still open: due time and warning time."""
-    service_type = row.service_type
-    if row.status not in OPEN_STATUSES or not service_type.sla_value:
-        return None, None
-    if service_type.sla_unit == SlaUnit.HOURS:
-        due = calendar.add_minutes(row.created_at, service_type.sla_value * 60)
-    else:
-        due = calendar.add_days(row.created_at, service_type.sla_value)
-    minutes = calendar.minutes_between(row.created_at, due) * warning_ratio // 100
-    return due, calendar.add_minutes(row.created_at, minutes)
-
-
-def _reserve_numbers(year: int, count: int) -> int:
-    """Advance `year`'s counter by `count` in one statement; returns the first number reserved.
-    The row stays locked until the import commits, as with a single creation."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO crm_requestcounter (year, last_number) VALUES (%s, %s) "
-            "ON CONFLICT (year) DO UPDATE SET last_number = crm_requestcounter.last_number + "
-            "EXCLUDED.last_number RETURNING last_number",
-            [year, count],
-        )
-        (last,) = cursor.fetchone()
-    return int(last) - count + 1
-
-
 def requests_import(
     *,
     actor: User | None,
@@ -840,18 +785,17 @@ def requests_import(
         for year in sorted(by_year):
             year_rows = sorted(by_year[year], key=lambda r: (r.created_at, r.line))
             if dry_run:
-                counter = RequestCounter.objects.filter(year=year).first()
-                first = (counter.last_number if counter else 0) + 1
+                first = request_numbers_peek(year=year)
             else:
-                first = _reserve_numbers(year, len(year_rows))
+                first = request_numbers_reserve(year=year, count=len(year_rows))
             for offset, row in enumerate(year_rows):
-                numbers[row.line] = f"{year}-{first + offset:06d}"
+                numbers[row.line] = request_number(year, first + offset)
             report.years.append(
                 YearBlock(
                     year=year,
                     count=len(year_rows),
-                    first_number=f"{year}-{first:06d}",
-                    last_number=f"{year}-{first + len(year_rows) - 1:06d}",
+                    first_number=request_number(year, first),
+                    last_number=request_number(year, first + len(year_rows) - 1),
                 )
             )
         if dry_run or not rows:
@@ -862,7 +806,17 @@ def requests_import(
             batch = rows[start : start + BATCH_SIZE]
             requests = []
             for row in batch:
-                due, warn = _sla_times(row, calendar, warning_ratio)
+                # As intake does, for a request still open.
+                due, warn = (
+                    sla_deadlines(
+                        service_type=row.service_type,
+                        start=row.created_at,
+                        calendar=calendar,
+                        warning_ratio=warning_ratio,
+                    )
+                    if row.status in OPEN_STATUSES
+                    else (None, None)
+                )
                 requests.append(
                     ServiceRequest(
                         number=numbers[row.line],

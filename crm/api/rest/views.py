@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
-from django.http import HttpRequest, JsonResponse
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -21,8 +19,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crm import selectors, services
-from crm.api import serializers as io
-from crm.api.permissions import (
+from crm.api.rest import serializers as io
+from crm.api.rest.permissions import HasRole
+from crm.errors import CrmError, CrmErrorCode
+from crm.models import Citizen, ServiceRequest
+from crm.roles import (
     ADMINISTRATOR,
     AGENT,
     CITIZEN,
@@ -31,27 +32,10 @@ from crm.api.permissions import (
     PUBLIC,
     STAFF_ROLES,
     SUPERVISOR,
-    HasRole,
     Viewer,
     viewer_of,
 )
-from crm.errors import CrmError, CrmErrorCode
-from crm.models import (
-    Channel,
-    Citizen,
-    Department,
-    FaqArticle,
-    FaqAudience,
-    Interaction,
-    RequestEvent,
-    ServiceAttribute,
-    ServiceAttributeValue,
-    ServiceRequest,
-    ServiceType,
-    Visibility,
-)
 from crm.search import faq_search
-from tenants.accounts.models import User
 
 EVERYONE = (PUBLIC, CITIZEN, KEY, *STAFF_ROLES)
 STAFF = tuple(STAFF_ROLES)
@@ -91,20 +75,6 @@ class ApiView(GenericAPIView):
 # --- Catalog -------------------------------------------------------------------------------------
 
 
-def _service_types(viewer: Viewer) -> QuerySet[ServiceType]:
-    types = ServiceType.objects.filter(is_active=True).select_related("category", "department")
-    if not viewer.is_staff:
-        types = types.filter(is_public=True)
-    return types.prefetch_related(
-        Prefetch(
-            "attributes",
-            queryset=ServiceAttribute.objects.order_by("order", "code").prefetch_related(
-                Prefetch("values", queryset=ServiceAttributeValue.objects.order_by("order", "key"))
-            ),
-        )
-    ).order_by("code")
-
-
 class ServiceTypeList(ApiView):
     """The town's service catalog (public types; staff also see internal ones)."""
 
@@ -114,7 +84,7 @@ class ServiceTypeList(ApiView):
 
     @extend_schema(responses={200: io.ServiceTypeOut(many=True), **ERRORS})
     def get(self, request: Request) -> Response:
-        types = _service_types(self.viewer)
+        types = selectors.service_types_offered(viewer=self.viewer)
         return Response(io.ServiceTypeOut(types, many=True).data)
 
 
@@ -124,7 +94,9 @@ class ServiceTypeDetail(ApiView):
 
     @extend_schema(responses={200: io.ServiceTypeOut, **ERRORS})
     def get(self, request: Request, code: str) -> Response:
-        service_type = get_object_or_404(_service_types(self.viewer), code=code)
+        service_type = selectors.service_type_offered(viewer=self.viewer, code=code)
+        if service_type is None:
+            raise Http404
         return Response(io.ServiceTypeOut(service_type).data)
 
 
@@ -142,10 +114,9 @@ class FaqSearch(ApiView):
     def get(self, request: Request) -> Response:
         query = io.FaqSearchIn(data=request.query_params)
         query.is_valid(raise_exception=True)
-        audience = FaqAudience.AGENTS if self.viewer.is_staff else FaqAudience.PUBLIC
         hits = faq_search(
             query=query.validated_data["q"],
-            audience=audience,
+            audience=self.viewer.faq_audience,
             language=get_language() or "fr",
             limit=query.validated_data["limit"],
         )
@@ -153,24 +124,6 @@ class FaqSearch(ApiView):
 
 
 # --- Requests ------------------------------------------------------------------------------------
-
-
-def visible_requests(viewer: Viewer) -> QuerySet[ServiceRequest]:
-    """What each role may read: staff of a department their department's requests, agents and
-    administrators all, a citizen their own, keys all (without personal data)."""
-    # Only the relations the API shows: each join also costs planning time on every page.
-    requests = (
-        selectors.request_list()
-        .select_related(None)
-        .select_related("service_type", "department", "assignee", "duplicate_of")
-    )
-    if viewer.role in {DEPARTMENT, SUPERVISOR}:
-        return requests.filter(department=viewer.department)
-    if viewer.role == CITIZEN:
-        return requests.filter(citizen=viewer.citizen)
-    if viewer.role in {ADMINISTRATOR, AGENT, KEY}:
-        return requests
-    return requests.none()
 
 
 def _serializer_context(viewer: Viewer) -> dict[str, Any]:
@@ -186,11 +139,9 @@ class RequestFilters(io.RequestViewIn):
 
 
 def _log_citizens_seen(viewer: Viewer, shown: list[ServiceRequest], purpose: str | None) -> None:
-    """Staff see the citizens of the requests they read: Law 25's access log says so."""
-    if viewer.is_staff and viewer.user is not None:
-        services.access_log_requests_seen(
-            actor=viewer.user, service_requests=shown, purpose=purpose, context="api"
-        )
+    services.access_log_requests_shown(
+        viewer=viewer, service_requests=shown, purpose=purpose, context="api"
+    )
 
 
 class RequestListCreate(ApiView):
@@ -210,17 +161,16 @@ class RequestListCreate(ApiView):
         filters = RequestFilters(data=request.query_params)
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
-        requests = visible_requests(self.viewer)
-        if "status" in data:
-            requests = requests.filter(status__in=data["status"].split(","))
-        if "service_code" in data:
-            requests = requests.filter(service_type__code=data["service_code"])
-        if "department" in data:
-            requests = requests.filter(department__code=data["department"])
-        if "created_after" in data:
-            requests = requests.filter(created_at__gte=data["created_after"])
-        if "created_before" in data:
-            requests = requests.filter(created_at__lt=data["created_before"])
+        requests = selectors.request_list(
+            viewer=self.viewer,
+            filters=selectors.RequestFilters(
+                statuses=frozenset(data["status"].split(",")) if "status" in data else frozenset(),
+                service_codes=(data["service_code"],) if "service_code" in data else (),
+                department_code=data.get("department", ""),
+                created_after=data.get("created_after"),
+                created_before=data.get("created_before"),
+            ),
+        )
         page = self.paginate_queryset(requests) or []
         _log_citizens_seen(self.viewer, page, data.get("purpose"))
         body = io.RequestOut(page, many=True, context=_serializer_context(self.viewer)).data
@@ -232,38 +182,25 @@ class RequestListCreate(ApiView):
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         viewer = self.viewer
-        service_type = selectors.service_type_for_intake(code=data["service_code"])
-        if service_type is None or (not viewer.is_staff and not service_type.is_public):
+        service_type = selectors.service_type_for_intake(viewer=viewer, code=data["service_code"])
+        if service_type is None:
             raise CrmError(
                 CrmErrorCode.UNKNOWN_SERVICE,
                 _("Le type de requête {code} n'existe pas.").format(code=data["service_code"]),
                 field="service_code",
                 status=404,
             )
-        citizen = None
-        channel = Channel.WEB
-        channel_detail = ""
-        if viewer.role == CITIZEN:
-            citizen, channel = viewer.citizen, Channel.APP
-        elif viewer.role == KEY:
-            assert viewer.api_key is not None  # noqa: S101  (role KEY carries its key)
-            channel, channel_detail = Channel.API, viewer.api_key.name
-        else:
-            channel = data.get("channel", Channel.PHONE)
-            if data.get("citizen_id"):
-                citizen = get_object_or_404(Citizen, pk=data["citizen_id"])
-        service_request = services.request_create(
-            actor=viewer.user,
+        service_request = services.request_intake(
+            viewer=viewer,
             service_type=service_type,
-            channel=channel,
-            channel_detail=channel_detail,
+            channel=data.get("channel"),
+            citizen_id=data.get("citizen_id"),
             description=data.get("description", ""),
-            citizen=citizen,
             address=data.get("address", ""),
             latitude=data.get("latitude"),
             longitude=data.get("longitude"),
             attributes=data.get("attributes"),
-            priority=data.get("priority") if viewer.is_staff else None,
+            priority=data.get("priority"),
             media_url=data.get("media_url", ""),
         )
         return Response(
@@ -272,20 +209,17 @@ class RequestListCreate(ApiView):
 
 
 def _detail(service_request: ServiceRequest, viewer: Viewer, *, created: bool = False) -> Any:
-    public_only = not viewer.is_staff
-    events = RequestEvent.objects.filter(request=service_request)
-    if public_only:
-        events = events.filter(visibility=Visibility.PUBLIC)
-    service_request.visible_events = list(events.order_by("created_at", "id"))  # type: ignore[attr-defined]
-    data = io.RequestDetailOut(service_request, context=_serializer_context(viewer)).data
+    events = selectors.request_events_visible(viewer=viewer, service_request=service_request)
+    context = {**_serializer_context(viewer), "events": events}
+    data = io.RequestDetailOut(service_request, context=context).data
     # The tracking token follows a request only to whoever may follow it.
-    if not (viewer.is_staff or viewer.role == CITIZEN or created):
+    if not (viewer.follows_requests or created):
         data.pop("tracking_token", None)
     return data
 
 
 def _visible_request(viewer: Viewer, number: str) -> ServiceRequest:
-    return get_object_or_404(visible_requests(viewer), number=number)
+    return selectors.request_for(viewer=viewer, number=number)
 
 
 class RequestDetail(ApiView):
@@ -339,32 +273,11 @@ class RequestAssignment(ApiView):
         payload = io.AssignmentIn(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        department = None
-        if data.get("department"):
-            department = get_object_or_404(Department, code=data["department"])
-            if viewer.role == SUPERVISOR and department != viewer.department:
-                raise CrmError(
-                    CrmErrorCode.OTHER_DEPARTMENT,
-                    _("Un superviseur assigne dans son propre service."),
-                    field="department",
-                    status=403,
-                )
-        assignee = None
-        if data.get("assignee"):
-            assignee = User.objects.filter(email=data["assignee"].lower()).first()
-            if assignee is None:
-                raise CrmError(
-                    CrmErrorCode.UNKNOWN_ASSIGNEE,
-                    _("Aucun membre du personnel n'a l'adresse {email}.").format(
-                        email=data["assignee"]
-                    ),
-                    field="assignee",
-                )
-        service_request = services.request_assign(
-            actor=viewer.user,
+        service_request = services.request_dispatch(
+            viewer=viewer,
             service_request=service_request,
-            department=department,
-            assignee=assignee,
+            department_code=data.get("department") or "",
+            assignee_email=data.get("assignee") or "",
         )
         _log_citizens_seen(viewer, [service_request], None)  # the answer shows them
         return Response(_detail(service_request, viewer))
@@ -447,7 +360,7 @@ class CitizenDetail(ApiView):
     def get(self, request: Request, pk: int) -> Response:
         query = io.CitizenViewIn(data=request.query_params)
         query.is_valid(raise_exception=True)
-        citizen = get_object_or_404(Citizen, pk=pk)
+        citizen = selectors.citizen_for(viewer=self.viewer, pk=pk)
         services.access_log_record(
             actor=self.viewer.user,
             citizen=citizen,
@@ -473,9 +386,7 @@ class InteractionListCreate(ApiView):
     def get(self, request: Request) -> Response:
         query = io.CitizenViewIn(data=request.query_params)
         query.is_valid(raise_exception=True)
-        interactions = Interaction.objects.select_related("request", "agent")
-        if self.viewer.role == SUPERVISOR:
-            interactions = interactions.filter(department=self.viewer.department)
+        interactions = selectors.interaction_list(viewer=self.viewer)
         page = self.paginate_queryset(interactions)
         services.access_list_log_record(
             actor=self.viewer.user,
@@ -490,23 +401,13 @@ class InteractionListCreate(ApiView):
         payload = io.InteractionIn(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        citizen = (
-            get_object_or_404(Citizen, pk=data["citizen_id"]) if data.get("citizen_id") else None
-        )
-        service_request = (
-            _visible_request(self.viewer, data["request_number"])
-            if data.get("request_number")
-            else None
-        )
-        articles = list(FaqArticle.objects.filter(pk__in=data.get("faq_article_ids", [])))
-        interaction = services.interaction_record(
-            actor=self.viewer.user,
+        interaction = services.interaction_log(
+            viewer=self.viewer,
             channel=data["channel"],
             summary=data["summary"],
-            citizen=citizen,
-            service_request=service_request,
-            faq_articles=articles,
-            department=self.viewer.department,
+            citizen_id=data.get("citizen_id"),
+            request_number=data.get("request_number") or "",
+            faq_article_ids=data.get("faq_article_ids", []),
             duration_seconds=data["duration_seconds"],
             resolved_at_first_contact=data["resolved_at_first_contact"],
         )
@@ -525,7 +426,7 @@ class MyRequests(ApiView):
 
     @extend_schema(responses={200: io.RequestOut(many=True), **ERRORS})
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(visible_requests(self.viewer))
+        page = self.paginate_queryset(selectors.request_list(viewer=self.viewer))
         return self.get_paginated_response(io.RequestOut(page, many=True).data)
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import re_path
 
-from crm.api import open311
+from crm.api.open311 import views as open311
 
 FORMAT = r"\.(?P<format>[^/.]+)$"
 

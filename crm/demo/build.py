@@ -16,8 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm import services
-from crm.demo_catalog import CATEGORIES, DEPARTMENTS, SECTORS, SERVICE_TYPES
-from crm.demo_faq import ARTICLES
+from crm.demo.catalog_data import CATEGORIES, DEPARTMENTS, SECTORS, SERVICE_TYPES
+from crm.demo.faq_data import ARTICLES
 from crm.models import (
     BusinessCalendar,
     Citizen,

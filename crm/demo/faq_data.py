@@ -1,5 +1,5 @@
 """Laval's demo information bank: general articles written for Relais (French and English).
-Each service type also gets articles generated in `crm.demo` from its own data."""
+Each service type also gets articles generated in `crm.demo.build` from its own data."""
 
 from __future__ import annotations
 

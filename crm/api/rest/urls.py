@@ -4,7 +4,7 @@ from csp.decorators import csp_update
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
-from crm.api import views
+from crm.api.rest import views
 
 # What Redoc needs beyond the project's policy (shared_config/settings.py): a web worker started
 # from a blob: URL (its search index), and the stylesheet its bundle injects as it loads, before

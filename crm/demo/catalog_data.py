@@ -1,5 +1,5 @@
 """Laval's demo catalog, written for Relais: departments, categories, service types with their
-questions, sectors. Data only; `crm.demo` loads it."""
+questions, sectors. Data only; `crm.demo.build` loads it."""
 
 from __future__ import annotations
 

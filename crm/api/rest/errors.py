@@ -13,26 +13,16 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from crm.api.unavailable import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, database_unavailable
 from crm.errors import CrmError
 
 logger = logging.getLogger(__name__)
-# The database went away (restart, failover) or refused the work for a passing reason (deadlock,
-# timeout). Every write is one transaction, so nothing half-written stays; the client retries.
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
-RETRY_AFTER_SECONDS = 5
-
-
-def database_unavailable(exc: Exception) -> str:
-    """Log the cause (its class and first line: no query, no data) and return the message."""
-    logger.warning("database unavailable: %s: %s", type(exc).__name__, str(exc).partition("\n")[0])
-    return _("Service momentanément indisponible. Réessayez dans quelques secondes.")
 
 
 def _flatten(detail: Any) -> Any:

@@ -1,0 +1,126 @@
+"""Reads of the service catalog: the types offered, their departments and routing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from crm.models import (
+    Department,
+    RoutingRule,
+    Sector,
+    ServiceAttribute,
+    ServiceAttributeValue,
+    ServiceType,
+)
+from crm.roles import Viewer
+
+__all__ = [
+    "CatalogOutlineDepartment",
+    "CatalogOutlineType",
+    "catalog_outline",
+    "department_by_code",
+    "routed_department",
+    "service_type_directory",
+    "service_type_for_intake",
+    "service_type_offered",
+    "service_types_offered",
+]
+
+
+def routed_department(*, service_type: ServiceType, sector: Sector | None) -> Department:
+    """The service type's department, unless a sector rule sends it elsewhere.
+
+    A rule for (sector, this type) wins over a rule for (sector, every type).
+    """
+    if sector is not None:
+        rule = (
+            RoutingRule.objects.filter(sector=sector)
+            .filter(Q(service_type=service_type) | Q(service_type__isnull=True))
+            .select_related("department")
+            .order_by("service_type_id")  # NULLS LAST in ascending order: the specific rule first
+            .first()
+        )
+        if rule is not None:
+            return rule.department
+    return service_type.department
+
+
+def service_types_offered(*, viewer: Viewer) -> QuerySet[ServiceType]:
+    """The active types `viewer` may read and file (staff also the internal ones), with their
+    questions and choices in order, in three queries whatever their number."""
+    types = ServiceType.objects.filter(is_active=True).select_related("category", "department")
+    if not viewer.sees_internal_types:
+        types = types.filter(is_public=True)
+    return types.prefetch_related(
+        Prefetch(
+            "attributes",
+            queryset=ServiceAttribute.objects.order_by("order", "code").prefetch_related(
+                Prefetch("values", queryset=ServiceAttributeValue.objects.order_by("order", "key"))
+            ),
+        )
+    ).order_by("code")
+
+
+def service_type_offered(*, viewer: Viewer, code: str) -> ServiceType | None:
+    """The active type `code` if `viewer` may read and file it."""
+    return service_types_offered(viewer=viewer).filter(code=code).first()
+
+
+def service_type_directory(*, viewer: Viewer) -> QuerySet[ServiceType]:
+    """The types `viewer` may file, by category, each with its number of questions
+    (`attribute_count`): a directory of services, in one query."""
+    types = ServiceType.objects.filter(is_active=True)
+    if not viewer.sees_internal_types:
+        types = types.filter(is_public=True)
+    return (
+        types.select_related("category")
+        .annotate(attribute_count=Count("attributes"))
+        .order_by("category__order", "category__name_fr", "name_fr")
+    )
+
+
+def service_type_for_intake(*, viewer: Viewer, code: str) -> ServiceType | None:
+    """The active type `code` as intake needs it, if `viewer` may file it."""
+    types = ServiceType.objects.filter(code=code, is_active=True)
+    if not viewer.sees_internal_types:
+        types = types.filter(is_public=True)
+    return (
+        types.select_related("department", "category")
+        .prefetch_related("attributes__values")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class CatalogOutlineType:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class CatalogOutlineDepartment:
+    code: str
+    name: str
+    service_types: list[CatalogOutlineType]
+
+
+def catalog_outline() -> list[CatalogOutlineDepartment]:
+    """The current town's departments with their service types (codes and names), for choosing
+    what a partner copies. Two queries."""
+    by_department: dict[int, list[CatalogOutlineType]] = {}
+    for service_type in ServiceType.objects.order_by("name_fr"):
+        by_department.setdefault(service_type.department_id, []).append(
+            CatalogOutlineType(service_type.code, service_type.localized("name"))
+        )
+    return [
+        CatalogOutlineDepartment(
+            department.code, department.localized("name"), by_department.get(department.pk, [])
+        )
+        for department in Department.objects.order_by("name_fr")
+    ]
+
+
+def department_by_code(*, code: str) -> Department | None:
+    return Department.objects.filter(code=code).first()
