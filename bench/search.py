@@ -90,7 +90,7 @@ def generate(
         a_en = " ".join(en.sample(rng.randint(40, 110))) + "."
         audience = "agents" if index % 10 == 0 else "public"
         articles.append((q_fr, a_fr, q_en, a_en, audience))
-    rare = [word for word in tail[1500:3000] + tail[4500:]]
+    rare = tail[1500:3000] + tail[4500:]
     return articles, rare
 
 

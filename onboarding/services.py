@@ -518,7 +518,7 @@ def staff_csv_preview(*, content: bytes) -> StaffPreview:
                 )
             )
             break
-        row = {column: "" for column in STAFF_COLUMNS}
+        row = dict.fromkeys(STAFF_COLUMNS, "")
         for column, value in zip(columns, cells, strict=False):
             if column:
                 row[column] = _cell(value)

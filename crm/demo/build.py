@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -189,7 +189,7 @@ def _catalog() -> None:
     year = timezone.localdate().year
     for day, name in ((24, "Veille de Noël"), (31, "Veille du jour de l'an")):
         ClosureDay.objects.get_or_create(
-            calendar=calendar, date=datetime(year, 12, day).date(), defaults={"name": name}
+            calendar=calendar, date=date(year, 12, day), defaults={"name": name}
         )
 
 

@@ -437,7 +437,8 @@ def _moment(raw: str, date_format: str, tz: ZoneInfo) -> datetime | None:
     moment: datetime | None
     try:
         if date_format:
-            moment = datetime.strptime(value, date_format)
+            # The format may carry its own zone (%z); a naive time is the town's, below.
+            moment = datetime.strptime(value, date_format)  # noqa: DTZ007
         else:
             moment = parse_datetime(value)
             if moment is None:

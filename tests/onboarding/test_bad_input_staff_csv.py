@@ -129,7 +129,7 @@ def _expected(file: StaffFile) -> list[dict[str, str]] | None:
         return None  # a column given twice under two names: which one wins is not the test's
     rows = []
     for cells in file.rows:
-        row = {column: "" for column in STAFF_COLUMNS}
+        row = dict.fromkeys(STAFF_COLUMNS, "")
         for name, cell in zip(file.header, cells, strict=True):
             column = column_of.get(name.strip().lower())
             if column:
