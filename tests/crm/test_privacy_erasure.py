@@ -364,7 +364,9 @@ def test_an_administrator_anonymises_from_the_record_after_confirming(laval, per
 
 
 def test_agents_cannot_anonymise_and_the_tools_are_not_offered_to_them(laval, person, staff_client):
-    agent = staff_client("agent311@laval.qc.ca", "agent", permissions=("view_citizen",))
+    agent = staff_client(
+        laval, "agent", email="agent311@laval.qc.ca", permissions=("view_citizen",)
+    )
 
     refused = agent.post(
         admin_url("citizen_anonymise", person["kept"].pk), {"reason": "erasure", "confirm": "on"}

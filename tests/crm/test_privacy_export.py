@@ -214,9 +214,9 @@ def test_an_administrator_downloads_the_export_from_the_record(laval, person, to
 
 def test_only_municipal_administrators_export(laval, person, staff_client):
     agent = staff_client(
-        "agent311@laval.qc.ca", "agent", permissions=("view_citizen", "change_citizen")
+        laval, "agent", email="agent311@laval.qc.ca", permissions=("view_citizen", "change_citizen")
     )
-    administrator = staff_client("directrice@laval.qc.ca", "administrator")
+    administrator = staff_client(laval, "administrator", email="directrice@laval.qc.ca")
 
     refused = agent.post(admin_url("citizen_export", person["kept"].pk), {"reason": "access"})
     allowed = administrator.post(

@@ -269,8 +269,8 @@ def test_only_municipal_administrators_see_the_register_and_nobody_deletes(
     every_permission = tuple(
         f"{action}_privacyincident" for action in ("view", "add", "change", "delete")
     )
-    agent = staff_client("agent@laval.qc.ca", "agent", permissions=every_permission)
-    administrator = staff_client("directrice@laval.qc.ca", "administrator")
+    agent = staff_client(laval, "agent", email="agent@laval.qc.ca", permissions=every_permission)
+    administrator = staff_client(laval, "administrator", email="directrice@laval.qc.ca")
 
     assert agent.get(admin_url("privacyincident_changelist")).status_code == 403
     assert agent.get(admin_url("privacyincident_change", incident.pk)).status_code == 403
