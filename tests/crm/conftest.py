@@ -8,6 +8,7 @@ from django.test import Client
 from django_tenants.utils import schema_context
 
 from tenants.models import Municipality
+from tests.crm.open311 import Open311Catalog
 from tests.factories import DepartmentFactory, ServiceAttributeFactory, ServiceTypeFactory
 
 
@@ -52,3 +53,23 @@ def attribute_catalog(laval: Municipality) -> dict[str, Any]:
                 choices=choices,
             )
     return {"pothole": pothole}
+
+
+@pytest.fixture
+def open311_catalog(laval: Municipality) -> Iterator[Open311Catalog]:
+    """Laval's catalog for the Open311 tests (tests/crm/open311.py), the test body in Laval's
+    schema."""
+    with schema_context(laval.schema_name):
+        yield Open311Catalog()
+
+
+@pytest.fixture
+def laval_client(laval: Municipality, client_for: Callable[[Municipality], Client]) -> Client:
+    """An anonymous client on Laval's host."""
+    return client_for(laval)
+
+
+@pytest.fixture
+def levis_client(levis: Municipality, client_for: Callable[[Municipality], Client]) -> Client:
+    """An anonymous client on Lévis's host."""
+    return client_for(levis)
