@@ -22,12 +22,11 @@ from crm.services import (
     consent_record,
     interaction_record,
     request_add_note,
-    request_create,
 )
 from tests.accounts import signed_in_staff
 from tests.conftest import BASE_DOMAIN
 from tests.crm.admin_helpers import admin_url
-from tests.factories import ServiceTypeFactory, UserFactory
+from tests.factories import ServiceRequestFactory, ServiceTypeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +46,7 @@ def person(laval):
         merged = citizen_create(actor=None, last_name="Roy", phone="4505550199")
         consent_record(actor=agent, citizen=kept, purpose="alerts", granted=True, channel="web")
         citizen_merge(actor=agent, kept=kept, merged=merged)
-        service_request = request_create(
+        service_request = ServiceRequestFactory(
             actor=agent,
             service_type=ServiceTypeFactory(code="nid-de-poule"),
             channel="phone",
