@@ -2,6 +2,10 @@
 
 django-tenants' TenantTestCase builds a schema per test class; here Laval and Lévis are created
 once (and kept by --reuse-db), and every test runs in a rolled-back transaction.
+
+Also the fixtures every app's tests share: clients for a town (`client_for`, `key_client`,
+`staff_client`), Laval's `catalog`, `api_key` and `import_catalog`. Models are built with the
+factories of tests/factories.py.
 """
 
 from __future__ import annotations
