@@ -2,6 +2,10 @@
 
 django-tenants' TenantTestCase builds a schema per test class; here Laval and Lévis are created
 once (and kept by --reuse-db), and every test runs in a rolled-back transaction.
+
+Also the fixtures every app's tests share: clients for a town (`client_for`, `key_client`,
+`staff_client`), Laval's `catalog`, `api_key` and `import_catalog`. Models are built with the
+factories of tests/factories.py.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.db import connection, connections
 from django.test import Client
@@ -20,7 +25,16 @@ from django_tenants.utils import schema_context
 from tenants import routing
 from tenants.models import Municipality, Region
 from tenants.services import municipality_create
-from tests.factories import DepartmentFactory, SectorFactory, ServiceTypeFactory
+from tests.accounts import signed_in_staff
+from tests.crm.api_catalog import api_catalog
+from tests.factories import (
+    ApiKeyFactory,
+    DepartmentFactory,
+    SectorFactory,
+    ServiceTypeFactory,
+    StaffProfileFactory,
+    UserFactory,
+)
 
 BASE_DOMAIN = "localhost"
 
@@ -131,8 +145,80 @@ def client_for() -> Callable[[Municipality | str], Client]:
 
 
 @pytest.fixture
+def key_client() -> Callable[..., Client]:
+    """`key_client(town, key)`: a test client on the town's host that sends an integration's
+    key (`Authorization: Api-Key …`) with every request; other arguments go to the Client."""
+
+    def make(town: Municipality, key: str, **defaults: Any) -> Client:
+        return Client(HTTP_HOST=host_of(town), HTTP_AUTHORIZATION=f"Api-Key {key}", **defaults)
+
+    return make
+
+
+@pytest.fixture
 def platform_client() -> Client:
     return Client(HTTP_HOST=BASE_DOMAIN)
+
+
+@pytest.fixture
+def staff_client() -> Callable[..., Client]:
+    """`staff_client(town, role)`: a new staff account of `town`, signed in on its host the way
+    a person does (password, then a TOTP code, as staff rights require). The account is on
+    `client.user`.
+
+    `role` is one of crm's staff roles (agent, department, supervisor, administrator), None for
+    a staff account without a role, or "superuser" for the town's first administrator (every
+    right, no role). `department` goes with the department and supervisor roles; `permissions`
+    are codenames of crm's Django permissions (the admin's pages need them); `email` defaults to
+    a fresh address.
+    """
+
+    def make(
+        town: Municipality,
+        role: str | None,
+        *,
+        email: str | None = None,
+        department: Any = None,
+        permissions: tuple[str, ...] = (),
+    ) -> Client:
+        account: dict[str, Any] = {"is_staff": True} | ({"email": email} if email else {})
+        with schema_context(town.schema_name):
+            if role is None or role == "superuser":
+                user = UserFactory(**account, is_superuser=role == "superuser")
+            else:
+                profile = StaffProfileFactory(
+                    role=role,
+                    department=department,
+                    **{f"user__{name}": value for name, value in account.items()},
+                )
+                user = profile.user
+            if permissions:
+                user.user_permissions.set(
+                    Permission.objects.filter(
+                        content_type__app_label="crm", codename__in=list(permissions)
+                    )
+                )
+        return signed_in_staff(host_of(town), town.schema_name, user)
+
+    return make
+
+
+@pytest.fixture
+def catalog(laval: Municipality) -> dict[str, Any]:
+    """Laval's small catalog, the one the API tests work on (see tests/crm/api_catalog.py):
+    departments `roads` and `parks`; `pothole` (public, a required choice `taille`: petit or
+    grand), `tree` (public, no location) and `internal` (staff only); and `articles`, one
+    published for the public and one for agents only."""
+    with schema_context(laval.schema_name):
+        return api_catalog()
+
+
+@pytest.fixture
+def api_key(laval: Municipality) -> str:
+    """A write key of Laval's, named after the mobile app that uses it ("Voilà! Signalement"):
+    the key itself, as an integrator sends it."""
+    with schema_context(laval.schema_name):
+        return ApiKeyFactory(name="Voilà! Signalement", scope="write").secret
 
 
 @pytest.fixture

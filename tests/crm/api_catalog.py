@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from crm.services import faq_article_create
-from tests.factories import DepartmentFactory, ServiceAttributeFactory, ServiceTypeFactory
+from tests.factories import (
+    DepartmentFactory,
+    FaqArticleFactory,
+    ServiceAttributeFactory,
+    ServiceTypeFactory,
+)
 
 
 def api_catalog() -> dict[str, Any]:
@@ -22,8 +26,7 @@ def api_catalog() -> dict[str, Any]:
         choices=["petit", "grand"],
     )
     articles = [
-        faq_article_create(
-            actor=None,
+        FaqArticleFactory(
             question_fr="Quand répare-t-on les nids-de-poule?",
             answer_fr="En cinq jours ouvrables.",
             question_en="When are potholes fixed?",
@@ -31,8 +34,7 @@ def api_catalog() -> dict[str, Any]:
             status="published",
             owner_department=roads,
         ),
-        faq_article_create(
-            actor=None,
+        FaqArticleFactory(
             question_fr="Procédure interne des nids-de-poule",
             answer_fr="Réservé aux agents.",
             question_en="Internal pothole procedure",

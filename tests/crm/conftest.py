@@ -4,21 +4,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.test import Client
 from django_tenants.utils import schema_context
 
-from crm.models import StaffProfile
-from crm.services import api_key_create
 from tenants.models import Municipality
-from tests.accounts import signed_in_staff
-from tests.conftest import host_of
-from tests.factories import (
-    DepartmentFactory,
-    ServiceAttributeFactory,
-    ServiceTypeFactory,
-    UserFactory,
-)
+from tests.crm.open311 import Open311Catalog
+from tests.factories import DepartmentFactory, ServiceAttributeFactory, ServiceTypeFactory
 
 
 @pytest.fixture
@@ -29,41 +20,16 @@ def in_laval(laval: Municipality) -> Iterator[Municipality]:
 
 
 @pytest.fixture
-def town_admin(laval: Municipality, client_for: Callable[[Municipality], Client]) -> Client:
+def town_admin(laval: Municipality, staff_client: Callable[..., Client]) -> Client:
     """Laval's municipal administrator (a superuser), signed in on Laval's host. The account
     is on `client.user`."""
-    with schema_context(laval.schema_name):
-        user = UserFactory(email="admin@laval.qc.ca", is_staff=True, is_superuser=True)
-    return signed_in_staff(host_of(laval), laval.schema_name, user)
-
-
-@pytest.fixture
-def staff_client(
-    laval: Municipality, client_for: Callable[[Municipality], Client]
-) -> Callable[..., Client]:
-    """A Laval staff account with a role (and Django permissions, when given), signed in with
-    its second factor."""
-
-    def make(
-        email: str, role: str, *, permissions: tuple[str, ...] = (), department=None
-    ) -> Client:
-        with schema_context(laval.schema_name):
-            user = UserFactory(email=email, is_staff=True)
-            StaffProfile.objects.create(user=user, role=role, department=department)
-            user.user_permissions.set(
-                Permission.objects.filter(
-                    content_type__app_label="crm", codename__in=list(permissions)
-                )
-            )
-        return signed_in_staff(host_of(laval), laval.schema_name, user)
-
-    return make
+    return staff_client(laval, "superuser", email="admin@laval.qc.ca")
 
 
 @pytest.fixture
 def attribute_catalog(laval: Municipality) -> dict[str, Any]:
     """A public service type of Laval with a question of every Open311 datatype (the choice
-    required), and a write key for it."""
+    required)."""
     with schema_context(laval.schema_name):
         pothole = ServiceTypeFactory(
             code="nid-de-poule", department=DepartmentFactory(code="voirie")
@@ -86,5 +52,24 @@ def attribute_catalog(laval: Municipality) -> dict[str, Any]:
                 order=order,
                 choices=choices,
             )
-        _key, secret = api_key_create(actor=None, name="Voilà! Signalement", scope="write")
-    return {"pothole": pothole, "key": secret}
+    return {"pothole": pothole}
+
+
+@pytest.fixture
+def open311_catalog(laval: Municipality) -> Iterator[Open311Catalog]:
+    """Laval's catalog for the Open311 tests (tests/crm/open311.py), the test body in Laval's
+    schema."""
+    with schema_context(laval.schema_name):
+        yield Open311Catalog()
+
+
+@pytest.fixture
+def laval_client(laval: Municipality, client_for: Callable[[Municipality], Client]) -> Client:
+    """An anonymous client on Laval's host."""
+    return client_for(laval)
+
+
+@pytest.fixture
+def levis_client(levis: Municipality, client_for: Callable[[Municipality], Client]) -> Client:
+    """An anonymous client on Lévis's host."""
+    return client_for(levis)

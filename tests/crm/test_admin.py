@@ -1,15 +1,19 @@
 from __future__ import annotations
 
 import pytest
-from django.urls import reverse
 from django_tenants.utils import schema_context
 
 from crm.models import AccessLog, FaqArticle
-from crm.services import citizen_create, faq_article_create, request_create
+from crm.services import citizen_create
 from tests.accounts import signed_in_staff
-from tests.conftest import BASE_DOMAIN, host_of
-from tests.crm.admin_helpers import state_purpose
-from tests.factories import DepartmentFactory, ServiceTypeFactory, UserFactory
+from tests.conftest import BASE_DOMAIN
+from tests.crm.admin_helpers import admin_url, state_purpose
+from tests.factories import (
+    DepartmentFactory,
+    FaqArticleFactory,
+    ServiceRequestFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -31,26 +35,12 @@ CRM_PAGES = [
 ]
 
 
-@pytest.fixture
-def admin_client(laval):
-    with schema_context(laval.schema_name):
-        admin = UserFactory(email="admin@laval.qc.ca", is_staff=True, is_superuser=True)
-    client = signed_in_staff(host_of(laval), laval.schema_name, admin)
-    client.admin = admin
-    return client
-
-
-def _url(name, *args):
-    return reverse(f"admin:crm_{name}", args=args, urlconf="shared_config.urls_tenants")
-
-
 @pytest.mark.parametrize("model", CRM_PAGES)
-def test_every_crm_page_opens_in_french(admin_client, laval, model):
+def test_every_crm_page_opens_in_french(town_admin, laval, model):
     with schema_context(laval.schema_name):
-        service_type = ServiceTypeFactory()
-        request_create(actor=None, service_type=service_type, channel="phone", address="1, rue A")
+        ServiceRequestFactory(channel="phone", address="1, rue A")
 
-    response = admin_client.get(_url(f"{model}_changelist"))
+    response = town_admin.get(admin_url(f"{model}_changelist"))
 
     assert response.status_code == 200
     assert '<html lang="fr"' in response.text
@@ -68,13 +58,13 @@ def test_the_platform_admin_shows_no_crm():
     assert platform_client.get("/admin/crm/citizen/").status_code == 403
 
 
-def test_listing_and_searching_citizens_is_logged_once_per_page(admin_client, laval):
+def test_listing_and_searching_citizens_is_logged_once_per_page(town_admin, laval):
     with schema_context(laval.schema_name):
         citizen_create(actor=None, email="camille@exemple.qc.ca", last_name="Roy")
 
-    state_purpose(admin_client, "citizens", _url("citizen_changelist"), reason="duplicates")
+    state_purpose(town_admin, "citizens", admin_url("citizen_changelist"), reason="duplicates")
 
-    response = admin_client.get(_url("citizen_changelist"), {"q": "Roy"})
+    response = town_admin.get(admin_url("citizen_changelist"), {"q": "Roy"})
 
     assert response.status_code == 200
     with schema_context(laval.schema_name):
@@ -86,10 +76,10 @@ def test_listing_and_searching_citizens_is_logged_once_per_page(admin_client, la
         )
 
 
-def test_citizen_pages_open_and_save_through_the_services(admin_client, laval):
-    add = admin_client.get(_url("citizen_add"))
-    saved = admin_client.post(
-        _url("citizen_add"),
+def test_citizen_pages_open_and_save_through_the_services(town_admin, laval):
+    add = town_admin.get(admin_url("citizen_add"))
+    saved = town_admin.post(
+        admin_url("citizen_add"),
         {
             "first_name": "Zoé",
             "last_name": "Roy",
@@ -102,8 +92,8 @@ def test_citizen_pages_open_and_save_through_the_services(admin_client, laval):
             "consents-INITIAL_FORMS": "0",
         },
     )
-    refused = admin_client.post(
-        _url("citizen_add"),
+    refused = town_admin.post(
+        admin_url("citizen_add"),
         {
             "first_name": "X",
             "last_name": "",
@@ -127,26 +117,25 @@ def test_citizen_pages_open_and_save_through_the_services(admin_client, laval):
         assert (citizen.email, citizen.phone) == ("zoe@exemple.qc.ca", "4505551234")
 
 
-def test_a_refused_citizen_page_is_not_logged(laval):
+def test_a_refused_citizen_page_is_not_logged(laval, staff_client):
     with schema_context(laval.schema_name):
         citizen = citizen_create(actor=None, email="camille@exemple.qc.ca")
-        agent = UserFactory(email="agent@laval.qc.ca", is_staff=True)  # without permissions
-    client = signed_in_staff(host_of(laval), laval.schema_name, agent)
+    client = staff_client(laval, None, email="agent@laval.qc.ca")  # without permissions
 
-    response = client.get(_url("citizen_change", citizen.pk))
+    response = client.get(admin_url("citizen_change", citizen.pk))
 
     assert response.status_code == 403
     with schema_context(laval.schema_name):
         assert AccessLog.objects.count() == 0
 
 
-def test_opening_a_citizen_record_is_logged(admin_client, laval):
+def test_opening_a_citizen_record_is_logged(town_admin, laval):
     with schema_context(laval.schema_name):
         citizen = citizen_create(actor=None, email="camille@exemple.qc.ca")
 
-    state_purpose(admin_client, f"citizen:{citizen.pk}", _url("citizen_change", citizen.pk))
+    state_purpose(town_admin, f"citizen:{citizen.pk}", admin_url("citizen_change", citizen.pk))
 
-    response = admin_client.get(_url("citizen_change", citizen.pk))
+    response = town_admin.get(admin_url("citizen_change", citizen.pk))
 
     assert response.status_code == 200
     with schema_context(laval.schema_name):
@@ -159,11 +148,11 @@ def test_opening_a_citizen_record_is_logged(admin_client, laval):
         )
 
 
-def test_editing_an_article_in_the_admin_makes_a_version(admin_client, laval):
+def test_editing_an_article_in_the_admin_makes_a_version(town_admin, laval):
     with schema_context(laval.schema_name):
         department = DepartmentFactory(code="greffe")
-        article = faq_article_create(
-            actor=None, question_fr="Q", answer_fr="R", owner_department=department
+        article = FaqArticleFactory(
+            question_fr="Q", answer_fr="R", status="draft", owner_department=department
         )
     form = {
         "question_fr": "Comment obtenir un permis?",
@@ -177,9 +166,9 @@ def test_editing_an_article_in_the_admin_makes_a_version(admin_client, laval):
         "versions-INITIAL_FORMS": "0",
     }
 
-    saved = admin_client.post(_url("faqarticle_change", article.pk), form)
-    refused = admin_client.post(
-        _url("faqarticle_change", article.pk), form | {"status": "published"}
+    saved = town_admin.post(admin_url("faqarticle_change", article.pk), form)
+    refused = town_admin.post(
+        admin_url("faqarticle_change", article.pk), form | {"status": "published"}
     )
 
     assert saved.status_code == 302

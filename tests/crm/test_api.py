@@ -17,39 +17,12 @@ from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
 
 from crm.api.throttling import ApiKeyThrottle, ClientAddressThrottle
-from crm.models import AccessLog, ApiKey, Citizen, RequestEvent, ServiceRequest, StaffProfile
-from crm.services import api_key_create, api_key_revoke, request_create
+from crm.models import AccessLog, ApiKey, Citizen, RequestEvent, ServiceRequest
+from crm.services import api_key_revoke
 from tenants.accounts.models import User
-from tests.accounts import signed_in_staff
-from tests.crm.api_catalog import api_catalog
-from tests.factories import (
-    UserFactory,
-)
+from tests.factories import ApiKeyFactory, ServiceRequestFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def town(laval):
-    with schema_context(laval.schema_name):
-        return api_catalog()
-
-
-def _staff(town_model, email: str, role: str, department=None) -> Client:
-    """A staff member signed in with their second factor, as staff rights require."""
-    with schema_context(town_model.schema_name):
-        user = UserFactory(email=email, is_staff=True)
-        StaffProfile.objects.create(user=user, role=role, department=department)
-    return signed_in_staff(f"{town_model.slug}.localhost", town_model.schema_name, user)
-
-
-def _key(town_model, scope: str = "write", name: str = "Voilà! Signalement") -> str:
-    with schema_context(town_model.schema_name):
-        return api_key_create(actor=None, name=name, scope=scope)[1]
-
-
-def _key_client(town_model, key: str) -> Client:
-    return Client(HTTP_HOST=f"{town_model.slug}.localhost", HTTP_AUTHORIZATION=f"Api-Key {key}")
 
 
 def _pothole(client: Client, **extra):
@@ -63,25 +36,10 @@ def _pothole(client: Client, **extra):
     return client.post("/api/v1/requests/", body, content_type="application/json")
 
 
-def _seed_requests(town_model, town, count: int, citizen=None) -> list[ServiceRequest]:
-    with schema_context(town_model.schema_name):
-        return [
-            request_create(
-                actor=None,
-                service_type=town["pothole"],
-                channel="phone",
-                address=f"{n}, rue A",
-                attributes={"taille": "petit"},
-                citizen=citizen,
-            )
-            for n in range(count)
-        ]
-
-
 # --- Catalog and bank ----------------------------------------------------------------------------
 
 
-def test_anyone_reads_the_public_catalog_with_its_questions(laval, town, client_for):
+def test_anyone_reads_the_public_catalog_with_its_questions(laval, catalog, client_for):
     response = client_for(laval).get("/api/v1/services/")
 
     assert response.status_code == 200
@@ -93,8 +51,8 @@ def test_anyone_reads_the_public_catalog_with_its_questions(laval, town, client_
     assert client_for(laval).get("/api/v1/services/interne/").status_code == 404
 
 
-def test_staff_also_see_internal_types_and_agent_articles(laval, town):
-    agent = _staff(laval, "agent@laval.ca", "agent")
+def test_staff_also_see_internal_types_and_agent_articles(laval, catalog, staff_client):
+    agent = staff_client(laval, "agent", email="agent@laval.ca")
 
     codes = [item["code"] for item in agent.get("/api/v1/services/").json()]
     hits = agent.get("/api/v1/faq/", {"q": "nids-de-poule"}).json()
@@ -103,7 +61,7 @@ def test_staff_also_see_internal_types_and_agent_articles(laval, town):
     assert len(hits) == 2
 
 
-def test_the_public_faq_search_shows_public_articles_only(laval, town, client_for):
+def test_the_public_faq_search_shows_public_articles_only(laval, catalog, client_for):
     response = client_for(laval).get("/api/v1/faq/", {"q": "jours ouvrables"})
     agents_only = client_for(laval).get("/api/v1/faq/", {"q": "procédure interne"})
 
@@ -147,8 +105,8 @@ def test_create_api_key_prints_the_key_once_and_stores_only_its_digest(laval):
     assert key.startswith(stored.prefix)
 
 
-def test_a_write_key_creates_a_request_on_the_api_channel(laval, town):
-    client = _key_client(laval, _key(laval))
+def test_a_write_key_creates_a_request_on_the_api_channel(laval, catalog, key_client, api_key):
+    client = key_client(laval, api_key)
 
     response = _pothole(client)
 
@@ -162,9 +120,11 @@ def test_a_write_key_creates_a_request_on_the_api_channel(laval, town):
         assert ApiKey.objects.get().last_used_at is not None
 
 
-def test_a_read_key_reads_but_cannot_write(laval, town):
-    _seed_requests(laval, town, 1)
-    client = _key_client(laval, _key(laval, scope="read"))
+def test_a_read_key_reads_but_cannot_write(laval, catalog, key_client):
+    with schema_context("laval"):
+        ServiceRequestFactory(service_type=catalog["pothole"])
+        read_key = ApiKeyFactory(scope="read").secret
+    client = key_client(laval, read_key)
 
     assert client.get("/api/v1/requests/").status_code == 200
     response = _pothole(client)
@@ -175,25 +135,28 @@ def test_a_read_key_reads_but_cannot_write(laval, town):
         assert ServiceRequest.objects.count() == 1
 
 
-def test_a_revoked_or_unknown_key_is_refused(laval, town):
-    key = _key(laval)
+def test_a_revoked_or_unknown_key_is_refused(laval, catalog, key_client, api_key):
+    key = api_key
     with schema_context("laval"):
         api_key_revoke(actor=None, api_key=ApiKey.objects.get())
 
-    revoked = _key_client(laval, key).get("/api/v1/requests/")
-    unknown = _key_client(laval, "rls_pas-une-vraie-cle").get("/api/v1/requests/")
+    revoked = key_client(laval, key).get("/api/v1/requests/")
+    unknown = key_client(laval, "rls_pas-une-vraie-cle").get("/api/v1/requests/")
 
     assert revoked.status_code == 401
     assert unknown.status_code == 401
     assert revoked.json()["error"]["code"] == "authentication_failed"
 
 
-def test_a_key_or_a_session_from_one_town_is_useless_on_another(laval, levis, town):
-    key = _key(laval)
-    laval_agent = _staff(laval, "agent@laval.ca", "agent")
-    _seed_requests(laval, town, 2)
+def test_a_key_or_a_session_from_one_town_is_useless_on_another(
+    laval, levis, catalog, staff_client, key_client, api_key
+):
+    key = api_key
+    laval_agent = staff_client(laval, "agent", email="agent@laval.ca")
+    with schema_context("laval"):
+        ServiceRequestFactory.create_batch(2, service_type=catalog["pothole"])
 
-    on_levis = _key_client(levis, key).get("/api/v1/requests/")
+    on_levis = key_client(levis, key).get("/api/v1/requests/")
     # The Laval session cookie, sent to Lévis's host, names no Lévis account.
     levis_client = Client(HTTP_HOST="levis.localhost")
     levis_client.cookies = copy.deepcopy(laval_agent.cookies)
@@ -207,12 +170,12 @@ def test_a_key_or_a_session_from_one_town_is_useless_on_another(laval, levis, to
 # --- Requests: roles -----------------------------------------------------------------------------
 
 
-def test_department_staff_see_their_department_only(laval, town):
-    _seed_requests(laval, town, 2)
+def test_department_staff_see_their_department_only(laval, catalog, staff_client):
     with schema_context("laval"):
-        request_create(actor=None, service_type=town["tree"], channel="web", address="1, rue B")
-    parks = _staff(laval, "parcs@laval.ca", "department", town["parks"])
-    agent = _staff(laval, "agent@laval.ca", "agent")
+        ServiceRequestFactory.create_batch(2, service_type=catalog["pothole"])
+        ServiceRequestFactory(service_type=catalog["tree"], channel="web", address="1, rue B")
+    parks = staff_client(laval, "department", email="parcs@laval.ca", department=catalog["parks"])
+    agent = staff_client(laval, "agent", email="agent@laval.ca")
 
     parks_numbers = [r["service_code"] for r in parks.get("/api/v1/requests/").json()["results"]]
     agent_count = len(agent.get("/api/v1/requests/").json()["results"])
@@ -221,9 +184,12 @@ def test_department_staff_see_their_department_only(laval, town):
     assert agent_count == 3
 
 
-def test_staff_change_status_assign_reply_and_note(laval, town):
-    (service_request,) = _seed_requests(laval, town, 1)
-    supervisor = _staff(laval, "chef@laval.ca", "supervisor", town["roads"])
+def test_staff_change_status_assign_reply_and_note(laval, catalog, staff_client):
+    with schema_context("laval"):
+        service_request = ServiceRequestFactory(service_type=catalog["pothole"])
+    supervisor = staff_client(
+        laval, "supervisor", email="chef@laval.ca", department=catalog["roads"]
+    )
     base = f"/api/v1/requests/{service_request.number}"
 
     assigned = supervisor.post(
@@ -257,9 +223,12 @@ def test_staff_change_status_assign_reply_and_note(laval, town):
     assert ("public_reply", "public") in kinds
 
 
-def test_department_staff_cannot_assign_and_cannot_touch_other_departments(laval, town):
-    (service_request,) = _seed_requests(laval, town, 1)
-    parks = _staff(laval, "parcs@laval.ca", "department", town["parks"])
+def test_department_staff_cannot_assign_and_cannot_touch_other_departments(
+    laval, catalog, staff_client
+):
+    with schema_context("laval"):
+        service_request = ServiceRequestFactory(service_type=catalog["pothole"])
+    parks = staff_client(laval, "department", email="parcs@laval.ca", department=catalog["parks"])
     base = f"/api/v1/requests/{service_request.number}"
 
     assert parks.post(f"{base}/assignment/", {"department": "parcs"}).status_code == 403
@@ -269,9 +238,9 @@ def test_department_staff_cannot_assign_and_cannot_touch_other_departments(laval
     assert hidden.json()["error"]["code"] == "not_found"
 
 
-def test_a_staff_account_without_a_profile_gets_no_more_than_the_public(laval, town):
-    _seed_requests(laval, town, 1)
+def test_a_staff_account_without_a_profile_gets_no_more_than_the_public(laval, catalog):
     with schema_context("laval"):
+        ServiceRequestFactory(service_type=catalog["pothole"])
         user = UserFactory(email="sans-role@laval.ca", is_staff=True)
         client = Client(HTTP_HOST="laval.localhost")
         client.force_login(user)
@@ -280,8 +249,8 @@ def test_a_staff_account_without_a_profile_gets_no_more_than_the_public(laval, t
     assert client.get("/api/v1/services/").status_code == 200
 
 
-def test_invalid_input_gets_one_error_shape_and_changes_nothing(laval, town):
-    agent = _staff(laval, "agent@laval.ca", "agent")
+def test_invalid_input_gets_one_error_shape_and_changes_nothing(laval, catalog, staff_client):
+    agent = staff_client(laval, "agent", email="agent@laval.ca")
 
     missing = agent.post("/api/v1/requests/", {}, content_type="application/json")
     bad_answer = _pothole(agent, attributes={"taille": "énorme"})
@@ -302,9 +271,9 @@ def test_invalid_input_gets_one_error_shape_and_changes_nothing(laval, town):
 # --- Citizens, interactions (staff), Law 25 ------------------------------------------------------
 
 
-def test_citizens_are_for_staff_and_every_read_is_logged(laval, town):
-    agent = _staff(laval, "agent@laval.ca", "agent")
-    parks = _staff(laval, "parcs@laval.ca", "department", town["parks"])
+def test_citizens_are_for_staff_and_every_read_is_logged(laval, catalog, staff_client):
+    agent = staff_client(laval, "agent", email="agent@laval.ca")
+    parks = staff_client(laval, "department", email="parcs@laval.ca", department=catalog["parks"])
     created = agent.post(
         "/api/v1/citizens/",
         {"first_name": "Léa", "last_name": "Roy", "email": "lea@exemple.qc.ca"},
@@ -327,9 +296,10 @@ def test_citizens_are_for_staff_and_every_read_is_logged(laval, town):
     assert len(actions) == 2
 
 
-def test_agents_record_interactions(laval, town):
-    (service_request,) = _seed_requests(laval, town, 1)
-    agent = _staff(laval, "agent@laval.ca", "agent")
+def test_agents_record_interactions(laval, catalog, staff_client):
+    with schema_context("laval"):
+        service_request = ServiceRequestFactory(service_type=catalog["pothole"])
+    agent = staff_client(laval, "agent", email="agent@laval.ca")
 
     created = agent.post(
         "/api/v1/interactions/",
@@ -379,15 +349,17 @@ def _app_sign_up(town_model, email: str) -> str:
     return verified.json()["meta"]["session_token"]
 
 
-def test_a_citizen_signs_up_in_the_app_and_sees_only_their_own_requests(laval, levis, town):
+def test_a_citizen_signs_up_in_the_app_and_sees_only_their_own_requests(laval, levis, catalog):
     token = _app_sign_up(laval, "citoyenne@exemple.qc.ca")
     app = Client(HTTP_HOST="laval.localhost", HTTP_X_SESSION_TOKEN=token)
-    _seed_requests(laval, town, 2)  # someone else's
+    with schema_context("laval"):
+        ServiceRequestFactory.create_batch(2, service_type=catalog["pothole"])  # someone else's
 
     mine = _pothole(app)
     listing = app.get("/api/v1/me/requests/").json()["results"]
     everything = app.get("/api/v1/requests/").json()["results"]
-    others = _seed_requests(laval, town, 1)[0]
+    with schema_context("laval"):
+        others = ServiceRequestFactory(service_type=catalog["pothole"])
     someone_elses = app.get(f"/api/v1/requests/{others.number}/")
 
     assert mine.status_code == 201
@@ -405,7 +377,7 @@ def test_a_citizen_signs_up_in_the_app_and_sees_only_their_own_requests(laval, l
         assert not User.objects.filter(email="citoyenne@exemple.qc.ca").exists()
 
 
-def test_a_citizen_reads_and_changes_their_preferences(laval, town):
+def test_a_citizen_reads_and_changes_their_preferences(laval, catalog):
     token = _app_sign_up(laval, "prefs@exemple.qc.ca")
     app = Client(HTTP_HOST="laval.localhost", HTTP_X_SESSION_TOKEN=token)
 
@@ -428,11 +400,11 @@ def test_a_citizen_reads_and_changes_their_preferences(laval, town):
     assert app.get("/api/v1/me/preferences/").json()["preferred_language"] == "en"
 
 
-def test_a_citizen_sees_public_events_only(laval, town):
+def test_a_citizen_sees_public_events_only(laval, catalog, staff_client):
     token = _app_sign_up(laval, "suivi@exemple.qc.ca")
     app = Client(HTTP_HOST="laval.localhost", HTTP_X_SESSION_TOKEN=token)
     number = _pothole(app).json()["number"]
-    agent = _staff(laval, "agent@laval.ca", "agent")
+    agent = staff_client(laval, "agent", email="agent@laval.ca")
     agent.post(f"/api/v1/requests/{number}/notes/", {"message": "Secret interne"})
     agent.post(f"/api/v1/requests/{number}/replies/", {"message": "Merci, c'est noté."})
 
@@ -467,9 +439,10 @@ def test_platform_accounts_cannot_sign_up_but_citizens_of_a_town_can(platform_cl
 # --- Paging, queries, throttling, schema ---------------------------------------------------------
 
 
-def test_lists_page_with_a_cursor_in_a_constant_number_of_queries(laval, town):
-    _seed_requests(laval, town, 12)
-    agent = _staff(laval, "agent@laval.ca", "agent")
+def test_lists_page_with_a_cursor_in_a_constant_number_of_queries(laval, catalog, staff_client):
+    with schema_context("laval"):
+        ServiceRequestFactory.create_batch(12, service_type=catalog["pothole"])
+    agent = staff_client(laval, "agent", email="agent@laval.ca")
     agent.get("/api/v1/requests/", {"page_size": 1})  # warm the session
 
     def queries(page_size: int) -> int:
@@ -485,7 +458,7 @@ def test_lists_page_with_a_cursor_in_a_constant_number_of_queries(laval, town):
     assert len(set(numbers)) == 10
 
 
-def test_throttling_answers_429_with_retry_after(laval, town, monkeypatch):
+def test_throttling_answers_429_with_retry_after(laval, catalog, monkeypatch):
     monkeypatch.setattr(ClientAddressThrottle, "THROTTLE_RATES", {"client": "3/min"})
     client = Client(HTTP_HOST="laval.localhost")
 
@@ -498,10 +471,11 @@ def test_throttling_answers_429_with_retry_after(laval, town, monkeypatch):
     assert limited.json()["error"]["code"] == "throttled"
 
 
-def test_each_key_has_its_own_allowance(laval, town, monkeypatch):
+def test_each_key_has_its_own_allowance(laval, catalog, monkeypatch, key_client):
     monkeypatch.setattr(ApiKeyThrottle, "THROTTLE_RATES", {"api_key": "2/min"})
-    first = _key_client(laval, _key(laval, name="Un"))
-    second = _key_client(laval, _key(laval, name="Deux"))
+    with schema_context("laval"):
+        first = key_client(laval, ApiKeyFactory(name="Un").secret)
+        second = key_client(laval, ApiKeyFactory(name="Deux").secret)
 
     first_codes = [first.get("/api/v1/services/").status_code for _ in range(3)]
 
@@ -557,10 +531,10 @@ def test_the_schema_generates_without_warnings():
     assert "/api/v1/requests/" in out.getvalue()
 
 
-def test_a_municipal_administrator_creates_and_revokes_a_key_in_the_admin(laval):
-    with schema_context("laval"):
-        admin_user = UserFactory(email="admin@laval.ca", is_staff=True, is_superuser=True)
-    client = signed_in_staff("laval.localhost", "laval", admin_user)
+def test_a_municipal_administrator_creates_and_revokes_a_key_in_the_admin(
+    laval, staff_client, key_client
+):
+    client = staff_client(laval, "superuser", email="admin@laval.ca")
 
     added = client.post(
         "/admin/crm/apikey/add/", {"name": "Application mobile", "scope": "write"}, follow=True
@@ -571,14 +545,14 @@ def test_a_municipal_administrator_creates_and_revokes_a_key_in_the_admin(laval)
     with schema_context("laval"):
         api_key = ApiKey.objects.get(name="Application mobile")
         assert api_key.digest != key and key.startswith(api_key.prefix)
-    assert _key_client(laval, key).get("/api/v1/requests/").status_code == 200
+    assert key_client(laval, key).get("/api/v1/requests/").status_code == 200
     revoked = client.post(
         "/admin/crm/apikey/",
         {"action": "revoke", "_selected_action": [api_key.pk]},
         follow=True,
     )
     assert revoked.status_code == 200
-    assert _key_client(laval, key).get("/api/v1/requests/").status_code == 401
+    assert key_client(laval, key).get("/api/v1/requests/").status_code == 401
     assert key not in client.get(f"/admin/crm/apikey/{api_key.pk}/change/").content.decode()
 
 
@@ -586,8 +560,10 @@ def test_a_municipal_administrator_creates_and_revokes_a_key_in_the_admin(laval)
     ("path", "seed"),
     [("/api/v1/citizens/", "citizens"), ("/api/v1/interactions/", "interactions")],
 )
-def test_staff_lists_cost_the_same_queries_for_any_page_size(laval, town, path, seed):
-    agent = _staff(laval, "agent@laval.ca", "agent")
+def test_staff_lists_cost_the_same_queries_for_any_page_size(
+    laval, catalog, path, seed, staff_client
+):
+    agent = staff_client(laval, "agent", email="agent@laval.ca")
     with schema_context("laval"):
         for n in range(12):
             if seed == "citizens":
@@ -611,11 +587,11 @@ def test_staff_lists_cost_the_same_queries_for_any_page_size(laval, town, path, 
     assert queries(2) == queries(10)
 
 
-def test_requests_from_an_integration_show_the_key_name_in_the_staff_admin(laval, town):
-    number = _pothole(_key_client(laval, _key(laval))).json()["number"]
-    with schema_context("laval"):
-        admin_user = UserFactory(email="admin@laval.ca", is_staff=True, is_superuser=True)
-    client = signed_in_staff("laval.localhost", "laval", admin_user)
+def test_requests_from_an_integration_show_the_key_name_in_the_staff_admin(
+    laval, catalog, staff_client, key_client, api_key
+):
+    number = _pothole(key_client(laval, api_key)).json()["number"]
+    client = staff_client(laval, "superuser", email="admin@laval.ca")
 
     page = client.get("/admin/crm/servicerequest/", {"channel": "api"}).content.decode()
 
@@ -630,7 +606,7 @@ def test_an_unknown_api_path_is_a_json_404(laval, client_for):
     assert response.json() == {"error": {"code": "not_found", "message": "Ressource introuvable."}}
 
 
-def test_a_forged_forwarded_for_header_does_not_reset_the_allowance(laval, town, monkeypatch):
+def test_a_forged_forwarded_for_header_does_not_reset_the_allowance(laval, catalog, monkeypatch):
     monkeypatch.setattr(ClientAddressThrottle, "THROTTLE_RATES", {"client": "3/min"})
     client = Client(HTTP_HOST="laval.localhost")
 
@@ -642,9 +618,13 @@ def test_a_forged_forwarded_for_header_does_not_reset_the_allowance(laval, town,
     assert codes == [200, 200, 200, 429, 429]
 
 
-def test_a_supervisor_lists_their_departments_interactions_only(laval, town):
-    roads_chief = _staff(laval, "chef@laval.ca", "supervisor", town["roads"])
-    parks_chief = _staff(laval, "parcs@laval.ca", "supervisor", town["parks"])
+def test_a_supervisor_lists_their_departments_interactions_only(laval, catalog, staff_client):
+    roads_chief = staff_client(
+        laval, "supervisor", email="chef@laval.ca", department=catalog["roads"]
+    )
+    parks_chief = staff_client(
+        laval, "supervisor", email="parcs@laval.ca", department=catalog["parks"]
+    )
     for client, summary in ((roads_chief, "Appel voirie"), (parks_chief, "Appel parcs")):
         client.post(
             "/api/v1/interactions/",

@@ -38,13 +38,12 @@ from schemathesis.specs.openapi.checks import (
 from werkzeug.test import Client as WerkzeugClient
 
 from crm.api.throttling import ApiKeyThrottle, ClientAddressThrottle
-from crm.models import StaffProfile
-from crm.services import api_key_create, request_create
 from tenants.models import Municipality
 from tests.accounts import signed_in_staff
-from tests.crm.api_catalog import api_catalog
 from tests.factories import (
     CitizenFactory,
+    ServiceRequestFactory,
+    StaffProfileFactory,
     UserFactory,
 )
 
@@ -91,28 +90,26 @@ def wsgi_app() -> Iterator[WSGIHandler]:
 
 
 @pytest.fixture
-def catalog(laval: Municipality) -> dict[str, Any]:
-    """Something for every operation to work on, and the identifiers that reach it: departments,
-    a public type with a required choice, one without location, an internal type, two articles,
-    an agent, two citizens (one with an account) and their requests."""
+def fuzz_world(laval: Municipality, catalog: dict[str, Any]) -> dict[str, Any]:
+    """Something for every operation to work on, and the identifiers that reach it: the shared
+    catalog (departments, a public type with a required choice, one without location, an
+    internal type, two articles), an agent, two citizens (one with an account) and their
+    requests."""
+    attribute_type, tree, articles = catalog["pothole"], catalog["tree"], catalog["articles"]
     with schema_context(laval.schema_name):
-        made = api_catalog()
-        attribute_type, tree, articles = made["pothole"], made["tree"], made["articles"]
-        agent = UserFactory(email=AGENT_EMAIL, is_staff=True)
-        StaffProfile.objects.create(user=agent, role="agent")
+        agent = StaffProfileFactory(user__email=AGENT_EMAIL, role="agent").user
         account = UserFactory(email="citoyenne@exemple.qc.ca")
         citizen = CitizenFactory(account=account)
         other = CitizenFactory()
         requests = [
-            request_create(
-                actor=None,
+            ServiceRequestFactory(
                 service_type=attribute_type,
                 channel="phone",
                 address="1, rue des Érables",
                 attributes={"taille": "petit"},
                 citizen=citizen,
             ),
-            request_create(actor=None, service_type=tree, channel="web", citizen=other),
+            ServiceRequestFactory(service_type=tree, channel="web", address="", citizen=other),
         ]
     return {
         "agent": agent,
@@ -155,14 +152,13 @@ def _session(name: str, laval: Municipality, user: Any) -> Caller:
 
 
 @pytest.fixture
-def caller(request: pytest.FixtureRequest, laval: Municipality, catalog: dict) -> Caller:
+def caller(request: pytest.FixtureRequest, laval: Municipality, fuzz_world: dict) -> Caller:
     if request.param == "write_key":
-        with schema_context(laval.schema_name):
-            key = api_key_create(actor=None, name="Voilà! Signalement", scope="write")[1]
+        key = request.getfixturevalue("api_key")
         return Caller("write_key", headers={"Authorization": f"Api-Key {key}"})
     if request.param == "agent":
-        return _session("agent", laval, catalog["agent"])
-    return _session("citizen", laval, catalog["citizen_account"])
+        return _session("agent", laval, fuzz_world["agent"])
+    return _session("citizen", laval, fuzz_world["citizen_account"])
 
 
 @pytest.fixture
@@ -257,11 +253,11 @@ def _fuzz(
 
 @pytest.mark.parametrize("caller", ["write_key", "agent", "citizen"], indirect=True)
 def test_no_operation_answers_a_server_error_or_an_undocumented_response(
-    caller: Caller, api_schema: Any, catalog: dict[str, Any]
+    caller: Caller, api_schema: Any, fuzz_world: dict[str, Any]
 ) -> None:
     # `caller` first: a staff caller signs in through Django's test client, which turns the
     # per-request connection recycling back on; `api_schema`'s WSGI app turns it off after.
-    known = catalog["known"]
+    known = fuzz_world["known"]
     operations = [result.ok() for result in api_schema.get_all_operations()]
     failures: list[str] = []
     seen: Counter = Counter()

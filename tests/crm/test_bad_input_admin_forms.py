@@ -25,7 +25,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crm.models import Citizen, FaqArticle
-from crm.services import citizen_create, faq_article_create, normalize_phone
+from crm.services import citizen_create, normalize_phone
 from tenants.models import Municipality
 from tests.bad_input import (
     DATE_LIKE,
@@ -38,7 +38,12 @@ from tests.bad_input import (
     snapshot,
 )
 from tests.crm.admin_helpers import state_purpose
-from tests.factories import DepartmentFactory, ServiceCategoryFactory, ServiceTypeFactory
+from tests.factories import (
+    DepartmentFactory,
+    FaqArticleFactory,
+    ServiceCategoryFactory,
+    ServiceTypeFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -171,8 +176,13 @@ def test_an_article_is_added_or_changed_as_posted_or_not_at_all(
         department = DepartmentFactory(code="travaux")
         category = ServiceCategoryFactory(code="voirie")
         service_type = ServiceTypeFactory(code="nid-de-poule", department=department)
-        existing = faq_article_create(
-            actor=None, question_fr="Existante?", answer_fr="Oui.", owner_department=department
+        existing = FaqArticleFactory(
+            question_fr="Existante?",
+            answer_fr="Oui.",
+            question_en="",
+            answer_en="",
+            status="draft",
+            owner_department=department,
         )
     pages = {
         "add": "/admin/crm/faqarticle/add/",

@@ -1,4 +1,4 @@
-"""Bad input in Open311's POST requests (crm/api/open311.py), form-encoded or multipart, in JSON
+"""Bad input in Open311's POST requests (crm/api/open311/), form-encoded or multipart, in JSON
 and XML, with a write key of Laval.
 
 For any posted data:
@@ -116,6 +116,7 @@ def _last(value: Any) -> Any:
 
 def test_any_post_creates_one_request_as_normalized_or_nothing(
     attribute_catalog: dict[str, Any],
+    api_key: str,
     laval: Municipality,
     client_for: Any,
 ) -> None:
@@ -124,7 +125,7 @@ def test_any_post_creates_one_request_as_normalized_or_nothing(
 
     @bad_input_settings(max_examples=70)
     @given(
-        data=_posts(attribute_catalog["key"]),
+        data=_posts(api_key),
         suffix=st.sampled_from(["json", "xml"]),
         multipart=st.booleans(),
     )
@@ -213,6 +214,7 @@ def _assert_stored_as_posted(stored: ServiceRequest, citizen: Citizen | None, da
 )
 def test_number_answers_are_bounded_before_they_are_written_out(
     attribute_catalog: dict[str, Any],
+    api_key: str,
     laval: Municipality,
     client_for: Any,
     value: str,
@@ -223,7 +225,7 @@ def test_number_answers_are_bounded_before_they_are_written_out(
     response = client_for(laval).post(
         "/open311/v2/requests.json",
         {
-            "api_key": attribute_catalog["key"],
+            "api_key": api_key,
             "service_code": "nid-de-poule",
             "address_string": "12, rue Principale",
             "attribute[taille]": "petit",
@@ -256,6 +258,7 @@ def test_number_answers_are_bounded_before_they_are_written_out(
 )
 def test_text_answers_sent_as_json_are_text_without_nul(
     attribute_catalog: dict[str, Any],
+    api_key: str,
     laval: Municipality,
     client_for: Any,
     answer: Any,
@@ -272,7 +275,7 @@ def test_text_answers_sent_as_json_are_text_without_nul(
             "attributes": {"taille": "petit", "couleur": answer},
         },
         content_type="application/json",
-        HTTP_AUTHORIZATION=f"Api-Key {attribute_catalog['key']}",
+        HTTP_AUTHORIZATION=f"Api-Key {api_key}",
     )
 
     assert response.status_code == 400

@@ -13,9 +13,8 @@ from crm.services import (
     citizen_update,
     consent_record,
     interaction_record,
-    request_create,
 )
-from tests.factories import ServiceTypeFactory, UserFactory
+from tests.factories import ServiceRequestFactory, ServiceTypeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -73,11 +72,8 @@ def test_merge_moves_history_fills_gaps_and_leaves_a_trace(in_laval):
     merged = citizen_create(
         actor=None, last_name="Roy", email="roy@exemple.qc.ca", phone="4505550000"
     )
-    request = request_create(
-        actor=None,
-        service_type=ServiceTypeFactory(location_required=False),
-        channel="phone",
-        citizen=merged,
+    request = ServiceRequestFactory(
+        service_type=ServiceTypeFactory(location_required=False), channel="phone", citizen=merged
     )
     interaction_record(actor=agent, channel="phone", summary="Appel", citizen=merged)
     consent_record(actor=None, citizen=merged, purpose="alerts", granted=True)

@@ -9,9 +9,9 @@ from django_tenants.utils import schema_context
 from crm.cloning import catalog_copy_from
 from crm.models import FaqArticle, ServiceAttribute, ServiceType
 from crm.search import faq_search
-from crm.services import faq_article_create
 from tests.factories import (
     DepartmentFactory,
+    FaqArticleFactory,
     ServiceAttributeFactory,
     ServiceCategoryFactory,
     ServiceTypeFactory,
@@ -28,8 +28,7 @@ def host(laval):
         pothole = ServiceTypeFactory(code="nid-de-poule", department=roads, category=streets)
         ServiceAttributeFactory(service_type=pothole, code="taille", choices=["petit", "grand"])
         ServiceTypeFactory(code="lampadaire", department=roads, category=streets)
-        article = faq_article_create(
-            actor=None,
+        article = FaqArticleFactory(
             question_fr="Quand répare-t-on les nids-de-poule?",
             answer_fr="En cinq jours ouvrables.",
             question_en="When are potholes fixed?",

@@ -6,48 +6,40 @@ from django_tenants.utils import schema_context
 from crm.errors import CrmError
 from crm.models import FaqArticle, FaqArticleVersion, fold_text
 from crm.search import faq_search
-from crm.services import faq_article_create, faq_article_update
-from tests.factories import DepartmentFactory, ServiceTypeFactory, UserFactory
+from crm.services import faq_article_update
+from tests.factories import (
+    DepartmentFactory,
+    FaqArticleFactory,
+    ServiceTypeFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-def _article(**fields):
-    values = {
-        "question_fr": "Question",
-        "answer_fr": "Réponse.",
-        "question_en": "Question",
-        "answer_en": "Answer.",
-        "status": "published",
-        "audience": "public",
-        "owner_department": DepartmentFactory(code="travaux-publics"),
-    } | fields
-    return faq_article_create(actor=None, **values)
 
 
 @pytest.fixture
 def bank(in_laval):
     return {
-        "snow": _article(
+        "snow": FaqArticleFactory(
             question_fr="Quand commence le déneigement des rues?",
             answer_fr="Les opérations débutent dès 5 cm de neige au sol.",
             question_en="When does street snow removal start?",
             answer_en="Operations start as soon as 5 cm of snow is on the ground.",
         ),
-        "garbage": _article(
+        "garbage": FaqArticleFactory(
             question_fr="Quel jour passe la collecte des ordures?",
             answer_fr="La collecte est maintenue pendant le deneigement, selon l'horaire prévu.",
             question_en="What day is garbage collection?",
             answer_en="Collection continues during snow removal, on your sector's schedule.",
         ),
-        "agents": _article(
+        "agents": FaqArticleFactory(
             question_fr="Procédure interne de déneigement d'urgence",
             answer_fr="Appeler le contremaître de garde.",
             question_en="Internal emergency snow removal procedure",
             answer_en="Call the foreman on duty.",
             audience="agents",
         ),
-        "draft": _article(
+        "draft": FaqArticleFactory(
             question_fr="Déneigement des trottoirs (brouillon)",
             answer_fr="À venir.",
             status="draft",
@@ -104,7 +96,7 @@ def test_audience_and_status_filters(bank):
 
 
 def test_snippets_highlight_matches_and_escape_html(in_laval):
-    _article(
+    FaqArticleFactory(
         question_fr="Compost",
         answer_fr="Mettez le <compost> dans le bac brun : le compost est ramassé le lundi.",
     )
@@ -122,7 +114,7 @@ def test_an_empty_or_unknown_query_finds_nothing(bank):
 
 def test_every_edit_is_a_new_version(in_laval):
     editor = UserFactory()
-    article = _article(question_fr="Horaire des écocentres")
+    article = FaqArticleFactory(question_fr="Horaire des écocentres")
     linked = ServiceTypeFactory()
 
     article = faq_article_update(
@@ -148,9 +140,9 @@ def test_every_edit_is_a_new_version(in_laval):
 
 def test_a_published_article_needs_its_english_text_and_a_bad_edit_changes_nothing(in_laval):
     with pytest.raises(CrmError) as error:
-        _article(question_en="", answer_en="")
+        FaqArticleFactory(question_en="", answer_en="")
     assert error.value.code == "english_missing"
-    draft = _article(question_en="", answer_en="", status="draft")
+    draft = FaqArticleFactory(question_en="", answer_en="", status="draft")
 
     with pytest.raises(CrmError):
         faq_article_update(actor=None, article=draft, status="published")
@@ -167,7 +159,7 @@ def test_fold_text_matches_the_sql_folding(in_laval):
 
     text = "Œuvre d'ÉTÉ à Québec, çà et là : Mæcenas, ÎLE, naïve, Noël, où"
     in_sql = FaqArticle.objects.annotate(folded=Fold(Value(text))).values_list("folded", flat=True)
-    _article()  # a row to select the expression from
+    FaqArticleFactory()  # a row to select the expression from
 
     assert fold_text(text) == "oeuvre d'ete a quebec, ca et la : maecenas, ile, naive, noel, ou"
     assert in_sql[0] == fold_text(text)
@@ -203,7 +195,7 @@ def test_search_costs_two_queries_whatever_the_number_of_results(
 ):
     department = DepartmentFactory(code="greffe")
     for index in range(30):
-        _article(question_fr=f"Permis numéro {index}", owner_department=department)
+        FaqArticleFactory(question_fr=f"Permis numéro {index}", owner_department=department)
 
     with django_assert_num_queries(2):
         many = faq_search(query="permis")
@@ -215,7 +207,7 @@ def test_search_costs_two_queries_whatever_the_number_of_results(
 
 
 def test_an_edit_is_searchable_at_once_and_the_old_words_are_gone(in_laval):
-    article = _article(question_fr="Horaire de la piscine", answer_fr="Ouverte le samedi.")
+    article = FaqArticleFactory(question_fr="Horaire de la piscine", answer_fr="Ouverte le samedi.")
     assert faq_search(query="samedi")
 
     faq_article_update(actor=None, article=article, answer_fr="Ouverte le dimanche.")
@@ -227,7 +219,7 @@ def test_an_edit_is_searchable_at_once_and_the_old_words_are_gone(in_laval):
 def test_vectors_given_with_a_copy_are_kept_not_recomputed(in_laval):
     from django.db import connection
 
-    article = _article(question_fr="Original", answer_fr="Texte.")
+    article = FaqArticleFactory(question_fr="Original", answer_fr="Texte.")
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO crm_faqarticle (uuid, question_fr, answer_fr, question_en, answer_en,"

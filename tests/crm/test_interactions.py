@@ -9,8 +9,14 @@ from django_tenants.utils import schema_context
 from crm.errors import CrmError
 from crm.models import CrmSettings, Interaction, ServiceRequest
 from crm.selectors import first_contact_resolution
-from crm.services import faq_article_create, information_call_answer, interaction_record
-from tests.factories import CitizenFactory, DepartmentFactory, ServiceTypeFactory, UserFactory
+from crm.services import information_call_answer, interaction_record
+from tests.factories import (
+    CitizenFactory,
+    DepartmentFactory,
+    FaqArticleFactory,
+    ServiceTypeFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -25,17 +31,13 @@ def information_type(in_laval):
     )
 
 
-def _faq():
-    return faq_article_create(
-        actor=None,
+def test_an_information_call_is_counted_as_resolved_and_closed_at_intake(information_type):
+    agent, citizen = UserFactory(), CitizenFactory()
+    article = FaqArticleFactory(
         question_fr="Horaire de l'hôtel de ville",
         answer_fr="8 h 30 à 16 h 30.",
-        owner_department=DepartmentFactory(code="311"),
+        owner_department=information_type.department,
     )
-
-
-def test_an_information_call_is_counted_as_resolved_and_closed_at_intake(information_type):
-    agent, citizen, article = UserFactory(), CitizenFactory(), _faq()
 
     interaction = information_call_answer(
         actor=agent,

@@ -13,30 +13,11 @@ from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
 
 from crm.models import AccessLog
-from crm.services import api_key_create, citizen_create, interaction_record, request_create
+from crm.services import citizen_create, interaction_record
 from tests.crm.admin_helpers import admin_url
-from tests.crm.api_catalog import api_catalog
-from tests.factories import UserFactory
+from tests.factories import ApiKeyFactory, ServiceRequestFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def town(laval):
-    with schema_context(laval.schema_name):
-        return api_catalog()
-
-
-def _request(town, citizen=None, **fields):
-    return request_create(
-        actor=None,
-        service_type=town["pothole"],
-        channel="phone",
-        address=fields.pop("address", "12, rue des Érables"),
-        attributes={"taille": "petit"},
-        citizen=citizen,
-        **fields,
-    )
 
 
 def _log(schema: str = "laval") -> list[tuple]:
@@ -52,12 +33,12 @@ def _log(schema: str = "laval") -> list[tuple]:
 
 
 def test_a_request_page_in_the_admin_logs_its_citizen_with_the_request_as_purpose(
-    laval, town, town_admin
+    laval, catalog, town_admin
 ):
     with schema_context("laval"):
         roy = citizen_create(actor=None, first_name="Léa", last_name="Roy")
-        named = _request(town, roy)
-        anonymous = _request(town)
+        named = ServiceRequestFactory(service_type=catalog["pothole"], citizen=roy)
+        anonymous = ServiceRequestFactory(service_type=catalog["pothole"])
 
     page = town_admin.get(admin_url("servicerequest_change", named.pk))
     without_citizen = town_admin.get(admin_url("servicerequest_change", anonymous.pk))
@@ -76,10 +57,12 @@ def test_a_request_page_in_the_admin_logs_its_citizen_with_the_request_as_purpos
     ]
 
 
-def test_a_refused_request_page_logs_nothing(laval, town, staff_client):
+def test_a_refused_request_page_logs_nothing(laval, catalog, staff_client):
     with schema_context("laval"):
-        service_request = _request(town, citizen_create(actor=None, last_name="Roy"))
-    no_permission = staff_client("agent@laval.qc.ca", "agent")
+        service_request = ServiceRequestFactory(
+            service_type=catalog["pothole"], citizen=citizen_create(actor=None, last_name="Roy")
+        )
+    no_permission = staff_client(laval, "agent", email="agent@laval.qc.ca")
 
     response = no_permission.get(admin_url("servicerequest_change", service_request.pk))
 
@@ -87,11 +70,15 @@ def test_a_refused_request_page_logs_nothing(laval, town, staff_client):
     assert _log() == []
 
 
-def test_searching_requests_in_the_admin_is_a_logged_list_access(laval, town, town_admin):
+def test_searching_requests_in_the_admin_is_a_logged_list_access(laval, catalog, town_admin):
     with schema_context("laval"):
-        _request(town, citizen_create(actor=None, last_name="Roy"), address="4, rue Tremblay")
-        _request(town, address="9, rue Tremblay")
-        _request(town, address="1, boulevard Lévesque")
+        ServiceRequestFactory(
+            service_type=catalog["pothole"],
+            citizen=citizen_create(actor=None, last_name="Roy"),
+            address="4, rue Tremblay",
+        )
+        ServiceRequestFactory(service_type=catalog["pothole"], address="9, rue Tremblay")
+        ServiceRequestFactory(service_type=catalog["pothole"], address="1, boulevard Lévesque")
 
     browsed = town_admin.get(admin_url("servicerequest_changelist"))
     searched = town_admin.get(admin_url("servicerequest_changelist"), {"q": "Tremblay"})
@@ -109,7 +96,7 @@ def test_searching_requests_in_the_admin_is_a_logged_list_access(laval, town, to
     ]
 
 
-def test_an_interaction_page_in_the_admin_logs_its_citizen(laval, town, town_admin):
+def test_an_interaction_page_in_the_admin_logs_its_citizen(laval, catalog, town_admin):
     with schema_context("laval"):
         roy = citizen_create(actor=None, last_name="Roy")
         interaction = interaction_record(
@@ -134,14 +121,17 @@ def test_an_interaction_page_in_the_admin_logs_its_citizen(laval, town, town_adm
 # --- REST API ------------------------------------------------------------------------------------
 
 
-def test_a_staff_list_of_requests_logs_each_citizen_shown_once(laval, town, staff_client):
+def test_a_staff_list_of_requests_logs_each_citizen_shown_once(laval, catalog, staff_client):
     with schema_context("laval"):
         roy = citizen_create(actor=None, last_name="Roy")
         gagnon = citizen_create(actor=None, last_name="Gagnon")
-        first, second = _request(town, roy), _request(town, roy)
-        third = _request(town, gagnon)
-        _request(town)
-    agent = staff_client("agent@laval.qc.ca", "agent")
+        first, second = (
+            ServiceRequestFactory(service_type=catalog["pothole"], citizen=roy),
+            ServiceRequestFactory(service_type=catalog["pothole"], citizen=roy),
+        )
+        third = ServiceRequestFactory(service_type=catalog["pothole"], citizen=gagnon)
+        ServiceRequestFactory(service_type=catalog["pothole"])
+    agent = staff_client(laval, "agent", email="agent@laval.qc.ca")
 
     default = agent.get("/api/v1/requests/")
     stated = agent.get("/api/v1/requests/", {"purpose": "Appel 311 de Mme Roy", "page_size": 1})
@@ -177,12 +167,14 @@ def test_a_staff_list_of_requests_logs_each_citizen_shown_once(laval, town, staf
 
 
 def test_a_staff_request_detail_logs_its_citizen_with_the_request_or_the_stated_purpose(
-    laval, town, staff_client
+    laval, catalog, staff_client
 ):
     with schema_context("laval"):
         roy = citizen_create(actor=None, last_name="Roy")
-        service_request = _request(town, roy)
-    supervisor = staff_client("chef@laval.qc.ca", "supervisor", department=town["roads"])
+        service_request = ServiceRequestFactory(service_type=catalog["pothole"], citizen=roy)
+    supervisor = staff_client(
+        laval, "supervisor", email="chef@laval.qc.ca", department=catalog["roads"]
+    )
     path = f"/api/v1/requests/{service_request.number}/"
 
     derived = supervisor.get(path)
@@ -198,14 +190,14 @@ def test_a_staff_request_detail_logs_its_citizen_with_the_request_or_the_stated_
     ]
 
 
-def test_citizens_and_keys_reading_requests_write_nothing(laval, town):
+def test_citizens_and_keys_reading_requests_write_nothing(laval, catalog):
     with schema_context("laval"):
         account = UserFactory(email="lea@exemple.qc.ca")
         roy = citizen_create(actor=None, last_name="Roy")
         roy.account = account
         roy.save()
-        service_request = _request(town, roy)
-        key = api_key_create(actor=None, name="Lecture", scope="read")[1]
+        service_request = ServiceRequestFactory(service_type=catalog["pothole"], citizen=roy)
+        key = ApiKeyFactory(name="Lecture", scope="read").secret
         citizen_client = Client(HTTP_HOST="laval.localhost")
         citizen_client.force_login(account)
     key_client = Client(HTTP_HOST="laval.localhost", HTTP_AUTHORIZATION=f"Api-Key {key}")
@@ -218,12 +210,15 @@ def test_citizens_and_keys_reading_requests_write_nothing(laval, town):
 
 
 def test_the_staff_list_stays_at_a_constant_number_of_queries_with_one_insert(
-    laval, town, staff_client
+    laval, catalog, staff_client
 ):
     with schema_context("laval"):
         for n in range(12):
-            _request(town, citizen_create(actor=None, email=f"c{n}@exemple.qc.ca"))
-    agent = staff_client("agent@laval.qc.ca", "agent")
+            ServiceRequestFactory(
+                service_type=catalog["pothole"],
+                citizen=citizen_create(actor=None, email=f"c{n}@exemple.qc.ca"),
+            )
+    agent = staff_client(laval, "agent", email="agent@laval.qc.ca")
     agent.get("/api/v1/requests/", {"page_size": 1})  # warm the session
 
     def inserts_and_queries(page_size: int) -> tuple[int, int]:
@@ -250,21 +245,23 @@ def test_the_schema_and_docs_describe_the_purpose_of_request_reads(laval, client
         assert "journal des accès" in parameters["purpose"]["description"]
 
 
-def test_another_town_sees_none_of_these_log_lines(laval, levis, town, town_admin, staff_client):
+def test_another_town_sees_none_of_these_log_lines(laval, levis, catalog, town_admin, staff_client):
     with schema_context("laval"):
-        service_request = _request(town, citizen_create(actor=None, last_name="Roy"))
-    staff_client("agent@laval.qc.ca", "agent").get("/api/v1/requests/")
+        service_request = ServiceRequestFactory(
+            service_type=catalog["pothole"], citizen=citizen_create(actor=None, last_name="Roy")
+        )
+    staff_client(laval, "agent", email="agent@laval.qc.ca").get("/api/v1/requests/")
     town_admin.get(admin_url("servicerequest_change", service_request.pk))
 
     assert len(_log()) == 2
     assert _log(levis.schema_name) == []
 
 
-def test_workflow_answers_that_show_the_citizen_are_logged(laval, town, staff_client):
+def test_workflow_answers_that_show_the_citizen_are_logged(laval, catalog, staff_client):
     with schema_context("laval"):
         roy = citizen_create(actor=None, last_name="Roy")
-        service_request = _request(town, roy)
-    agent = staff_client("agent@laval.qc.ca", "agent")
+        service_request = ServiceRequestFactory(service_type=catalog["pothole"], citizen=roy)
+    agent = staff_client(laval, "agent", email="agent@laval.qc.ca")
 
     moved = agent.post(
         f"/api/v1/requests/{service_request.number}/status/",

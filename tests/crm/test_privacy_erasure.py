@@ -34,6 +34,7 @@ from tests.factories import (
     TEST_PASSWORD,
     CitizenFactory,
     ServiceAttributeFactory,
+    ServiceRequestFactory,
     UserFactory,
 )
 
@@ -84,7 +85,7 @@ def person(laval):
             datatype="singlevaluelist",
             choices=["petit", "grand"],
         )
-        closed = request_create(
+        closed = ServiceRequestFactory(
             actor=agent,
             service_type=question.service_type,
             channel="app",
@@ -102,7 +103,7 @@ def person(laval):
         request_change_status(
             actor=agent, service_request=closed, status="closed", message="Merci Mme Roy"
         )
-        cancelled = request_create(
+        cancelled = ServiceRequestFactory(
             actor=agent,
             service_type=question.service_type,
             channel="phone",
@@ -228,8 +229,7 @@ def test_a_second_anonymisation_is_refused_and_changes_nothing(laval, person):
 )
 def test_refusals_change_nothing(laval, person, reason, code):
     with schema_context("laval"):
-        request_create(
-            actor=None,
+        ServiceRequestFactory(
             service_type=person["closed"].service_type,
             channel="phone",
             address="1, rue A",
@@ -364,7 +364,9 @@ def test_an_administrator_anonymises_from_the_record_after_confirming(laval, per
 
 
 def test_agents_cannot_anonymise_and_the_tools_are_not_offered_to_them(laval, person, staff_client):
-    agent = staff_client("agent311@laval.qc.ca", "agent", permissions=("view_citizen",))
+    agent = staff_client(
+        laval, "agent", email="agent311@laval.qc.ca", permissions=("view_citizen",)
+    )
 
     refused = agent.post(
         admin_url("citizen_anonymise", person["kept"].pk), {"reason": "erasure", "confirm": "on"}

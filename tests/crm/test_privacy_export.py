@@ -22,12 +22,11 @@ from crm.services import (
     consent_record,
     interaction_record,
     request_add_note,
-    request_create,
 )
 from tests.accounts import signed_in_staff
 from tests.conftest import BASE_DOMAIN
 from tests.crm.admin_helpers import admin_url
-from tests.factories import ServiceTypeFactory, UserFactory
+from tests.factories import ServiceRequestFactory, ServiceTypeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +46,7 @@ def person(laval):
         merged = citizen_create(actor=None, last_name="Roy", phone="4505550199")
         consent_record(actor=agent, citizen=kept, purpose="alerts", granted=True, channel="web")
         citizen_merge(actor=agent, kept=kept, merged=merged)
-        service_request = request_create(
+        service_request = ServiceRequestFactory(
             actor=agent,
             service_type=ServiceTypeFactory(code="nid-de-poule"),
             channel="phone",
@@ -214,9 +213,9 @@ def test_an_administrator_downloads_the_export_from_the_record(laval, person, to
 
 def test_only_municipal_administrators_export(laval, person, staff_client):
     agent = staff_client(
-        "agent311@laval.qc.ca", "agent", permissions=("view_citizen", "change_citizen")
+        laval, "agent", email="agent311@laval.qc.ca", permissions=("view_citizen", "change_citizen")
     )
-    administrator = staff_client("directrice@laval.qc.ca", "administrator")
+    administrator = staff_client(laval, "administrator", email="directrice@laval.qc.ca")
 
     refused = agent.post(admin_url("citizen_export", person["kept"].pk), {"reason": "access"})
     allowed = administrator.post(

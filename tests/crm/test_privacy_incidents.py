@@ -13,8 +13,6 @@ from django_tenants.utils import schema_context
 from crm.errors import CrmError
 from crm.models import PrivacyIncident, PrivacyIncidentVersion
 from crm.privacy import incident_create, incident_update
-from tests.accounts import signed_in_staff
-from tests.conftest import host_of
 from tests.crm.admin_helpers import admin_url
 from tests.factories import PrivacyIncidentFactory, UserFactory
 
@@ -269,8 +267,8 @@ def test_only_municipal_administrators_see_the_register_and_nobody_deletes(
     every_permission = tuple(
         f"{action}_privacyincident" for action in ("view", "add", "change", "delete")
     )
-    agent = staff_client("agent@laval.qc.ca", "agent", permissions=every_permission)
-    administrator = staff_client("directrice@laval.qc.ca", "administrator")
+    agent = staff_client(laval, "agent", email="agent@laval.qc.ca", permissions=every_permission)
+    administrator = staff_client(laval, "administrator", email="directrice@laval.qc.ca")
 
     assert agent.get(admin_url("privacyincident_changelist")).status_code == 403
     assert agent.get(admin_url("privacyincident_change", incident.pk)).status_code == 403
@@ -281,12 +279,10 @@ def test_only_municipal_administrators_see_the_register_and_nobody_deletes(
     assert "Registre des incidents" not in agent.get("/admin/").text
 
 
-def test_another_town_has_its_own_empty_register(laval, levis, officer, client_for):
+def test_another_town_has_its_own_empty_register(laval, levis, officer, staff_client):
     with schema_context("laval"):
         PrivacyIncidentFactory(created_by=officer)
-    with schema_context(levis.schema_name):
-        levis_admin = UserFactory(email="admin@levis.qc.ca", is_staff=True, is_superuser=True)
-    client = signed_in_staff(host_of(levis), levis.schema_name, levis_admin)
+    client = staff_client(levis, "superuser", email="admin@levis.qc.ca")
 
     listed = client.get(admin_url("privacyincident_changelist"))
 

@@ -161,7 +161,7 @@ def test_the_purpose_form_is_complete_in_english_and_logs_in_french():
 
 
 def test_staff_without_permission_get_no_purpose_form(laval, roy, staff_client):
-    agent = staff_client("agent@laval.qc.ca", "agent")
+    agent = staff_client(laval, "agent", email="agent@laval.qc.ca")
 
     record = agent.get(admin_url("citizen_change", roy.pk))
     stated = state_purpose(agent, "citizens", admin_url("citizen_changelist"))

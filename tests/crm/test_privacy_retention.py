@@ -21,39 +21,16 @@ from crm.services import (
     citizen_create,
     consent_record,
     interaction_record,
-    request_change_status,
-    request_create,
 )
 from crm.tasks import apply_retention
 from tests.crm.admin_helpers import admin_url
-from tests.factories import ServiceTypeFactory, UserFactory
+from tests.factories import ServiceRequestFactory, ServiceTypeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=ZoneInfo("America/Toronto"))
 LONG_AGO = NOW - timedelta(days=6 * 366)  # beyond the default 5 years
 RECENTLY = NOW - timedelta(days=365)
-
-
-def _request(service_type, citizen, *, at, status=None, closed_at=None):
-    service_request = request_create(
-        actor=None,
-        service_type=service_type,
-        channel="phone",
-        description=f"Demande de {citizen.last_name if citizen else 'personne'}",
-        address="12, rue des Érables",
-        citizen=citizen,
-        now=at,
-    )
-    if status:
-        request_change_status(
-            actor=None, service_request=service_request, status="resolved", now=closed_at or at
-        )
-        if status == "closed":
-            request_change_status(
-                actor=None, service_request=service_request, status="closed", now=closed_at or at
-            )
-    return ServiceRequest.objects.get(pk=service_request.pk)
 
 
 def _age(model: type[Model], pk: int, **moments: datetime) -> None:
@@ -67,15 +44,38 @@ def town(laval):
     with schema_context(laval.schema_name):
         service_type = ServiceTypeFactory()
         gone = citizen_create(actor=None, last_name="Ancien", email="ancien@exemple.qc.ca")
-        old_closed = _request(service_type, gone, at=LONG_AGO, status="closed")
+        old_closed = ServiceRequestFactory(
+            service_type=service_type,
+            citizen=gone,
+            description="Demande de Ancien",
+            now=LONG_AGO,
+            status="closed",
+        )
         interaction_record(
             actor=None, channel="phone", summary="Appel de M. Ancien", citizen=gone, now=LONG_AGO
         )
         active = citizen_create(actor=None, last_name="Actif", email="actif@exemple.qc.ca")
-        active_old = _request(service_type, active, at=LONG_AGO, status="closed")
-        active_recent = _request(service_type, active, at=RECENTLY, status="closed")
+        active_old = ServiceRequestFactory(
+            service_type=service_type,
+            citizen=active,
+            description="Demande de Actif",
+            now=LONG_AGO,
+            status="closed",
+        )
+        active_recent = ServiceRequestFactory(
+            service_type=service_type,
+            citizen=active,
+            description="Demande de Actif",
+            now=RECENTLY,
+            status="closed",
+        )
         waiting = citizen_create(actor=None, last_name="Patient")
-        old_open = _request(service_type, waiting, at=LONG_AGO)
+        old_open = ServiceRequestFactory(
+            service_type=service_type,
+            citizen=waiting,
+            description="Demande de Patient",
+            now=LONG_AGO,
+        )
         with_account = citizen_create(actor=None, last_name="Inscrit")
         with_account.account = UserFactory(email="inscrit@exemple.qc.ca")
         with_account.save()
@@ -211,7 +211,13 @@ def test_the_task_runs_in_the_town_it_is_given_and_leaves_the_other_alone(laval,
     with schema_context(levis.schema_name):
         service_type = ServiceTypeFactory()
         levis_citizen = citizen_create(actor=None, last_name="Lévisien")
-        _request(service_type, levis_citizen, at=LONG_AGO, status="closed")
+        ServiceRequestFactory(
+            service_type=service_type,
+            citizen=levis_citizen,
+            description="Demande de Lévisien",
+            now=LONG_AGO,
+            status="closed",
+        )
         _age(Citizen, levis_citizen.pk, updated_at=LONG_AGO)
     levis_before = _state(levis.schema_name)
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -27,7 +28,6 @@ from crm.services import (
     request_cancel,
     request_change_status,
     request_check_sla,
-    request_create,
     request_merge,
 )
 from tests.factories import (
@@ -35,6 +35,7 @@ from tests.factories import (
     DepartmentFactory,
     SectorFactory,
     ServiceAttributeFactory,
+    ServiceRequestFactory,
     ServiceTypeFactory,
     UserFactory,
 )
@@ -45,16 +46,16 @@ MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=TZ)
 LAVAL_POINT = {"latitude": "45.557", "longitude": "-73.721"}
 
 
-def _create(service_type=None, **overrides):
-    fields = {
-        "actor": None,
-        "service_type": service_type or ServiceTypeFactory(),
-        "channel": "web",
-        "description": "Un nid-de-poule profond devant le 12, rue Principale.",
-        "now": MONDAY_9AM,
-        **LAVAL_POINT,
-    } | overrides
-    return request_create(**fields)
+# This file's requests come from the web on Monday 23 November 2026 at 9:00, at a point in Laval;
+# a test changes what it is about.
+web_request = partial(
+    ServiceRequestFactory,
+    channel="web",
+    description="Un nid-de-poule profond devant le 12, rue Principale.",
+    address="",
+    now=MONDAY_9AM,
+    **LAVAL_POINT,
+)
 
 
 def _nothing_written():
@@ -69,8 +70,8 @@ def test_a_request_is_numbered_routed_timed_and_logged(in_laval):
     service_type = ServiceTypeFactory(sla_value=2, sla_unit="days")
     citizen = CitizenFactory()
 
-    first = _create(service_type, citizen=citizen)
-    second = _create(service_type)
+    first = web_request(service_type=service_type, citizen=citizen)
+    second = web_request(service_type=service_type)
 
     assert first.number == "2026-000001"
     assert second.number == "2026-000002"
@@ -88,8 +89,8 @@ def test_a_request_is_numbered_routed_timed_and_logged(in_laval):
 
 def test_numbers_restart_each_year(in_laval):
     service_type = ServiceTypeFactory()
-    _create(service_type, now=datetime(2026, 12, 31, 23, 0, tzinfo=TZ))
-    new_year = _create(service_type, now=datetime(2027, 1, 1, 0, 30, tzinfo=TZ))
+    web_request(service_type=service_type, now=datetime(2026, 12, 31, 23, 0, tzinfo=TZ))
+    new_year = web_request(service_type=service_type, now=datetime(2027, 1, 1, 0, 30, tzinfo=TZ))
 
     assert new_year.number == "2027-000001"
 
@@ -98,7 +99,7 @@ def test_a_sla_in_hours_counts_working_hours(in_laval):
     service_type = ServiceTypeFactory(sla_value=4, sla_unit="hours")
     friday_3pm = datetime(2026, 11, 27, 15, 0, tzinfo=TZ)
 
-    request = _create(service_type, now=friday_3pm)
+    request = web_request(service_type=service_type, now=friday_3pm)
 
     assert request.sla_due_at == datetime(2026, 11, 30, 11, 0, tzinfo=TZ)  # 1.5 h + 2.5 h
 
@@ -122,7 +123,7 @@ def test_bad_input_is_refused_and_writes_nothing(in_laval, overrides, code, fiel
     before = _nothing_written()
 
     with pytest.raises(CrmError) as error:
-        _create(service_type, **overrides)
+        web_request(service_type=service_type, **overrides)
 
     assert (error.value.code, error.value.field) == (code, field)
     assert error.value.message
@@ -130,7 +131,7 @@ def test_bad_input_is_refused_and_writes_nothing(in_laval, overrides, code, fiel
 
 
 def test_an_address_is_enough_when_a_location_is_required(in_laval):
-    request = _create(latitude=None, longitude=None, address="12, rue Principale")
+    request = web_request(latitude=None, longitude=None, address="12, rue Principale")
     assert (request.address, request.latitude) == ("12, rue Principale", None)
 
 
@@ -145,9 +146,9 @@ def test_invalid_answers_are_refused_naming_the_field(in_laval):
     before = _nothing_written()
 
     with pytest.raises(CrmError) as missing:
-        _create(attribute.service_type)
+        web_request(service_type=attribute.service_type, attributes={})
     with pytest.raises(CrmError) as outside:
-        _create(attribute.service_type, attributes={"taille": "immense"})
+        web_request(service_type=attribute.service_type, attributes={"taille": "immense"})
 
     assert missing.value.field == "attribute[taille]"
     assert missing.value.message == "Le champ « Taille du trou » est obligatoire."
@@ -155,7 +156,7 @@ def test_invalid_answers_are_refused_naming_the_field(in_laval):
         outside.value.message == "« immense » n'est pas un choix possible pour « Taille du trou »."
     )
     assert _nothing_written() == before
-    ok = _create(attribute.service_type, attributes={"taille": "grand"})
+    ok = web_request(service_type=attribute.service_type, attributes={"taille": "grand"})
     assert ok.attributes == {"taille": "grand"}
 
 
@@ -166,14 +167,17 @@ def test_a_sector_rule_overrides_the_department(in_laval):
     this_type = DepartmentFactory(code="voirie-chomedey")
     RoutingRule.objects.create(sector=sector, service_type=None, department=any_type)
 
-    assert _create(service_type, sector=sector).department == any_type
+    assert web_request(service_type=service_type, sector=sector).department == any_type
     RoutingRule.objects.create(sector=sector, service_type=service_type, department=this_type)
-    assert _create(service_type, sector=sector).department == this_type
-    assert _create(service_type, sector=other_sector).department == service_type.department
+    assert web_request(service_type=service_type, sector=sector).department == this_type
+    assert (
+        web_request(service_type=service_type, sector=other_sector).department
+        == service_type.department
+    )
 
 
 def test_the_workflow_allows_only_its_transitions(in_laval):
-    request = _create()
+    request = web_request()
     agent = UserFactory(is_staff=True)
 
     request = request_change_status(actor=agent, service_request=request, status="in_progress")
@@ -209,7 +213,7 @@ def test_the_workflow_allows_only_its_transitions(in_laval):
     ],
 )
 def test_statuses_that_need_their_own_action_or_do_not_exist(in_laval, status, code):
-    request = _create()
+    request = web_request()
     with pytest.raises(CrmError) as error:
         request_change_status(actor=None, service_request=request, status=status)
     request.refresh_from_db()
@@ -219,7 +223,8 @@ def test_statuses_that_need_their_own_action_or_do_not_exist(in_laval, status, c
 
 
 def test_time_on_hold_extends_the_due_time(in_laval):
-    request = _create(ServiceTypeFactory(sla_value=2, sla_unit="days"))  # due Wed 9:00
+    two_days = ServiceTypeFactory(sla_value=2, sla_unit="days")
+    request = web_request(service_type=two_days)  # due Wed 9:00
     request_change_status(
         actor=None,
         service_request=request,
@@ -238,7 +243,7 @@ def test_time_on_hold_extends_the_due_time(in_laval):
 
 
 def test_assignment_moves_a_new_request_to_assigned(in_laval):
-    request = _create()
+    request = web_request()
     agent, department = UserFactory(is_staff=True), DepartmentFactory(code="parcs")
     with pytest.raises(CrmError) as error:
         request_assign(actor=None, service_request=request, assignee=UserFactory())
@@ -256,7 +261,7 @@ def test_assignment_moves_a_new_request_to_assigned(in_laval):
 
 
 def test_notes_are_internal_and_replies_public(in_laval):
-    request = _create()
+    request = web_request()
 
     request_add_note(
         actor=None, service_request=request, message="Équipe prévue jeudi.", public=False
@@ -270,8 +275,8 @@ def test_notes_are_internal_and_replies_public(in_laval):
 
 
 def test_refused_assign_cancel_and_merge_write_nothing(in_laval):
-    closed = request_cancel(actor=None, service_request=_create(), reason="Réglé.")
-    other = _create()
+    closed = request_cancel(actor=None, service_request=web_request(), reason="Réglé.")
+    other = web_request()
     events_before = RequestEvent.objects.count()
     snapshot = list(
         ServiceRequest.objects.values_list("id", "status", "department_id", "assignee_id")
@@ -295,7 +300,7 @@ def test_refused_assign_cancel_and_merge_write_nothing(in_laval):
 
 
 def test_cancellation_needs_a_reason(in_laval):
-    request = _create()
+    request = web_request()
     with pytest.raises(CrmError) as error:
         request_cancel(actor=None, service_request=request, reason=" ")
     assert error.value.field == "reason"
@@ -309,10 +314,11 @@ def test_cancellation_needs_a_reason(in_laval):
 
 def test_nearby_requests_of_the_same_type_are_duplicates_and_merge(in_laval):
     service_type = ServiceTypeFactory()
-    parent = _create(service_type, latitude="45.557000", longitude="-73.721000")
-    near = _create(service_type, latitude="45.557200", longitude="-73.721100")  # ~24 m
-    far = _create(service_type, latitude="45.560000", longitude="-73.721000")  # ~330 m
-    other_type = _create(latitude="45.557000", longitude="-73.721000")
+    parent = web_request(service_type=service_type, latitude="45.557000", longitude="-73.721000")
+    # ~24 m from the first, then ~330 m
+    near = web_request(service_type=service_type, latitude="45.557200", longitude="-73.721100")
+    far = web_request(service_type=service_type, latitude="45.560000", longitude="-73.721000")
+    other_type = web_request(latitude="45.557000", longitude="-73.721000")
 
     candidates = selectors.request_duplicate_candidates(
         service_type=service_type,
@@ -344,7 +350,9 @@ def test_nearby_requests_of_the_same_type_are_duplicates_and_merge(in_laval):
 
 def test_sla_warnings_count_working_time_then_breaches_are_recorded_once(in_laval):
     friday_9am = datetime(2026, 11, 27, 9, 0, tzinfo=TZ)
-    request = _create(ServiceTypeFactory(sla_value=1, sla_unit="days"), now=friday_9am)
+    request = web_request(
+        service_type=ServiceTypeFactory(sla_value=1, sla_unit="days"), now=friday_9am
+    )
     # Due Monday 9:00: 480 working minutes; the warning comes at 80 %, Friday 15:24.
     assert request.sla_due_at == datetime(2026, 11, 30, 9, 0, tzinfo=TZ)
     assert request.sla_warn_at == datetime(2026, 11, 27, 15, 24, tzinfo=TZ)
@@ -359,7 +367,7 @@ def test_sla_warnings_count_working_time_then_breaches_are_recorded_once(in_lava
 
 
 def test_a_request_on_hold_is_neither_warned_nor_breached(in_laval):
-    request = _create(ServiceTypeFactory(sla_value=1, sla_unit="hours"))
+    request = web_request(service_type=ServiceTypeFactory(sla_value=1, sla_unit="hours"))
     request_change_status(
         actor=None,
         service_request=request,
@@ -374,7 +382,9 @@ def test_a_request_on_hold_is_neither_warned_nor_breached(in_laval):
 def test_an_information_request_can_be_closed_at_intake(in_laval):
     information = ServiceTypeFactory(kind="information", location_required=False, sla_value=None)
 
-    request = _create(information, latitude=None, longitude=None, close_at_intake=True)
+    request = web_request(
+        service_type=information, latitude=None, longitude=None, close_at_intake=True
+    )
 
     assert (request.status, request.first_contact_resolution) == ("closed", True)
     assert request.closed_at == MONDAY_9AM
@@ -382,7 +392,7 @@ def test_an_information_request_can_be_closed_at_intake(in_laval):
 
 
 def test_the_timeline_is_append_only_in_code_and_in_the_database(in_laval):
-    event = _create().events.get()
+    event = web_request().events.get()
 
     with pytest.raises(PermissionDenied):
         event.save()
@@ -401,7 +411,7 @@ def test_the_timeline_is_append_only_in_code_and_in_the_database(in_laval):
 def test_request_list_costs_the_same_queries_for_one_or_many(in_laval, django_assert_num_queries):
     agent = Viewer(AGENT, user=UserFactory(is_staff=True))
     service_type = ServiceTypeFactory()
-    _create(service_type, citizen=CitizenFactory())
+    web_request(service_type=service_type, citizen=CitizenFactory())
     with django_assert_num_queries(1):
         rows = [
             (r.number, r.service_type.code, r.department.code, r.citizen)
@@ -409,7 +419,7 @@ def test_request_list_costs_the_same_queries_for_one_or_many(in_laval, django_as
         ]
     assert len(rows) == 1
     for _ in range(5):
-        _create(service_type, citizen=CitizenFactory())
+        web_request(service_type=service_type, citizen=CitizenFactory())
     with django_assert_num_queries(1):
         rows = [
             (r.number, r.service_type.code, r.department.code, r.citizen)
@@ -425,7 +435,7 @@ def test_a_merged_citizen_stands_for_the_record_it_was_merged_into(in_laval):
     citizen_merge(actor=None, kept=kept, merged=merged)
     merged.refresh_from_db()
 
-    request = _create(citizen=merged)
+    request = web_request(citizen=merged)
 
     assert request.citizen == kept
 
@@ -435,10 +445,10 @@ def test_a_misconfigured_calendar_is_a_clear_error_not_a_crash(in_laval):
 
     WorkingHours.objects.all().delete()
     with pytest.raises(CrmError) as no_hours:
-        _create()
+        web_request()
     BusinessCalendar.objects.update(time_zone="Amérique/Laval ")
     with pytest.raises(CrmError) as bad_zone:
-        _create()
+        web_request()
 
     assert no_hours.value.code == bad_zone.value.code == "calendar_misconfigured"
     assert ServiceRequest.objects.count() == 0
@@ -446,13 +456,13 @@ def test_a_misconfigured_calendar_is_a_clear_error_not_a_crash(in_laval):
 
 def test_levis_sees_nothing_of_lavals_requests(laval, levis):
     with schema_context(laval.schema_name):
-        request = _create()
+        request = web_request()
         assert ServiceRequest.objects.filter(number=request.number).exists()
     with schema_context(levis.schema_name):
         assert ServiceRequest.objects.count() == 0
         assert RequestEvent.objects.count() == 0
         assert RequestCounter.objects.count() == 0
-        first_in_levis = _create()
+        first_in_levis = web_request()
         assert first_in_levis.number == "2026-000001"  # Lévis has its own numbering
 
 
@@ -462,8 +472,8 @@ def test_the_check_sla_command_visits_each_town(laval, levis):
     from django.core.management import CommandError, call_command
 
     with schema_context(laval.schema_name):
-        _create(  # due 2 March 2026 at 10:00, long past
-            ServiceTypeFactory(sla_value=1, sla_unit="hours"),
+        web_request(  # due 2 March 2026 at 10:00, long past
+            service_type=ServiceTypeFactory(sla_value=1, sla_unit="hours"),
             now=datetime(2026, 3, 2, 9, 0, tzinfo=TZ),
         )
     out = StringIO()

@@ -13,7 +13,7 @@ from django_tenants.utils import schema_context
 from crm.imports.requests import RequestImportError, requests_import
 from crm.models import EventKind, RequestCounter, RequestEvent, RoutingRule, ServiceRequest
 from crm.services import request_create
-from tests.factories import DepartmentFactory, SectorFactory, ServiceTypeFactory
+from tests.factories import DepartmentFactory, SectorFactory
 
 pytestmark = pytest.mark.django_db
 TZ = ZoneInfo("America/Toronto")
@@ -44,15 +44,6 @@ GOOD_CSV = HEADER + (
     "A-2;graffiti;2023-12-30 16:00;Ouvert;Internet;Graffiti sur un abribus;;;;;\n"
     'A-3;NDP;2024-01-02 08:00;En cours;Tél.;"Deux trous; un gros";3, rue du Parc;;;;\n'
 )
-
-
-@pytest.fixture
-def catalog(in_laval):
-    roads = DepartmentFactory(code="voirie")
-    return {
-        "pothole": ServiceTypeFactory(code="nid-de-poule", department=roads),
-        "graffiti": ServiceTypeFactory(code="graffiti", location_required=False, sla_value=5),
-    }
 
 
 def _files(tmp_path, csv_text, mapping=MAPPING, encoding="utf-8"):
@@ -90,7 +81,7 @@ def _nothing_written():
 
 
 # --- A good file ---------------------------------------------------------------------------------
-def test_import_keeps_dates_maps_values_and_numbers_per_year(catalog, tmp_path):
+def test_import_keeps_dates_maps_values_and_numbers_per_year(in_laval, import_catalog, tmp_path):
     out, err, failure = _run(tmp_path, GOOD_CSV)
 
     assert failure is None, err
@@ -114,11 +105,11 @@ def test_import_keeps_dates_maps_values_and_numbers_per_year(catalog, tmp_path):
     assert (closed.latitude, closed.longitude) == (Decimal("45.557000"), Decimal("-73.721000"))
     assert closed.department.code == "voirie"
     assert closed.kind == "request"
-    assert closed.priority == catalog["pothole"].default_priority
+    assert closed.priority == import_catalog["pothole"].default_priority
     assert closed.sla_due_at is None
     graffiti = by_number["2023-000001"]
     assert (graffiti.service_type, graffiti.channel, graffiti.status) == (
-        catalog["graffiti"],
+        import_catalog["graffiti"],
         "web",
         "new",
     )
@@ -137,10 +128,10 @@ def test_import_keeps_dates_maps_values_and_numbers_per_year(catalog, tmp_path):
     assert RequestEvent.objects.count() == 3
 
 
-def test_later_requests_continue_the_numbering(catalog, tmp_path):
+def test_later_requests_continue_the_numbering(in_laval, import_catalog, tmp_path):
     before = request_create(
         actor=None,
-        service_type=catalog["graffiti"],
+        service_type=import_catalog["graffiti"],
         channel="web",
         now=datetime(2024, 6, 1, 10, 0, tzinfo=TZ),
     )
@@ -157,7 +148,7 @@ def test_later_requests_continue_the_numbering(catalog, tmp_path):
     assert imported == ["2024-000002", "2024-000003"]
     after = request_create(
         actor=None,
-        service_type=catalog["graffiti"],
+        service_type=import_catalog["graffiti"],
         channel="web",
         now=datetime(2024, 6, 2, 10, 0, tzinfo=TZ),
     )
@@ -166,7 +157,7 @@ def test_later_requests_continue_the_numbering(catalog, tmp_path):
     assert RequestCounter.objects.get(year=2023).last_number == 1
 
 
-def test_semicolons_cp1252_defaults_and_iso_dates(catalog, tmp_path):
+def test_semicolons_cp1252_defaults_and_iso_dates(in_laval, import_catalog, tmp_path):
     mapping = {
         "service_code": "Type",
         "created_at": "Créée",
@@ -187,7 +178,7 @@ def test_semicolons_cp1252_defaults_and_iso_dates(catalog, tmp_path):
     assert service_request.number == "2022-000001"
 
 
-def test_sector_routes_to_the_rule_department(catalog, tmp_path):
+def test_sector_routes_to_the_rule_department(in_laval, import_catalog, tmp_path):
     sector = SectorFactory(code="chomedey")
     parks = DepartmentFactory(code="parcs")
     RoutingRule.objects.create(sector=sector, service_type=None, department=parks)
@@ -209,7 +200,7 @@ def test_sector_routes_to_the_rule_department(catalog, tmp_path):
 
 
 # --- Line errors ---------------------------------------------------------------------------------
-def test_line_errors_are_all_reported_and_nothing_is_written(catalog, tmp_path):
+def test_line_errors_are_all_reported_and_nothing_is_written(in_laval, import_catalog, tmp_path):
     csv_text = HEADER + (
         "B-1;NDP;2024-03-05 09:15;Fermé;Tél.;ok;;;;;\n"
         "B-2;NDP;05/03/2024;Fermé;Tél.;date au mauvais format;;;;;\n"
@@ -242,7 +233,7 @@ def test_line_errors_are_all_reported_and_nothing_is_written(catalog, tmp_path):
     _nothing_written()
 
 
-def test_a_bad_line_in_a_large_file_stops_everything(catalog, tmp_path):
+def test_a_bad_line_in_a_large_file_stops_everything(in_laval, import_catalog, tmp_path):
     rows = [f"C-{n};NDP;2021-0{1 + n % 9}-01 10:00;Fermé;Tél.;;;;;;\n" for n in range(3000)]
     rows[2500] = "C-2500;NDP;2021-02-30 10:00;Fermé;Tél.;;;;;;\n"
 
@@ -256,7 +247,7 @@ def test_a_bad_line_in_a_large_file_stops_everything(catalog, tmp_path):
     _nothing_written()
 
 
-def test_a_large_file_is_imported_in_batches(catalog, tmp_path):
+def test_a_large_file_is_imported_in_batches(in_laval, import_catalog, tmp_path):
     rows = [f"D-{n};NDP;2021-0{1 + n % 9}-01 10:00;Fermé;Tél.;;;;;;\n" for n in range(4500)]
 
     _out, err, failure = _run(tmp_path, HEADER + "".join(rows))
@@ -271,7 +262,7 @@ def test_a_large_file_is_imported_in_batches(catalog, tmp_path):
     assert list(numbers) == [f"2021-{n:06d}" for n in range(1, 4501)]
 
 
-def test_an_unreadable_encoding_is_refused(catalog, tmp_path):
+def test_an_unreadable_encoding_is_refused(in_laval, import_catalog, tmp_path):
     _out, err, failure = _run(
         tmp_path, GOOD_CSV.replace("Trou profond", "Trou à réparer"), encoding="cp1252"
     )
@@ -282,7 +273,7 @@ def test_an_unreadable_encoding_is_refused(catalog, tmp_path):
     _nothing_written()
 
 
-def test_a_header_without_data_is_refused(catalog, tmp_path):
+def test_a_header_without_data_is_refused(in_laval, import_catalog, tmp_path):
     _out, err, failure = _run(tmp_path, HEADER + "\n;;;;;;;;;;\n")
 
     assert failure is not None
@@ -291,7 +282,7 @@ def test_a_header_without_data_is_refused(catalog, tmp_path):
 
 
 # --- The mapping ---------------------------------------------------------------------------------
-def test_a_bad_mapping_is_explained_and_nothing_is_written(catalog, tmp_path):
+def test_a_bad_mapping_is_explained_and_nothing_is_written(in_laval, import_catalog, tmp_path):
     mapping = {
         "service_code": "Type",
         "created_at": "Date",
@@ -317,7 +308,7 @@ def test_a_bad_mapping_is_explained_and_nothing_is_written(catalog, tmp_path):
     _nothing_written()
 
 
-def test_a_mapped_column_missing_from_the_header_is_refused(catalog, tmp_path):
+def test_a_mapped_column_missing_from_the_header_is_refused(in_laval, import_catalog, tmp_path):
     mapping = {**MAPPING, "address": "Adresse civique"}
 
     _out, err, failure = _run(tmp_path, GOOD_CSV, mapping)
@@ -330,7 +321,7 @@ def test_a_mapped_column_missing_from_the_header_is_refused(catalog, tmp_path):
     _nothing_written()
 
 
-def test_a_mapping_that_is_not_json_is_refused(catalog, tmp_path):
+def test_a_mapping_that_is_not_json_is_refused(in_laval, import_catalog, tmp_path):
     csv_path, _mapping_path = _files(tmp_path, GOOD_CSV)
     with pytest.raises(CommandError, match="n'est pas du JSON valide"):
         call_command("import_requests", csv_path, "--tenant", "laval", "--mapping", "{oups")
@@ -338,7 +329,7 @@ def test_a_mapping_that_is_not_json_is_refused(catalog, tmp_path):
 
 
 # --- Dry run -------------------------------------------------------------------------------------
-def test_dry_run_reports_without_writing(catalog, tmp_path):
+def test_dry_run_reports_without_writing(in_laval, import_catalog, tmp_path):
     out, err, failure = _run(tmp_path, GOOD_CSV, MAPPING, "--dry-run")
 
     assert failure is None, err
@@ -348,7 +339,7 @@ def test_dry_run_reports_without_writing(catalog, tmp_path):
     _nothing_written()
 
 
-def test_dry_run_reports_line_errors(catalog, tmp_path):
+def test_dry_run_reports_line_errors(in_laval, import_catalog, tmp_path):
     _out, err, failure = _run(tmp_path, GOOD_CSV.replace("Internet", "Fax"), MAPPING, "--dry-run")
 
     assert failure == "1 erreur(s) : aucune requête n'a été importée."
@@ -357,7 +348,7 @@ def test_dry_run_reports_line_errors(catalog, tmp_path):
 
 
 # --- Re-runs -------------------------------------------------------------------------------------
-def test_a_rerun_skips_lines_already_imported(catalog, tmp_path):
+def test_a_rerun_skips_lines_already_imported(in_laval, import_catalog, tmp_path):
     _run(tmp_path, GOOD_CSV)
     extended = GOOD_CSV + "A-4;NDP;2024-04-01 11:00;Ouvert;Tél.;Nouveau trou;;;;;\n"
 
@@ -371,7 +362,9 @@ def test_a_rerun_skips_lines_already_imported(catalog, tmp_path):
     assert RequestCounter.objects.get(year=2024).last_number == 3
 
 
-def test_a_file_without_external_numbers_cannot_be_imported_twice(catalog, tmp_path):
+def test_a_file_without_external_numbers_cannot_be_imported_twice(
+    in_laval, import_catalog, tmp_path
+):
     mapping = {key: value for key, value in MAPPING.items() if key != "external_id"}
     _out, err, failure = _run(tmp_path, GOOD_CSV, mapping)
     assert failure is None, err
@@ -384,7 +377,7 @@ def test_a_file_without_external_numbers_cannot_be_imported_twice(catalog, tmp_p
     assert RequestCounter.objects.get(year=2024).last_number == 2
 
 
-def test_the_service_raises_with_every_problem(catalog):
+def test_the_service_raises_with_every_problem(in_laval, import_catalog):
     with pytest.raises(RequestImportError) as caught:
         requests_import(
             actor=None,
@@ -399,7 +392,7 @@ def test_the_service_raises_with_every_problem(catalog):
 
 
 # --- Tenancy -------------------------------------------------------------------------------------
-def test_the_other_town_sees_nothing_of_the_import(catalog, levis, tmp_path):
+def test_the_other_town_sees_nothing_of_the_import(in_laval, import_catalog, levis, tmp_path):
     with schema_context(levis.schema_name):
         before = (
             ServiceRequest.objects.count(),
@@ -426,7 +419,7 @@ def test_the_other_town_sees_nothing_of_the_import(catalog, levis, tmp_path):
         assert ServiceRequest.objects.count() == before[0]
 
 
-def test_inline_mapping_department_column_and_requests_on_hold(catalog, tmp_path):
+def test_inline_mapping_department_column_and_requests_on_hold(in_laval, import_catalog, tmp_path):
     parks = DepartmentFactory(code="parcs")
     csv_path, _mapping_path = _files(
         tmp_path,

@@ -8,26 +8,27 @@ import pytest
 from django.apps import apps
 from django_tenants.utils import schema_context
 
-from crm.models import BusinessCalendar, ClosureDay, RoutingRule, StaffProfile
+from crm.models import BusinessCalendar, ClosureDay, RoutingRule
 from crm.selectors import first_contact_resolution
 from crm.services import (
     access_log_record,
-    api_key_create,
     citizen_create,
     citizen_merge,
     consent_record,
-    faq_article_create,
     faq_article_update,
     information_call_answer,
     request_add_note,
-    request_create,
 )
 from tests.factories import (
+    ApiKeyFactory,
     DepartmentFactory,
+    FaqArticleFactory,
     PrivacyIncidentFactory,
     SectorFactory,
     ServiceAttributeFactory,
+    ServiceRequestFactory,
     ServiceTypeFactory,
+    StaffProfileFactory,
     UserFactory,
 )
 
@@ -49,7 +50,7 @@ def _fill_laval() -> None:
     consent_record(actor=None, citizen=kept, purpose="alerts", granted=True)
     citizen_merge(actor=agent, kept=kept, merged=merged)
     access_log_record(actor=agent, citizen=kept, action="view", purpose="Suivi")
-    request = request_create(
+    request = ServiceRequestFactory(
         actor=agent,
         service_type=service_type,
         channel="phone",
@@ -58,7 +59,7 @@ def _fill_laval() -> None:
         citizen=kept,
     )
     request_add_note(actor=agent, service_request=request, message="Note", public=False)
-    article = faq_article_create(
+    article = FaqArticleFactory(
         actor=agent,
         question_fr="Q",
         answer_fr="R",
@@ -66,8 +67,8 @@ def _fill_laval() -> None:
         service_types=[service_type],
     )
     faq_article_update(actor=agent, article=article, answer_fr="R2")
-    api_key_create(actor=agent, name="Intégration", scope="read")
-    StaffProfile.objects.create(user=agent, role="agent")
+    ApiKeyFactory(actor=agent, name="Intégration", scope="read")
+    StaffProfileFactory(user=agent, role="agent")
     information_call_answer(
         actor=agent,
         channel="phone",

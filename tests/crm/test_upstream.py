@@ -10,25 +10,23 @@ from django_tenants.utils import schema_context
 from crm.cloning import catalog_copy_from
 from crm.errors import CrmError
 from crm.models import FaqArticle, ServiceAttributeValue, ServiceType
-from crm.services import faq_article_create, faq_article_update
+from crm.services import faq_article_update
 from crm.upstream import upstream_accept, upstream_change_count, upstream_changes, upstream_ignore
 from tenants.models import Municipality, Region
 from tenants.services import municipality_create
-from tests.accounts import signed_in_staff
-from tests.conftest import host_of
 from tests.factories import (
     DepartmentFactory,
+    FaqArticleFactory,
     ServiceAttributeFactory,
     ServiceCategoryFactory,
     ServiceTypeFactory,
-    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def catalog(laval, levis):
+def copied_catalog(laval, levis):
     """Laval's catalog (two types, one article) copied into Lévis."""
     with schema_context(laval.schema_name):
         roads = DepartmentFactory(code="travaux-publics", name_fr="Travaux publics")
@@ -49,8 +47,7 @@ def catalog(laval, levis):
             choices=["petit", "grand"],
         )
         ServiceTypeFactory(code="lampadaire", department=roads, category=streets)
-        article = faq_article_create(
-            actor=None,
+        article = FaqArticleFactory(
             question_fr="Quand répare-t-on les nids-de-poule?",
             answer_fr="En cinq jours ouvrables.",
             question_en="When are potholes fixed?",
@@ -83,14 +80,14 @@ def _by_kind(changes):
     return {change.kind: change for change in changes}
 
 
-def test_a_copy_with_no_host_edit_lists_nothing(levis, catalog):
+def test_a_copy_with_no_host_edit_lists_nothing(levis, copied_catalog):
     with schema_context(levis.schema_name):
         assert upstream_changes() == []
         assert upstream_change_count() == 0
 
 
-def test_host_edits_are_listed_with_a_field_by_field_diff(laval, levis, catalog):
-    _host_edits_article(laval, catalog["article"], answer_fr="En trois jours ouvrables.")
+def test_host_edits_are_listed_with_a_field_by_field_diff(laval, levis, copied_catalog):
+    _host_edits_article(laval, copied_catalog["article"], answer_fr="En trois jours ouvrables.")
     _host_edits_pothole(laval)
 
     with schema_context(levis.schema_name):
@@ -117,19 +114,21 @@ def test_host_edits_are_listed_with_a_field_by_field_diff(laval, levis, catalog)
     assert len(changes) == 2
 
 
-def test_a_host_edit_of_a_field_that_is_not_followed_lists_nothing(laval, levis, catalog):
+def test_a_host_edit_of_a_field_that_is_not_followed_lists_nothing(laval, levis, copied_catalog):
     with schema_context(laval.schema_name):
         ServiceType.objects.filter(code="nid-de-poule").update(is_public=False)
         faq_article_update(
-            actor=None, article=FaqArticle.objects.get(pk=catalog["article"].pk), review_on=None
+            actor=None,
+            article=FaqArticle.objects.get(pk=copied_catalog["article"].pk),
+            review_on=None,
         )
 
     with schema_context(levis.schema_name):
         assert upstream_changes() == []
 
 
-def test_accepting_an_article_makes_a_new_version_and_clears_the_item(laval, levis, catalog):
-    _host_edits_article(laval, catalog["article"], answer_fr="En trois jours ouvrables.")
+def test_accepting_an_article_makes_a_new_version_and_clears_the_item(laval, levis, copied_catalog):
+    _host_edits_article(laval, copied_catalog["article"], answer_fr="En trois jours ouvrables.")
 
     with schema_context(levis.schema_name):
         (change,) = upstream_changes()
@@ -146,7 +145,7 @@ def test_accepting_an_article_makes_a_new_version_and_clears_the_item(laval, lev
         assert upstream_changes() == []
 
 
-def test_accepting_a_service_type_applies_names_delay_and_questions(laval, levis, catalog):
+def test_accepting_a_service_type_applies_names_delay_and_questions(laval, levis, copied_catalog):
     _host_edits_pothole(laval)
     with schema_context(laval.schema_name):
         ServiceAttributeFactory(
@@ -172,8 +171,8 @@ def test_accepting_a_service_type_applies_names_delay_and_questions(laval, levis
         assert upstream_changes() == []
 
 
-def test_ignoring_hides_the_item_until_the_host_changes_it_again(laval, levis, catalog):
-    _host_edits_article(laval, catalog["article"], answer_fr="En trois jours ouvrables.")
+def test_ignoring_hides_the_item_until_the_host_changes_it_again(laval, levis, copied_catalog):
+    _host_edits_article(laval, copied_catalog["article"], answer_fr="En trois jours ouvrables.")
 
     with schema_context(levis.schema_name):
         (change,) = upstream_changes()
@@ -182,7 +181,7 @@ def test_ignoring_hides_the_item_until_the_host_changes_it_again(laval, levis, c
         article = FaqArticle.objects.get(pk=change.id)
         assert (article.version, article.answer_fr) == (1, "En cinq jours ouvrables.")
 
-    _host_edits_article(laval, catalog["article"], question_en="When is a pothole fixed?")
+    _host_edits_article(laval, copied_catalog["article"], question_en="When is a pothole fixed?")
 
     with schema_context(levis.schema_name):
         (again,) = upstream_changes()
@@ -190,13 +189,13 @@ def test_ignoring_hides_the_item_until_the_host_changes_it_again(laval, levis, c
         assert [f.name for f in again.fields] == ["question_en", "answer_fr"]
 
 
-def test_a_local_edit_is_shown_beside_the_host_edit_and_kept(laval, levis, catalog):
+def test_a_local_edit_is_shown_beside_the_host_edit_and_kept(laval, levis, copied_catalog):
     with schema_context(levis.schema_name):
-        local = FaqArticle.objects.get(source_uuid=catalog["article"].uuid)
+        local = FaqArticle.objects.get(source_uuid=copied_catalog["article"].uuid)
         faq_article_update(actor=None, article=local, question_fr="Nids-de-poule : délai?")
         # A local edit alone is not an update from the host.
         assert upstream_changes() == []
-    _host_edits_article(laval, catalog["article"], answer_fr="En trois jours ouvrables.")
+    _host_edits_article(laval, copied_catalog["article"], answer_fr="En trois jours ouvrables.")
 
     with schema_context(levis.schema_name):
         (change,) = upstream_changes()
@@ -228,12 +227,12 @@ def test_a_local_edit_is_shown_beside_the_host_edit_and_kept(laval, levis, catal
 
 
 def test_a_field_edited_on_both_sides_shows_both_and_keeps_the_local_text_in_history(
-    laval, levis, catalog
+    laval, levis, copied_catalog
 ):
     with schema_context(levis.schema_name):
-        local = FaqArticle.objects.get(source_uuid=catalog["article"].uuid)
+        local = FaqArticle.objects.get(source_uuid=copied_catalog["article"].uuid)
         faq_article_update(actor=None, article=local, answer_fr="Sous 5 jours à Lévis.")
-    _host_edits_article(laval, catalog["article"], answer_fr="En trois jours ouvrables.")
+    _host_edits_article(laval, copied_catalog["article"], answer_fr="En trois jours ouvrables.")
 
     with schema_context(levis.schema_name):
         (change,) = upstream_changes()
@@ -248,11 +247,11 @@ def test_a_field_edited_on_both_sides_shows_both_and_keeps_the_local_text_in_his
         assert "Sous 5 jours à Lévis." in article.versions.values_list("answer_fr", flat=True)
 
 
-def test_a_decision_on_a_version_the_host_changed_since_is_refused(laval, levis, catalog):
-    _host_edits_article(laval, catalog["article"], answer_fr="En trois jours ouvrables.")
+def test_a_decision_on_a_version_the_host_changed_since_is_refused(laval, levis, copied_catalog):
+    _host_edits_article(laval, copied_catalog["article"], answer_fr="En trois jours ouvrables.")
     with schema_context(levis.schema_name):
         (shown,) = upstream_changes()
-    _host_edits_article(laval, catalog["article"], answer_fr="En deux jours ouvrables.")
+    _host_edits_article(laval, copied_catalog["article"], answer_fr="En deux jours ouvrables.")
 
     with schema_context(levis.schema_name):
         with pytest.raises(CrmError) as error:
@@ -266,7 +265,7 @@ def test_a_decision_on_a_version_the_host_changed_since_is_refused(laval, levis,
         assert FaqArticle.objects.get(pk=shown.id).source_seen is None
 
 
-def test_the_host_and_another_partner_see_nothing_of_levis_updates(laval, levis, catalog):
+def test_the_host_and_another_partner_see_nothing_of_levis_updates(laval, levis, copied_catalog):
     terrebonne = municipality_create(
         name="Ville de Terrebonne",
         slug="terrebonne",
@@ -279,7 +278,7 @@ def test_the_host_and_another_partner_see_nothing_of_levis_updates(laval, levis,
     )
     with schema_context(terrebonne.schema_name):
         catalog_copy_from(source_schema=laval.schema_name, service_type_codes=["lampadaire"])
-    _host_edits_article(laval, catalog["article"], answer_fr="En trois jours ouvrables.")
+    _host_edits_article(laval, copied_catalog["article"], answer_fr="En trois jours ouvrables.")
     _host_edits_pothole(laval)
 
     with schema_context(levis.schema_name):
@@ -292,7 +291,7 @@ def test_the_host_and_another_partner_see_nothing_of_levis_updates(laval, levis,
     with schema_context(terrebonne.schema_name):
         assert upstream_changes() == []
         catalog_copy_from(source_schema=laval.schema_name)
-        _host_edits_article(laval, catalog["article"], answer_fr="En deux jours.")
+        _host_edits_article(laval, copied_catalog["article"], answer_fr="En deux jours.")
     # Its own copy has its own state: Lévis's decisions are not Terrebonne's.
     with schema_context(terrebonne.schema_name):
         assert [c.kind for c in upstream_changes()] == ["faq_article"]
@@ -304,16 +303,12 @@ def test_the_host_and_another_partner_see_nothing_of_levis_updates(laval, levis,
 URL = reverse("admin:crm_upstreamupdate_changelist", urlconf="shared_config.urls_tenants")
 
 
-def _admin_client(client_for, town):
-    with schema_context(town.schema_name):
-        admin = UserFactory(email=f"admin@{town.slug}.qc.ca", is_staff=True, is_superuser=True)
-    return signed_in_staff(host_of(town), town.schema_name, admin)
-
-
-def test_the_admin_page_shows_the_diff_and_its_decisions(client_for, laval, levis, catalog):
-    _host_edits_article(laval, catalog["article"], answer_fr="En trois jours ouvrables.")
+def test_the_admin_page_shows_the_diff_and_its_decisions(
+    staff_client, laval, levis, copied_catalog
+):
+    _host_edits_article(laval, copied_catalog["article"], answer_fr="En trois jours ouvrables.")
     _host_edits_pothole(laval)
-    client = _admin_client(client_for, levis)
+    client = staff_client(levis, "superuser", email="admin@levis.qc.ca")
 
     index = client.get("/admin/")
     page = client.get(URL)
@@ -337,10 +332,10 @@ def test_the_admin_page_shows_the_diff_and_its_decisions(client_for, laval, levi
     assert "2 mises à jour de la ville hôte attendent votre décision." in changelist.text
 
 
-def test_accepting_and_ignoring_through_the_admin(client_for, laval, levis, catalog):
-    _host_edits_article(laval, catalog["article"], answer_fr="En trois jours ouvrables.")
+def test_accepting_and_ignoring_through_the_admin(staff_client, laval, levis, copied_catalog):
+    _host_edits_article(laval, copied_catalog["article"], answer_fr="En trois jours ouvrables.")
     _host_edits_pothole(laval)
-    client = _admin_client(client_for, levis)
+    client = staff_client(levis, "superuser", email="admin@levis.qc.ca")
     with schema_context(levis.schema_name):
         changes = _by_kind(upstream_changes())
 
@@ -379,9 +374,9 @@ def test_accepting_and_ignoring_through_the_admin(client_for, laval, levis, cata
     assert "Aucune mise à jour en attente" in page.text
 
 
-def test_the_admin_refuses_a_post_without_csrf_token(client_for, laval, levis, catalog):
-    _host_edits_article(laval, catalog["article"], answer_fr="En trois jours ouvrables.")
-    client = _admin_client(client_for, levis)
+def test_the_admin_refuses_a_post_without_csrf_token(staff_client, laval, levis, copied_catalog):
+    _host_edits_article(laval, copied_catalog["article"], answer_fr="En trois jours ouvrables.")
+    client = staff_client(levis, "superuser", email="admin@levis.qc.ca")
     client.handler.enforce_csrf_checks = True
     with schema_context(levis.schema_name):
         (change,) = upstream_changes()
@@ -395,8 +390,8 @@ def test_the_admin_refuses_a_post_without_csrf_token(client_for, laval, levis, c
         assert FaqArticle.objects.get(pk=change.id).version == 1
 
 
-def test_the_host_admin_has_no_updates_entry(client_for, laval, catalog):
-    client = _admin_client(client_for, laval)
+def test_the_host_admin_has_no_updates_entry(staff_client, laval, copied_catalog):
+    client = staff_client(laval, "superuser", email="admin@laval.qc.ca")
 
     index = client.get("/admin/")
     page = client.get(URL)

@@ -14,6 +14,7 @@ from onboarding.models import ConsoleMember, OnboardingProject
 from tenants.accounts.models import User
 from tenants.models import Municipality
 from tests.e2e.test_accessibility import WCAG_AA, committed
+from tests.factories import OnboardingProjectFactory
 from tests.onboarding.console_helpers import PASSWORD, console_user, totp_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
@@ -36,8 +37,7 @@ def console_account():
     def create() -> None:
         with schema_context("public"):
             _user, state["secret"] = console_user(EMAIL, "operator")
-            project = OnboardingProject.objects.create(
-                host=Municipality.objects.get(slug="laval"),
+            project = OnboardingProjectFactory(
                 name="Ville d'Essai",
                 slug="essai-a11y",
                 domain="essai-a11y.localhost",
@@ -56,8 +56,7 @@ def console_account():
             state["project"] = project.pk
             # A provisioned project (on Laval, which exists): the go-live checklist and the
             # provisioning log.
-            provisioned = OnboardingProject.objects.create(
-                host=Municipality.objects.get(slug="laval"),
+            provisioned = OnboardingProjectFactory(
                 municipality=Municipality.objects.get(slug="laval"),
                 status=OnboardingProject.Status.PROVISIONED,
                 name="Ville d'Essai en service",

@@ -18,7 +18,7 @@ from tenants.accounts.models import User
 from tests.accounts import totp_code, totp_device
 from tests.e2e.conftest import watch_csp_violations
 from tests.e2e.test_accessibility import committed
-from tests.factories import TEST_PASSWORD
+from tests.factories import TEST_PASSWORD, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
@@ -79,18 +79,10 @@ def administrators():
 
     def create() -> None:
         with schema_context("laval"):
-            town_admin = User.objects.create_user(
-                email=TOWN_ADMIN, password=TEST_PASSWORD, is_staff=True, is_superuser=True
-            )
+            town_admin = UserFactory(email=TOWN_ADMIN, is_staff=True, is_superuser=True)
             state["town_admin"] = town_admin.pk
-            town_admin.emailaddress_set.create(email=TOWN_ADMIN, verified=True, primary=True)
         with schema_context("public"):
-            platform_admin = User.objects.create_user(
-                email=PLATFORM_ADMIN, password=TEST_PASSWORD, is_staff=True, is_superuser=True
-            )
-            platform_admin.emailaddress_set.create(
-                email=PLATFORM_ADMIN, verified=True, primary=True
-            )
+            platform_admin = UserFactory(email=PLATFORM_ADMIN, is_staff=True, is_superuser=True)
             state["secret"] = totp_device(platform_admin)
 
     committed(_remove_what_the_tests_made)

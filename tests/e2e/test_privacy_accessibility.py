@@ -15,13 +15,12 @@ from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
 from crm.models import AccessLog, Citizen, PrivacyIncident, PrivacyIncidentVersion
-from crm.privacy import incident_create, incident_update
+from crm.privacy import incident_update
 from crm.services import citizen_create
 from tenants.accounts.models import User
-from tenants.accounts.services import account_email_verify
 from tests.accounts import totp_code, totp_device
 from tests.e2e.test_accessibility import WCAG_AA, committed
-from tests.factories import TEST_PASSWORD
+from tests.factories import TEST_PASSWORD, PrivacyIncidentFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
@@ -58,10 +57,7 @@ def administrator():
 
     def create() -> None:
         with schema_context("laval"):
-            user = User.objects.create_user(
-                email=EMAIL, password=TEST_PASSWORD, is_staff=True, is_superuser=True
-            )
-            account_email_verify(user=user)
+            user = UserFactory(email=EMAIL, is_staff=True, is_superuser=True)
             state["secret"] = totp_device(user)
             state["citizen"] = citizen_create(
                 actor=None,
@@ -69,8 +65,8 @@ def administrator():
                 last_name="Accessible",
                 email="a11y-citoyenne@exemple.qc.ca",
             ).pk
-            incident = incident_create(
-                actor=user,
+            incident = PrivacyIncidentFactory(
+                created_by=user,
                 title="Liste oubliée au comptoir",
                 information_concerned="Noms et téléphones.",
                 circumstances="Liste imprimée oubliée.",

@@ -15,20 +15,26 @@ from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from crm.models import ServiceRequest, StaffProfile
-from crm.privacy import incident_create
+from crm.models import ServiceRequest
 from crm.services import (
-    api_key_create,
     citizen_create,
-    faq_article_create,
     interaction_record,
     request_add_note,
-    request_create,
 )
 from tenants.accounts.models import User
 from tests.accounts import signed_in_staff
 from tests.conftest import host_of
-from tests.factories import TEST_PASSWORD, DepartmentFactory, ServiceTypeFactory, UserFactory
+from tests.factories import (
+    TEST_PASSWORD,
+    ApiKeyFactory,
+    DepartmentFactory,
+    FaqArticleFactory,
+    PrivacyIncidentFactory,
+    ServiceRequestFactory,
+    ServiceTypeFactory,
+    StaffProfileFactory,
+    UserFactory,
+)
 
 MARK = "Sonde7Q"
 
@@ -59,8 +65,7 @@ def laval_world(laval) -> World:
         bench = ServiceTypeFactory(
             code="banc-sonde", name_fr=_text("Banc brisé"), department=parks, is_public=True
         )
-        faq_article_create(
-            actor=None,
+        FaqArticleFactory(
             question_fr=_text("Quand répare-t-on?"),
             answer_fr=_text("Bientôt"),
             question_en=_text("When is it fixed?"),
@@ -81,16 +86,14 @@ def laval_world(laval) -> World:
         neighbour = citizen_create(
             actor=None, first_name=_text("Paul"), email="paul-sonde@exemple.qc.ca"
         )
-        roads_request = request_create(
-            actor=None,
+        roads_request = ServiceRequestFactory(
             service_type=pothole,
             channel="phone",
             citizen=citizen,
             description=_text("Trou profond"),
             address=_text("1, rue des Sondes"),
         )
-        parks_request = request_create(
-            actor=None,
+        parks_request = ServiceRequestFactory(
             service_type=bench,
             channel="phone",
             citizen=neighbour,
@@ -112,9 +115,9 @@ def laval_world(laval) -> World:
             "supervisor": UserFactory(email="superviseur-sonde@exemple.qc.ca", is_staff=True),
             "citizen": citizen_account,
         }
-        StaffProfile.objects.create(user=users["agent"], role="agent")
-        StaffProfile.objects.create(user=users["department"], role="department", department=roads)
-        StaffProfile.objects.create(user=users["supervisor"], role="supervisor", department=roads)
+        StaffProfileFactory(user=users["agent"], role="agent")
+        StaffProfileFactory(user=users["department"], role="department", department=roads)
+        StaffProfileFactory(user=users["supervisor"], role="supervisor", department=roads)
         interaction = interaction_record(
             actor=users["agent"],
             channel="phone",
@@ -126,8 +129,8 @@ def laval_world(laval) -> World:
             duration_seconds=60,
             resolved_at_first_contact=False,
         )
-        incident = incident_create(
-            actor=users["administrator"],
+        incident = PrivacyIncidentFactory(
+            created_by=users["administrator"],
             title=_text("Incident"),
             information_concerned=_text("Noms"),
             circumstances=_text("Courriel mal adressé"),
@@ -135,7 +138,7 @@ def laval_world(laval) -> World:
             discovered_on=timezone.localdate() - timedelta(days=1),
             persons_concerned=1,
         )
-        api_key = api_key_create(actor=None, name=_text("Intégration"), scope="write")[1]
+        api_key = ApiKeyFactory(name=_text("Intégration"), scope="write").secret
     world = World(roads_request=roads_request, parks_request=parks_request, api_key=api_key)
     world.users = users
     world.ids = {

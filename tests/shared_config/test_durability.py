@@ -28,7 +28,6 @@ from django_tasks_db.models import DBTaskResult
 from django_tenants.utils import schema_context
 
 from crm.models import EventKind, RequestEvent, ServiceRequest
-from crm.services import api_key_create
 from onboarding.models import TownRollup
 from onboarding.tasks import refresh_console_rollup
 from shared_config.embedded_db import restart_embedded_database
@@ -36,6 +35,7 @@ from tenants.models import Domain, Municipality, Region
 from tenants.services import municipality_create
 from tests.crm.api_catalog import api_catalog
 from tests.e2e.test_accessibility import committed
+from tests.factories import ApiKeyFactory
 from tests.processes import (
     child_database_url,
     child_env,
@@ -92,7 +92,7 @@ def town() -> Iterator[str]:
         )
         with schema_context(SLUG):
             api_catalog()
-            key["write"] = api_key_create(actor=None, name="Essai de durabilité", scope="write")[1]
+            key["write"] = ApiKeyFactory(name="Essai de durabilité", scope="write").secret
 
     committed(_drop_town)  # what an interrupted run left
     committed(create)

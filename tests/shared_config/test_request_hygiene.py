@@ -18,12 +18,8 @@ from django.test import Client, override_settings
 from django_tenants.utils import schema_context
 
 from crm.models import Citizen, RequestEvent, ServiceRequest
-from crm.services import api_key_create
 from tenants.accounts.models import User
-from tests.accounts import signed_in_staff
 from tests.conftest import host_of
-from tests.crm.api_catalog import api_catalog
-from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -39,14 +35,10 @@ DEEP_JSON = "[" * 100_000 + "]" * 100_000
 
 
 @pytest.fixture
-def laval_api(laval):
-    """Laval with the API tests' catalog and a write key."""
-    with schema_context(laval.schema_name):
-        api_catalog()
-        key = api_key_create(actor=None, name="Intégration", scope="write")[1]
-    return Client(
-        HTTP_HOST=host_of(laval), HTTP_AUTHORIZATION=f"Api-Key {key}", raise_request_exception=False
-    )
+def laval_api(laval, catalog, api_key, key_client):
+    """A client of Laval's API (with the shared catalog) sending its write key, that gets the
+    error pages instead of the exceptions."""
+    return key_client(laval, api_key, raise_request_exception=False)
 
 
 def _written(town) -> tuple[int, int, int, int]:
@@ -176,10 +168,8 @@ def test_a_nul_in_a_cookie_is_refused(laval):
     _page_error(client.get("/", HTTP_COOKIE="sessionid=abc\x00def"), 400)
 
 
-def test_the_admin_searches_refuse_a_nul(laval):
-    with schema_context(laval.schema_name):
-        admin = UserFactory(is_staff=True, is_superuser=True)
-    client = signed_in_staff(host_of(laval), laval.schema_name, admin)
+def test_the_admin_searches_refuse_a_nul(laval, staff_client):
+    client = staff_client(laval, "superuser")
     client.raise_request_exception = False
 
     for path in ("/admin/crm/citizen/?q=%00", "/admin/crm/servicerequest/?q=a%00"):

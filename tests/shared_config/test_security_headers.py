@@ -8,14 +8,11 @@ import re
 
 import pytest
 from django.test import Client, override_settings
-from django_tenants.utils import schema_context
 
 from shared_config.security_headers import permissions_policy_header
 from tenants.models import Municipality
 from tenants.services import municipality_set_status
-from tests.accounts import signed_in_staff
 from tests.conftest import host_of
-from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -101,10 +98,8 @@ def test_the_api_and_the_health_probes_carry_the_headers(client_for, laval):
         assert_security_headers(response)
 
 
-def test_the_admin_of_a_town_carries_the_policy(laval):
-    with schema_context(laval.schema_name):
-        user = UserFactory(email="admin@laval.qc.ca", is_staff=True, is_superuser=True)
-    client = signed_in_staff(host_of(laval), laval.schema_name, user)
+def test_the_admin_of_a_town_carries_the_policy(laval, staff_client):
+    client = staff_client(laval, "superuser", email="admin@laval.qc.ca")
 
     for path in ("/admin/", "/admin/crm/servicetype/", "/admin/crm/servicetype/add/"):
         response = client.get(path)
