@@ -34,7 +34,8 @@ def errors(response: Any) -> list[dict[str, Any]]:
     """The Open311 error list, checked against the HTTP status."""
     body = response.json()
     assert isinstance(body, list)
-    assert body and all(set(item) == {"code", "description"} for item in body)
+    assert body
+    assert all(set(item) == {"code", "description"} for item in body)
     assert body[0]["code"] == response.status_code
     assert body[0]["description"]
     return body
@@ -46,7 +47,9 @@ def xml_errors(response: Any) -> list[tuple[str, str]]:
     root = xml(response)
     assert root.tag == "errors"
     found = [(e.findtext("code") or "", e.findtext("description") or "") for e in root]
-    assert found and found[0][0] == str(response.status_code) and found[0][1]
+    assert found
+    assert found[0][0] == str(response.status_code)
+    assert found[0][1]
     return found
 
 

@@ -52,9 +52,13 @@ def test_a_refused_change_leaves_no_trail(in_laval):
 def test_the_trail_is_written_in_the_changes_transaction(in_laval):
     citizen = citizen_create(actor=None, last_name="Roy")
 
-    with pytest.raises(RuntimeError), transaction.atomic():
-        citizen_update(actor=None, citizen=citizen, first_name="Marc")
-        raise RuntimeError
+    def change_then_fail() -> None:
+        with transaction.atomic():
+            citizen_update(actor=None, citizen=citizen, first_name="Marc")
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        change_then_fail()
 
     assert _trail(citizen) == [(True, ["last_name"], None)]
 

@@ -160,23 +160,27 @@ def test_any_post_creates_one_request_as_normalized_or_nothing(
             _assert_stored_as_posted(stored, citizen, data)
 
     check()
-    assert seen["created"] >= 10 and seen["refused"] >= 20, seen
+    assert seen["created"] >= 10, seen
+    assert seen["refused"] >= 20, seen
 
 
 def _assert_open311_error(response: Any, suffix: str) -> None:
     if suffix == "json":
         body = response.json()
-        assert body[0]["code"] == response.status_code and body[0]["description"]
+        assert body[0]["code"] == response.status_code
+        assert body[0]["description"]
     else:
         root = ElementTree.fromstring(response.content)  # noqa: S314  (our own output)
-        assert root.tag == "errors" and root.findtext("error/description")
+        assert root.tag == "errors"
+        assert root.findtext("error/description")
 
 
 def _assert_stored_as_posted(stored: ServiceRequest, citizen: Citizen | None, data: dict) -> None:
     def posted(name: str) -> str:
         return str(_last(data.get(name)) or "").strip()
 
-    assert stored.channel == "api" and stored.channel_detail == "Voilà! Signalement"
+    assert stored.channel == "api"
+    assert stored.channel_detail == "Voilà! Signalement"
     assert stored.description == posted("description")
     assert stored.address == posted("address_string")
     for name, field in (("lat", "latitude"), ("long", "longitude")):
@@ -187,12 +191,14 @@ def _assert_stored_as_posted(stored: ServiceRequest, citizen: Citizen | None, da
     assert set(answers) <= {"taille", "voies", "profondeur", "depuis", "couleur", "precisions"}
     if "profondeur" in answers:
         number = Decimal(answers["profondeur"])
-        assert number.is_finite() and answers["profondeur"] == str(number)
+        assert number.is_finite()
+        assert answers["profondeur"] == str(number)
         assert len(answers["profondeur"]) <= 40
     if "couleur" in answers:
         assert answers["couleur"] == posted("attribute[couleur]")
     if posted("email"):
-        assert citizen is not None and citizen.email == posted("email").lower()
+        assert citizen is not None
+        assert citizen.email == posted("email").lower()
     if citizen is not None:
         assert citizen.phone.isascii()
 

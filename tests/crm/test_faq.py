@@ -175,7 +175,8 @@ def test_an_unaccented_search_highlights_the_accented_words(bank):
 def test_a_natural_question_falls_back_to_any_of_its_words(bank):
     hits = faq_search(query="quand passe la collecte")
 
-    assert hits and hits[0].article == bank["garbage"]
+    assert hits
+    assert hits[0].article == bank["garbage"]
 
 
 def test_an_unknown_audience_is_refused_not_widened(bank):

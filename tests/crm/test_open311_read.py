@@ -50,7 +50,8 @@ def test_discovery_names_this_towns_endpoint_in_json_and_xml(laval_client: Clien
             "formats": ["text/xml", "application/json"],
         }
     ]
-    assert "Laval" in body["contact"] and "Laval" in body["key_service"]
+    assert "Laval" in body["contact"]
+    assert "Laval" in body["key_service"]
 
     root = xml(laval_client.get(f"{BASE}/discovery.xml"))
     assert root.tag == "discovery"
@@ -71,7 +72,8 @@ def test_services_lists_only_public_active_types(
     assert response.status_code == 200
     assert response["Content-Language"] == "fr"
     services = {s["service_code"]: s for s in response.json()}
-    assert "interne" not in services and "retire" not in services
+    assert "interne" not in services
+    assert "retire" not in services
     assert services["nid-de-poule"] == {
         "service_code": "nid-de-poule",
         "service_name": "Nid-de-poule",
@@ -149,7 +151,9 @@ def test_service_definition_lists_attributes_in_order(
         2,
     )
     assert [v["key"] for v in lanes["values"]] == ["gauche", "centre", "droite"]
-    assert depth["datatype"] == "number" and "values" not in depth and depth["order"] == 3
+    assert depth["datatype"] == "number"
+    assert "values" not in depth
+    assert depth["order"] == 3
 
 
 def test_service_definition_in_xml_lists_attributes_and_values(
@@ -462,6 +466,7 @@ def test_levis_sees_nothing_of_laval(
     by_id = levis_client.get(f"{BASE}/requests.json?service_request_id={request.number}").json()
 
     assert "nid-de-poule" not in {s["service_code"] for s in services}
-    assert requests == [] and by_id == []
+    assert requests == []
+    assert by_id == []
     assert token.status_code == 404
     assert definition.status_code == 404

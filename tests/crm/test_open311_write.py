@@ -112,7 +112,8 @@ def test_post_to_requests_xml_answers_in_xml(
     assert root.tag == "service_requests"
     (request,) = root.findall("request")
     number = request.findtext("service_request_id")
-    assert request.find("account_id") is not None and not request.findtext("account_id")
+    assert request.find("account_id") is not None
+    assert not request.findtext("account_id")
     with schema_context(laval.schema_name):
         assert ServiceRequest.objects.filter(number=number, channel="api").exists()
 

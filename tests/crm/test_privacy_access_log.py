@@ -43,7 +43,8 @@ def test_a_request_page_in_the_admin_logs_its_citizen_with_the_request_as_purpos
     page = town_admin.get(admin_url("servicerequest_change", named.pk))
     without_citizen = town_admin.get(admin_url("servicerequest_change", anonymous.pk))
 
-    assert page.status_code == 200 and "Léa Roy" in page.text
+    assert page.status_code == 200
+    assert "Léa Roy" in page.text
     assert without_citizen.status_code == 200
     assert _log() == [
         (
@@ -183,7 +184,8 @@ def test_a_staff_request_detail_logs_its_citizen_with_the_request_or_the_stated_
 
     assert (derived.status_code, stated.status_code) == (200, 200)
     assert derived.json()["citizen_id"] == roy.pk
-    assert too_long.status_code == 400 and "purpose" in too_long.json()["error"]["fields"]
+    assert too_long.status_code == 400
+    assert "purpose" in too_long.json()["error"]["fields"]
     assert [(row[1], row[3]) for row in _log()] == [
         (roy.pk, f"Traitement de la requête {service_request.number}"),
         (roy.pk, "Plainte au conseil"),

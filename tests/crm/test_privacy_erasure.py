@@ -170,8 +170,11 @@ def test_the_person_is_anonymised_and_the_requests_kept_for_statistics(laval, pe
                 "",
                 "",
             )
-            assert record.address == "" and record.anonymised_at is not None
-            assert not (record.notify_by_email or record.notify_by_sms or record.notify_by_phone)
+            assert record.address == ""
+            assert record.anonymised_at is not None
+            assert not (record.notify_by_email)
+            assert not (record.notify_by_sms)
+            assert not (record.notify_by_phone)
         assert str(kept) == f"Fiche anonymisée n° {kept.pk}"
         assert kept.account is None
         assert (account.email, account.first_name, account.is_active) == (
@@ -187,7 +190,8 @@ def test_the_person_is_anonymised_and_the_requests_kept_for_statistics(laval, pe
         assert (closed.latitude, closed.longitude) == (Decimal("45.570000"), Decimal("-73.690000"))
         assert closed.attributes == {"taille": "grand"}
         assert closed.tracking_token != person["closed"].tracking_token
-        assert len(closed.tracking_token) == 32 and closed.anonymised_at is not None
+        assert len(closed.tracking_token) == 32
+        assert closed.anonymised_at is not None
         assert cancelled.cancellation_reason == "[anonymisé]"
         assert messages == [
             (
@@ -348,12 +352,16 @@ def test_an_administrator_anonymises_from_the_record_after_confirming(laval, per
     done = town_admin.post(url, {"reason": "erasure", "confirm": "on"})
     record = town_admin.get(admin_url("citizen_change", person["kept"].pk))
 
-    assert page.status_code == 200 and "2 requêtes" in page.text and "Roy" not in page.text
-    assert unconfirmed.status_code == 200 and 'role="alert"' in unconfirmed.text
+    assert page.status_code == 200
+    assert "2 requêtes" in page.text
+    assert "Roy" not in page.text
+    assert unconfirmed.status_code == 200
+    assert 'role="alert"' in unconfirmed.text
     assert "Cochez cette case" in unconfirmed.text
     assert done.status_code == 302
     assert done["Location"] == admin_url("citizen_change", person["kept"].pk)
-    assert record.status_code == 200 and f"Fiche anonymisée n° {person['kept'].pk}" in record.text
+    assert record.status_code == 200
+    assert f"Fiche anonymisée n° {person['kept'].pk}" in record.text
     assert "Anonymiser</a>" not in record.text
     with schema_context("laval"):
         assert Citizen.objects.get(pk=person["kept"].pk).anonymised_at is not None
@@ -394,5 +402,6 @@ def test_the_same_person_in_another_town_is_untouched(laval, levis, person):
             "lea@exemple.qc.ca",
             None,
         )
-        assert account.is_active and account.check_password(TEST_PASSWORD)
+        assert account.is_active
+        assert account.check_password(TEST_PASSWORD)
         assert AccessLog.objects.count() == 0

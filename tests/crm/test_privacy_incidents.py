@@ -214,8 +214,10 @@ def test_administrators_record_and_update_incidents_in_the_admin(laval, town_adm
     )
     listed = town_admin.get(admin_url("privacyincident_changelist"))
 
-    assert added.status_code == 302 and changed.status_code == 302
-    assert page.status_code == 200 and "Historique des versions" in page.text
+    assert added.status_code == 302
+    assert changed.status_code == 302
+    assert page.status_code == 200
+    assert "Historique des versions" in page.text
     assert "Dossier laissé au comptoir" in listed.text
     with schema_context("laval"):
         incident.refresh_from_db()
@@ -246,14 +248,16 @@ def test_the_admin_shows_every_error_and_refuses_a_stale_form(laval, town_admin)
         admin_url("privacyincident_change", incident.pk), _form(expected_version=1, title="B")
     )
 
-    assert invalid.status_code == 200 and 'role="alert"' in invalid.text
+    assert invalid.status_code == 200
+    assert 'role="alert"' in invalid.text
     for message in (
         "avant qu&#x27;il survienne",
         "évaluation du risque",
         "Au moins une personne est concernée",
     ):
         assert message in invalid.text
-    assert stale.status_code == 200 and "modifié par quelqu&#x27;un d&#x27;autre" in stale.text
+    assert stale.status_code == 200
+    assert "modifié par quelqu&#x27;un d&#x27;autre" in stale.text
     with schema_context("laval"):
         assert PrivacyIncident.objects.get().title == "A"
         assert PrivacyIncidentVersion.objects.count() == 2
@@ -286,7 +290,8 @@ def test_another_town_has_its_own_empty_register(laval, levis, officer, staff_cl
 
     listed = client.get(admin_url("privacyincident_changelist"))
 
-    assert listed.status_code == 200 and "Réponse envoyée au mauvais citoyen" not in listed.text
+    assert listed.status_code == 200
+    assert "Réponse envoyée au mauvais citoyen" not in listed.text
     with schema_context(levis.schema_name):
         assert PrivacyIncident.objects.count() == 0
         assert PrivacyIncidentVersion.objects.count() == 0

@@ -36,7 +36,8 @@ def test_no_purpose_no_record_and_no_log_line(laval, roy, town_admin):
     assert response.status_code == 200
     assert "Motif de la consultation" in response.text
     assert f"fiche de citoyen n° {roy.pk}" in response.text
-    assert "Roy" not in response.text and "lea.roy@exemple.qc.ca" not in response.text
+    assert "Roy" not in response.text
+    assert "lea.roy@exemple.qc.ca" not in response.text
     assert _purposes() == []
 
 
@@ -47,7 +48,8 @@ def test_the_stated_purpose_opens_the_record_and_is_logged_with_it(laval, roy, t
     page = town_admin.get(record)
 
     assert (stated.status_code, stated["Location"]) == (302, record)
-    assert page.status_code == 200 and "lea.roy@exemple.qc.ca" in page.text
+    assert page.status_code == 200
+    assert "lea.roy@exemple.qc.ca" in page.text
     assert _purposes() == [
         (roy.pk, "Réponse à un appel, un courriel ou une visite du citoyen", ""),
     ]
@@ -67,8 +69,10 @@ def test_the_purpose_is_remembered_for_that_record_only_and_for_30_minutes(laval
     expired = town_admin.get(record)
 
     assert [response.status_code for response in twice] == [200, 200]
-    assert "Gagnon" not in elsewhere.text and "Motif de la consultation" in elsewhere.text
-    assert "Motif de la consultation" in expired.text and "Roy" not in expired.text
+    assert "Gagnon" not in elsewhere.text
+    assert "Motif de la consultation" in elsewhere.text
+    assert "Motif de la consultation" in expired.text
+    assert "Roy" not in expired.text
     purpose = "Traitement d'une requête du citoyen — requête 2026-000123"
     assert _purposes() == [(roy.pk, purpose, ""), (roy.pk, purpose, "")]
 
@@ -92,7 +96,8 @@ def test_another_purpose_must_be_spelled_out(laval, roy, town_admin):
     town_admin.get(record)
 
     assert refused.status_code == 200
-    assert 'role="alert"' in refused.text and "Précisez le motif." in refused.text
+    assert 'role="alert"' in refused.text
+    assert "Précisez le motif." in refused.text
     assert 'aria-invalid="true"' in refused.text
     assert accepted.status_code == 302
     assert _purposes() == [(roy.pk, "Vérification du greffe", "")]
@@ -106,8 +111,10 @@ def test_lists_and_searches_need_their_own_purpose(laval, roy, town_admin):
     state_purpose(town_admin, "citizens", f"{changelist}?q=Roy", reason="duplicates")
     searched = town_admin.get(changelist, {"q": "Roy"})
 
-    assert "Motif de la consultation" in asked.text and "lea.roy" not in asked.text
-    assert searched.status_code == 200 and "lea.roy@exemple.qc.ca" in searched.text
+    assert "Motif de la consultation" in asked.text
+    assert "lea.roy" not in asked.text
+    assert searched.status_code == 200
+    assert "lea.roy@exemple.qc.ca" in searched.text
     assert _purposes() == [
         (None, "Recherche et fusion de doublons", "1 fiche(s), recherche « Roy »")
     ]
@@ -180,7 +187,8 @@ def test_a_purpose_stated_in_one_town_opens_nothing_in_another(
 
     response = levis_client.get(admin_url("citizen_change", roy.pk))
 
-    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
     assert len(_purposes()) == 1
     assert _purposes(levis.schema_name) == []
 

@@ -329,7 +329,8 @@ def test_nearby_requests_of_the_same_type_are_duplicates_and_merge(in_laval):
     )
     assert [c.service_request for c in candidates] == [parent]
     assert 20 < candidates[0].distance_m < 30
-    assert far.pk and other_type.pk
+    assert far.pk
+    assert other_type.pk
 
     merged = request_merge(actor=None, duplicate=near, parent=parent)
 

@@ -113,7 +113,8 @@ def test_import_keeps_dates_maps_values_and_numbers_per_year(in_laval, import_ca
         "web",
         "new",
     )
-    assert graffiti.closed_at is None and graffiti.resolved_at is None
+    assert graffiti.closed_at is None
+    assert graffiti.resolved_at is None
     assert dict(RequestCounter.objects.values_list("year", "last_number")) == {2023: 1, 2024: 2}
 
     event = RequestEvent.objects.get(request=closed)

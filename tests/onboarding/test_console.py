@@ -415,15 +415,18 @@ def test_staff_csv_preview_reads_french_and_english_headers_and_a_bom():
     latin1 = staff_csv_preview(content="courriel\nélise@b.ca\n".encode("latin-1"))
     no_email = staff_csv_preview(content=b"nom,prenom\nRoy,Ana\n")
 
-    assert preview.valid and [r["courriel"] for r in preview.rows] == [
+    assert preview.valid
+    assert [r["courriel"] for r in preview.rows] == [
         "agent1@terrebonne.qc.ca",
         "chef@terrebonne.qc.ca",
     ]
     assert english.rows == [
         {"courriel": "a@b.ca", "prenom": "", "nom": "", "role": "personnel", "langue": "en"}
     ]
-    assert not latin1.valid and "UTF-8" in latin1.errors[0].message
-    assert not no_email.valid and no_email.errors[0].column == "courriel"
+    assert not latin1.valid
+    assert "UTF-8" in latin1.errors[0].message
+    assert not no_email.valid
+    assert no_email.errors[0].column == "courriel"
 
 
 def test_a_failed_provisioning_leaves_nothing_and_says_why(laval, host_catalog, operator):

@@ -170,7 +170,8 @@ def test_historical_requests_are_mapped_checked_then_imported(laval, levis, oper
 
     assert bad.status_code == 422
     assert [p.line for p in bad.context["problems"]] == [2, 3]
-    assert checked.status_code == 200 and checked.context["report"].imported == 2
+    assert checked.status_code == 200
+    assert checked.context["report"].imported == 2
     assert after_check == 0
     assert imported.status_code == 302
     with schema_context(laval.schema_name):
@@ -244,6 +245,7 @@ def test_a_replaced_or_stale_upload_is_deleted(laval, operator, settings):
     operator.post(base, {"requests_file": _file("b.csv", CSV)})
 
     remaining = list(imports.glob("*.csv"))
-    assert len(first) == 1 and first[0] not in remaining
+    assert len(first) == 1
+    assert first[0] not in remaining
     assert stale not in remaining
     assert len(remaining) == 1

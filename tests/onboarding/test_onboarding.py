@@ -98,7 +98,7 @@ def test_a_selection_copies_only_what_it_needs(laval, host_catalog):
 
 
 def test_a_failed_onboarding_leaves_nothing(laval, host_catalog):
-    schemas_before = {row for row in _schemas()}
+    schemas_before = set(_schemas())
 
     with pytest.raises(CrmError):
         _onboard(laval, department_map={"eau": "Mauvais Code"})

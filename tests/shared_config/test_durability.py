@@ -268,7 +268,7 @@ def test_acknowledged_requests_survive_a_database_restart_and_the_service_recove
     failed = [o for o in outcomes if o.status != 201]
     stored = _stored({o.token for o in outcomes})
     first_after = min(o.ended for o in acknowledged if o.started >= restart_at)
-    print(
+    print(  # noqa: T201  (the run's figures, shown with -s)
         f"\n{len(outcomes)} requests: {len(acknowledged)} acknowledged, {len(failed)} failed "
         f"({_kinds(failed)}), of which {sum(o.token in stored for o in failed)} stored whole; "
         f"restart {restarted_at - restart_at:.2f} s ({restart}); first acknowledged request "

@@ -69,7 +69,8 @@ def test_nginx_logs_neither_query_strings_nor_referrers():
     ):
         assert variable not in format_text, variable
     assert "$relais_log_path" in format_text  # $uri with its secrets masked
-    assert "comptes/reset/" in conf and "open311/v2/tokens/" in conf
+    assert "comptes/reset/" in conf
+    assert "open311/v2/tokens/" in conf
 
 
 def test_gunicorn_logs_paths_without_query_strings(laval):

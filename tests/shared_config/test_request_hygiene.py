@@ -61,7 +61,8 @@ def _api_error(response, status: int, code: str) -> None:
 def _open311_error(response, status: int) -> None:
     assert response.status_code == status, response.content
     body = response.json()
-    assert body[0]["code"] == status and body[0]["description"]
+    assert body[0]["code"] == status
+    assert body[0]["description"]
 
 
 def _page_error(response, status: int) -> None:
