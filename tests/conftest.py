@@ -110,13 +110,28 @@ def _clear_shared_cache() -> None:
     thread.join(30)
 
 
+DATABASE_FIXTURES = frozenset(
+    {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback"}
+)
+
+
+def _uses_database(request: pytest.FixtureRequest) -> bool:
+    return request.node.get_closest_marker("django_db") is not None or bool(
+        DATABASE_FIXTURES & set(request.fixturenames)
+    )
+
+
 @pytest.fixture(autouse=True)
-def _reset_tenancy(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+def _reset_tenancy(request: pytest.FixtureRequest, django_db_blocker: Any) -> Iterator[None]:
     """Each test starts and ends on the public schema with a cold routing table and an empty
     cache (rate-limit counters of sign-ins and of the API included). The cache is shared by
-    every process (Redis, or a table of the test database), so emptying it needs the database."""
-    with django_db_blocker.unblock():
-        _clear_shared_cache()
+    every process (Redis, or a table of the test database), so emptying it needs the database:
+    only for a test that uses it (pytest-django creates the test database only when a selected
+    test needs it; a run of database-free tests alone must not reach the development one)."""
+    if _uses_database(request):
+        request.getfixturevalue("django_db_setup")
+        with django_db_blocker.unblock():
+            _clear_shared_cache()
     routing.invalidate()
     yield
     connection.set_schema_to_public()
