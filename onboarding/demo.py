@@ -1,6 +1,8 @@
 """Demo data, in one place: the platform, the host Ville de Laval and the partner Ville de Lévis.
 
-Idempotent: running it again brings the same records back to the demo state.
+Idempotent: running it again brings the same records back to the demo state. It lives at the
+top of the layers (it drives the console's services and the CRM's), so `tenants` imports
+neither.
 """
 
 from __future__ import annotations
