@@ -190,6 +190,20 @@ def _invalid(message: str) -> TenancyError:
     return TenancyError(TenancyErrorCode.INVALID_ARCHIVE, message)
 
 
+def _manifest(archive: tarfile.TarFile) -> dict[str, Any]:
+    """The archive's manifest. Raises TenancyError when it is missing, is not a regular file or
+    is not a JSON object."""
+    invalid = _invalid(_("L'archive n'a pas de manifeste valide."))
+    try:
+        member = archive.extractfile("manifest.json")  # None: not a regular file
+        manifest = json.loads(member.read()) if member is not None else None
+    except (KeyError, ValueError) as error:
+        raise invalid from error
+    if not isinstance(manifest, dict):
+        raise invalid
+    return manifest
+
+
 def town_restore(
     *, archive_path: Path, slug: str, domain: str
 ) -> tuple[Municipality, ArchiveSummary]:
@@ -208,10 +222,7 @@ def town_restore(
             )
         ) from error
     with archive, tempfile.TemporaryDirectory() as scratch:
-        try:
-            manifest = json.loads(archive.extractfile("manifest.json").read())  # type: ignore[union-attr]
-        except (KeyError, AttributeError, ValueError) as error:
-            raise _invalid(_("L'archive n'a pas de manifeste valide.")) from error
+        manifest = _manifest(archive)
         if manifest.get("format") != FORMAT:
             raise _invalid(
                 _("Format d'archive inconnu : {format}.").format(format=manifest.get("format"))
