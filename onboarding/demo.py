@@ -154,7 +154,9 @@ def build_demo(*, port: int, towns: tuple[DemoTown, ...] = TOWNS) -> list[DemoAc
 def _onboard_through_the_wizard(
     *, town: DemoTown, host: Municipality, domain: str, operator: User
 ) -> Municipality:
-    project = project_start(host=host, name=town.name, slug=town.slug, domain=domain, by=operator)
+    project = project_start(
+        host=host, name=town.name, slug=town.slug, domain=domain, actor=operator
+    )
     admin_email = f"admin@{domain}"
     steps: list[tuple[str, dict[str, Any]]] = [
         ("profil", {"population": town.population, "region": town.region}),
@@ -181,15 +183,15 @@ def _onboard_through_the_wizard(
         ("revue", {}),
     ]
     for step, values in steps:
-        project = project_step_save(project=project, step=step, values=values, by=operator)
-    project = project_provision(project=project, by=operator)
+        project = project_step_save(project=project, step=step, values=values, actor=operator)
+    project = project_provision(project=project, actor=operator)
     if project.municipality is None:
         raise RuntimeError(f"demo onboarding failed: {project.failure_message}")
     # The administrator "chooses a password" (the demo's), which the go-live checklist checks.
     administrator_ensure(
         municipality=project.municipality, email=admin_email, password=DEMO_PASSWORD
     )
-    project = project_checklist_update(project=project, done=MANUAL_CHECKLIST, by=operator)
-    project = project_go_live(project=project, by=operator)
+    project = project_checklist_update(project=project, done=MANUAL_CHECKLIST, actor=operator)
+    project = project_go_live(project=project, actor=operator)
     assert project.municipality is not None  # noqa: S101  (set by project_provision)
     return project.municipality

@@ -16,6 +16,14 @@ from tenants.models import Municipality, Region
 STAFF_SIGNING_SALT = "relais.console.staff-preview"
 
 
+def _choice_field(form: forms.Form, name: str) -> forms.ChoiceField:
+    """`form`'s choice field `name`, typed, to be given the choices known at run time."""
+    field = form.fields[name]
+    if not isinstance(field, forms.ChoiceField):
+        raise TypeError(f"{name} is not a choice field")
+    return field
+
+
 class ProjectStartForm(forms.Form):
     host = forms.ModelChoiceField(
         label=_("Ville hôte"),
@@ -77,8 +85,7 @@ class CatalogForm(forms.Form):
     def __init__(self, *args: Any, outline: list[CatalogOutlineDepartment], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.outline = outline
-        field = self.fields["service_type_codes"]
-        field.choices = [  # type: ignore[attr-defined]
+        _choice_field(self, "service_type_codes").choices = [
             (department.name, [(t.code, t.name) for t in department.service_types])
             for department in outline
             if department.service_types
@@ -177,7 +184,7 @@ class ChecklistForm(forms.Form):
 
     def __init__(self, *args: Any, choices: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["done"].choices = choices  # type: ignore[attr-defined]
+        _choice_field(self, "done").choices = choices
 
 
 class TimeEntryForm(forms.Form):
@@ -271,8 +278,8 @@ class RequestsMappingForm(forms.Form):
             )
             guess = next((c for c in columns if c.strip().lower() == name), "")
             self.fields[f"col_{name}"].initial = guess
-        self.fields["default_status"].choices = [("", "—"), *statuses]  # type: ignore[attr-defined]
-        self.fields["default_channel"].choices = [("", "—"), *channels]  # type: ignore[attr-defined]
+        _choice_field(self, "default_status").choices = [("", "—"), *statuses]
+        _choice_field(self, "default_channel").choices = [("", "—"), *channels]
 
     def column_fields(self) -> list[forms.BoundField]:
         return [self[f"col_{name}"] for name in self.mapped]

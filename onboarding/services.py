@@ -179,7 +179,7 @@ def audit_record(
         )
 
 
-def console_member_invite(*, email: str, role: str, by: User | None) -> ConsoleMember:
+def console_member_invite(*, email: str, role: str, actor: User | None) -> ConsoleMember:
     """Give a platform staff account a console role, creating the account (public schema, no
     password) and e-mailing a link to choose a password. Raises ValidationError for a bad
     address or role."""
@@ -200,7 +200,7 @@ def console_member_invite(*, email: str, role: str, by: User | None) -> ConsoleM
         member, _created = ConsoleMember.objects.update_or_create(
             user=user, defaults={"role": role}
         )
-        audit_record(actor=by, action="member_invite", target=email, detail={"role": role})
+        audit_record(actor=actor, action="member_invite", target=email, detail={"role": role})
         uid = urlsafe_base64_encode(force_bytes(user.pk))
         token = default_token_generator.make_token(user)
     link = absolute_url(settings.RELAIS_BASE_DOMAIN, f"/comptes/reset/{uid}/{token}/")
@@ -251,7 +251,7 @@ def _identity_check(*, slug: str, domain: str, project: OnboardingProject | None
 
 
 def project_start(
-    *, host: Municipality, name: str, slug: str, domain: str, by: User
+    *, host: Municipality, name: str, slug: str, domain: str, actor: User
 ) -> OnboardingProject:
     """Open an onboarding project with the town's identity (wizard step 1). Raises
     ValidationError for a taken or invalid slug or domain, OnboardingError for a host that is
@@ -280,12 +280,12 @@ def project_start(
             region=host.region,
             privacy_officer_email=privacy_officer_email,
             completed_steps=["identite"],
-            created_by=by,
+            created_by=actor,
         )
         project.full_clean(exclude=["host", "municipality", "created_by"])
         project.save()
-        Milestone.objects.create(project=project, kind=Milestone.Kind.STARTED, by=by)
-        audit_record(actor=by, action="project_start", target=slug, detail={"domain": domain})
+        Milestone.objects.create(project=project, kind=Milestone.Kind.STARTED, actor=actor)
+        audit_record(actor=actor, action="project_start", target=slug, detail={"domain": domain})
     return project
 
 
@@ -299,7 +299,7 @@ def _editable(project: OnboardingProject) -> None:
 
 
 def project_step_save(
-    *, project: OnboardingProject, step: str, values: Mapping[str, Any], by: User
+    *, project: OnboardingProject, step: str, values: Mapping[str, Any], actor: User
 ) -> OnboardingProject:
     """Save one wizard step's values on the project and mark the step done. Raises
     ValidationError for invalid values (nothing is saved) and OnboardingError once the town
@@ -359,7 +359,7 @@ def project_step_save(
         project.full_clean(exclude=["host", "municipality", "created_by"])
         project.save()
         audit_record(
-            actor=by,
+            actor=actor,
             action="project_step",
             target=project.slug,
             detail={"step": step, "fields": sorted(values)},
@@ -611,7 +611,7 @@ def _log_step(project: OnboardingProject, label: str, started: float, **extra: A
     ]
 
 
-def project_provision(*, project: OnboardingProject, by: User) -> OnboardingProject:
+def project_provision(*, project: OnboardingProject, actor: User) -> OnboardingProject:
     """Provision the town the project describes: schema, domain, branding, copy of the host's
     catalog and bank, administrator and staff invitations; all or nothing. On failure the
     project records why (status failed) and no schema, domain or account is left behind.
@@ -628,7 +628,7 @@ def project_provision(*, project: OnboardingProject, by: User) -> OnboardingProj
                 _("Validez la revue du projet avant la mise en service."),
                 status=409,
             )
-        failure = _provision_locked(project=project, by=by)
+        failure = _provision_locked(project=project, actor=actor)
         if failure is not None:
             OnboardingProject.objects.filter(pk=project.pk, municipality__isnull=True).update(
                 status=OnboardingProject.Status.FAILED,
@@ -636,14 +636,14 @@ def project_provision(*, project: OnboardingProject, by: User) -> OnboardingProj
                 provisioning_log=[{"step": "failed"}],
             )
             audit_record(
-                actor=by, action="project_provision_failed", target=project.slug, detail={}
+                actor=actor, action="project_provision_failed", target=project.slug, detail={}
             )
             logger.info("provisioning failed: project=%s", project.pk)
         project.refresh_from_db()
     return project
 
 
-def _provision_locked(*, project: OnboardingProject, by: User) -> str | None:
+def _provision_locked(*, project: OnboardingProject, actor: User) -> str | None:
     """The provisioning itself, in a savepoint: None when done, else why it failed (and then
     nothing of it is left)."""
     project.provisioning_log = []
@@ -710,19 +710,19 @@ def _provision_locked(*, project: OnboardingProject, by: User) -> str | None:
             _log_step(project, "total", started)
             project.save()
             Milestone.objects.get_or_create(
-                project=project, kind=Milestone.Kind.PROVISIONED, defaults={"by": by}
+                project=project, kind=Milestone.Kind.PROVISIONED, defaults={"actor": actor}
             )
             if result.clone is not None:
                 Milestone.objects.get_or_create(
-                    project=project, kind=Milestone.Kind.CATALOG_COPIED, defaults={"by": by}
+                    project=project, kind=Milestone.Kind.CATALOG_COPIED, defaults={"actor": actor}
                 )
             if project.administrator_email or project.staff:
                 Milestone.objects.get_or_create(
-                    project=project, kind=Milestone.Kind.STAFF_INVITED, defaults={"by": by}
+                    project=project, kind=Milestone.Kind.STAFF_INVITED, defaults={"actor": actor}
                 )
             transaction.on_commit(_refresh_rollup_later)
             audit_record(
-                actor=by,
+                actor=actor,
                 action="project_provision",
                 target=project.slug,
                 detail={"schema": town.schema_name, "log": project.provisioning_log},
@@ -791,7 +791,7 @@ def project_checklist(*, project: OnboardingProject) -> list[ChecklistItem]:
 
 
 def project_checklist_update(
-    *, project: OnboardingProject, done: Iterable[str], by: User
+    *, project: OnboardingProject, done: Iterable[str], actor: User
 ) -> OnboardingProject:
     """Record which manual go-live items are done."""
     done = set(done)
@@ -803,12 +803,12 @@ def project_checklist_update(
         project.checklist = {key: key in done for key in MANUAL_CHECKLIST}
         project.save(update_fields=["checklist", "updated_at"])
         audit_record(
-            actor=by, action="checklist_update", target=project.slug, detail=project.checklist
+            actor=actor, action="checklist_update", target=project.slug, detail=project.checklist
         )
     return project
 
 
-def project_go_live(*, project: OnboardingProject, by: User) -> OnboardingProject:
+def project_go_live(*, project: OnboardingProject, actor: User) -> OnboardingProject:
     """Put the town online once every checklist item is done. Raises OnboardingError (409)
     listing what is missing."""
     missing = [item.label for item in project_checklist(project=project) if not item.done]
@@ -832,9 +832,9 @@ def project_go_live(*, project: OnboardingProject, by: User) -> OnboardingProjec
         project.status = OnboardingProject.Status.LIVE
         project.save(update_fields=["status", "updated_at"])
         Milestone.objects.get_or_create(
-            project=project, kind=Milestone.Kind.WENT_LIVE, defaults={"by": by}
+            project=project, kind=Milestone.Kind.WENT_LIVE, defaults={"actor": actor}
         )
-        audit_record(actor=by, action="project_go_live", target=project.slug)
+        audit_record(actor=actor, action="project_go_live", target=project.slug)
         transaction.on_commit(_refresh_rollup_later)
     return project
 
@@ -917,7 +917,7 @@ LIFECYCLE_ACTIONS = {
 }
 
 
-def console_town_status(*, municipality: Municipality, action: str, by: User) -> Municipality:
+def console_town_status(*, municipality: Municipality, action: str, actor: User) -> Municipality:
     """Suspend, resume or archive a town from the console. Raises OnboardingError for an
     unknown action and TenancyError for a move the lifecycle refuses."""
     if action not in LIFECYCLE_ACTIONS:
@@ -929,11 +929,11 @@ def console_town_status(*, municipality: Municipality, action: str, by: User) ->
             town = municipality_set_status(
                 municipality=municipality, status=LIFECYCLE_ACTIONS[action]
             )
-        audit_record(actor=by, action=f"town_{action}", target=town.slug)
+        audit_record(actor=actor, action=f"town_{action}", target=town.slug)
     return town
 
 
-def console_town_export(*, municipality: Municipality, by: User) -> TownExport:
+def console_town_export(*, municipality: Municipality, actor: User) -> TownExport:
     """Write the town's complete archive in RELAIS_EXPORT_DIR (private to the server's user)."""
     folder = Path(settings.RELAIS_EXPORT_DIR)
     folder.mkdir(parents=True, exist_ok=True)
@@ -943,7 +943,7 @@ def console_town_export(*, municipality: Municipality, by: User) -> TownExport:
     summary = town_export(municipality=municipality, output=output)
     export = TownExport.objects.filter(municipality=municipality).latest("created_at")
     audit_record(
-        actor=by,
+        actor=actor,
         action="town_export",
         target=municipality.slug,
         detail={"rows": summary.rows, "files": summary.files, "file": output.name},
@@ -951,25 +951,25 @@ def console_town_export(*, municipality: Municipality, by: User) -> TownExport:
     return export
 
 
-def console_export_download_record(*, export: TownExport, by: User) -> None:
+def console_export_download_record(*, export: TownExport, actor: User) -> None:
     """A download of a town's archive is an access to personal data: it is audited."""
     audit_record(
-        actor=by,
+        actor=actor,
         action="town_export_download",
         target=export.slug,
         detail={"file": Path(export.path).name},
     )
 
 
-def console_town_delete(*, municipality: Municipality, confirmation: str, by: User) -> None:
+def console_town_delete(*, municipality: Municipality, confirmation: str, actor: User) -> None:
     """Delete an archived, exported town (the typed slug confirms). Raises TenancyError."""
     slug = municipality.slug
     municipality_delete(municipality=municipality, confirmation=confirmation)
-    audit_record(actor=by, action="town_delete", target=slug)
+    audit_record(actor=actor, action="town_delete", target=slug)
 
 
 def console_services_import(
-    *, municipality: Municipality, content: bytes, department_code: str, language: str, by: User
+    *, municipality: Municipality, content: bytes, department_code: str, language: str, actor: User
 ) -> Open311ImportReport:
     """Import an Open311 service list into the town's catalog, under one of its departments.
     Raises CrmError (nothing imported) for a bad document or an unknown department."""
@@ -985,7 +985,7 @@ def console_services_import(
             )
         report = open311_services_import(content=content, department=department, language=language)
     audit_record(
-        actor=by,
+        actor=actor,
         action="open311_import",
         target=municipality.slug,
         detail={"created": len(report.created), "updated": len(report.updated)},
@@ -1000,7 +1000,7 @@ def console_requests_import(
     mapping: Mapping[str, Any],
     file_name: str,
     dry_run: bool,
-    by: User,
+    actor: User,
 ) -> RequestsImportReport:
     """Validate (dry run) or import a CSV of historical requests into the town, all or nothing.
     Raises RequestImportError listing every problem, line by line."""
@@ -1009,7 +1009,7 @@ def console_requests_import(
             actor=None, content=content, mapping=mapping, file_name=file_name, dry_run=dry_run
         )
     audit_record(
-        actor=by,
+        actor=actor,
         action="requests_import_check" if dry_run else "requests_import",
         target=municipality.slug,
         detail={"file": file_name, "sha256": report.sha256, "imported": report.imported},

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec
 
 from django.conf import settings
 from django.contrib import messages
@@ -71,32 +71,50 @@ from tenants.errors import TenancyError
 from tenants.models import Municipality, TownExport
 from tenants.services import town_url
 
-View = Callable[..., HttpResponseBase]
+P = ParamSpec("P")
 
 
-def console_required(*roles: str) -> Callable[[View], View]:
+def console_required(
+    *roles: str,
+) -> Callable[
+    [Callable[Concatenate[HttpRequest, ConsoleMember, P], HttpResponseBase]],
+    Callable[Concatenate[HttpRequest, P], HttpResponseBase],
+]:
     """Let in console members with one of `roles` (any role when empty), signed in with a
-    second factor in this session; send others to sign in, set up or confirm their second
+    second factor in this session, and hand the view their `ConsoleMember` (whose `user` is
+    the actor of what the view does); send others to sign in, set up or confirm their second
     factor."""
 
-    def decorator(view: View) -> View:
+    def decorator(
+        view: Callable[Concatenate[HttpRequest, ConsoleMember, P], HttpResponseBase],
+    ) -> Callable[Concatenate[HttpRequest, P], HttpResponseBase]:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
             user = request.user
             if not user.is_authenticated:
                 return redirect_to_login(request.get_full_path(), reverse("account_login"))
-            member = ConsoleMember.objects.filter(user=user).first()
+            member = ConsoleMember.objects.select_related("user").filter(user=user).first()
             if member is None or (roles and member.role not in roles):
                 raise PermissionDenied(_("Votre compte n'a pas accès à cette page de la console."))
             detour = second_factor_detour(request, required=True)
             if detour is not None:
                 return detour
-            request.console_member = member  # type: ignore[attr-defined]
-            return view(request, *args, **kwargs)
+            return view(request, member, *args, **kwargs)
 
         return wrapper
 
     return decorator
+
+
+def _render(
+    request: HttpRequest,
+    member: ConsoleMember,
+    template: str,
+    context: dict[str, Any],
+    status: int = 200,
+) -> HttpResponse:
+    """A console page: every page's navigation shows the member's role and what it opens."""
+    return render(request, template, {"member": member, **context}, status=status)
 
 
 def _error_messages(request: HttpRequest, error: ValidationError | OnboardingError) -> None:
@@ -117,23 +135,24 @@ def _form_errors(form: Any, error: ValidationError) -> None:
 
 
 @console_required()
-def console_home(request: HttpRequest) -> HttpResponse:
+def console_home(request: HttpRequest, member: ConsoleMember) -> HttpResponse:
     towns = console_town_list()
-    return render(
+    return _render(
         request,
+        member,
         "onboarding/home.html",
         {"towns": towns, "projects": project_list(open_only=True)},
     )
 
 
 @console_required()
-def project_index(request: HttpRequest) -> HttpResponse:
-    return render(request, "onboarding/projects.html", {"projects": project_list()})
+def project_index(request: HttpRequest, member: ConsoleMember) -> HttpResponse:
+    return _render(request, member, "onboarding/projects.html", {"projects": project_list()})
 
 
 @console_required()
 @require_http_methods(["GET", "POST"])
-def project_new(request: HttpRequest) -> HttpResponse:
+def project_new(request: HttpRequest, member: ConsoleMember) -> HttpResponse:
     form = forms.ProjectStartForm(request.POST or None, base_domain=settings.RELAIS_BASE_DOMAIN)
     if request.method == "POST" and form.is_valid():
         try:
@@ -142,7 +161,7 @@ def project_new(request: HttpRequest) -> HttpResponse:
                 name=form.cleaned_data["name"],
                 slug=form.cleaned_data["slug"],
                 domain=form.cleaned_data["domain"],
-                by=request.user,  # type: ignore[arg-type]
+                actor=member.user,
             )
         except ValidationError as error:
             _form_errors(form, error)
@@ -154,8 +173,9 @@ def project_new(request: HttpRequest) -> HttpResponse:
             )
             _custom_domain_notice(request, project.domain)
             return redirect("console:project_step", pk=project.pk, step="profil")
-    return render(
+    return _render(
         request,
+        member,
         "onboarding/wizard_step.html",
         {"form": form, "step": "identite", **_wizard_context(None, "identite")},
     )
@@ -244,7 +264,7 @@ def _step_form(request: HttpRequest, project: OnboardingProject, step: str, data
 
 @console_required()
 @require_http_methods(["GET", "POST"])
-def project_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
+def project_step(request: HttpRequest, member: ConsoleMember, pk: int, step: str) -> HttpResponse:
     project = get_object_or_404(OnboardingProject.objects.select_related("host"), pk=pk)
     if step not in WIZARD_STEPS:
         raise Http404
@@ -254,10 +274,10 @@ def project_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     form = _step_form(request, project, step, data)
     context: dict[str, Any] = {"form": form, "step": step, **_wizard_context(project, step)}
     if step == "revue":
-        return _review(request, project, context)
+        return _review(request, member, project, context)
     if request.method == "POST" and form.is_valid():
         if step == "personnel":
-            preview_response = _staff_preview(request, project, form, context)
+            preview_response = _staff_preview(request, member, project, form, context)
             if preview_response is not None:
                 return preview_response
             values: dict[str, Any] = {
@@ -269,7 +289,7 @@ def project_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
         else:
             values = dict(form.cleaned_data)
         try:
-            project_step_save(project=project, step=step, values=values, by=request.user)  # type: ignore[arg-type]
+            project_step_save(project=project, step=step, values=values, actor=member.user)
         except ValidationError as error:
             _form_errors(form, error)
         except OnboardingError as error:
@@ -280,11 +300,12 @@ def project_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
                 _custom_domain_notice(request, values["domain"])
             following = _next_step(step)
             return redirect("console:project_step", pk=project.pk, step=following or "revue")
-    return render(request, "onboarding/wizard_step.html", context)
+    return _render(request, member, "onboarding/wizard_step.html", context)
 
 
 def _staff_preview(
     request: HttpRequest,
+    member: ConsoleMember,
     project: OnboardingProject,
     form: forms.StaffForm,
     context: dict[str, Any],
@@ -306,15 +327,15 @@ def _staff_preview(
         }
     )
     status = 200 if preview.valid else 422
-    return render(request, "onboarding/wizard_step.html", context, status=status)
+    return _render(request, member, "onboarding/wizard_step.html", context, status=status)
 
 
 def _review(
-    request: HttpRequest, project: OnboardingProject, context: dict[str, Any]
+    request: HttpRequest, member: ConsoleMember, project: OnboardingProject, context: dict[str, Any]
 ) -> HttpResponse:
     if request.method == "POST":
         try:
-            project_step_save(project=project, step="revue", values={}, by=request.user)  # type: ignore[arg-type]
+            project_step_save(project=project, step="revue", values={}, actor=member.user)
         except (ValidationError, OnboardingError) as error:
             _error_messages(request, error)
         else:
@@ -330,16 +351,16 @@ def _review(
     )
     missing = [STEP_LABELS[s] for s in WIZARD_STEPS[:-1] if s not in project.completed_steps]
     context.update({"type_count": type_count, "missing": missing})
-    return render(request, "onboarding/review.html", context)
+    return _render(request, member, "onboarding/review.html", context)
 
 
 @console_required()
 @require_http_methods(["GET", "POST"])
-def project_provision_view(request: HttpRequest, pk: int) -> HttpResponse:
+def project_provision_view(request: HttpRequest, member: ConsoleMember, pk: int) -> HttpResponse:
     project = get_object_or_404(OnboardingProject.objects.select_related("host"), pk=pk)
     if request.method == "POST":
         try:
-            project = project_provision(project=project, by=request.user)  # type: ignore[arg-type]
+            project = project_provision(project=project, actor=member.user)
         except OnboardingError as error:
             messages.error(request, error.message)
         else:
@@ -353,8 +374,9 @@ def project_provision_view(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, _("La municipalité est mise en service."))
         return redirect("console:project_provision", pk=project.pk)
-    return render(
+    return _render(
         request,
+        member,
         "onboarding/provision.html",
         {
             "project": project,
@@ -366,7 +388,7 @@ def project_provision_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @console_required()
 @require_http_methods(["GET", "POST"])
-def project_golive(request: HttpRequest, pk: int) -> HttpResponse:
+def project_golive(request: HttpRequest, member: ConsoleMember, pk: int) -> HttpResponse:
     project = get_object_or_404(OnboardingProject, pk=pk)
     if project.municipality is None:
         messages.info(request, _("La liste de mise en ligne vient après la mise en service."))
@@ -378,15 +400,12 @@ def project_golive(request: HttpRequest, pk: int) -> HttpResponse:
         initial={"done": [k for k, v in project.checklist.items() if v]},
     )
     if request.method == "POST" and form.is_valid():
-        user = request.user
         project = project_checklist_update(
-            project=project,
-            done=form.cleaned_data["done"],
-            by=user,  # type: ignore[arg-type]
+            project=project, done=form.cleaned_data["done"], actor=member.user
         )
         if "go_live" in request.POST:
             try:
-                project_go_live(project=project, by=user)  # type: ignore[arg-type]
+                project_go_live(project=project, actor=member.user)
             except OnboardingError as error:
                 messages.error(request, error.message)
             else:
@@ -395,8 +414,9 @@ def project_golive(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Liste enregistrée."))
         return redirect("console:project_golive", pk=project.pk)
-    return render(
+    return _render(
         request,
+        member,
         "onboarding/golive.html",
         {"project": project, "form": form, "items": project_checklist(project=project)},
     )
@@ -404,22 +424,23 @@ def project_golive(request: HttpRequest, pk: int) -> HttpResponse:
 
 @console_required()
 @require_http_methods(["GET", "POST"])
-def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def project_detail(request: HttpRequest, member: ConsoleMember, pk: int) -> HttpResponse:
     project = get_object_or_404(
         OnboardingProject.objects.select_related("host", "municipality"), pk=pk
     )
     form = forms.TimeEntryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            time_entry_log(project=project, user=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+            time_entry_log(project=project, user=member.user, **form.cleaned_data)
         except ValidationError as error:
             _form_errors(form, error)
         else:
             messages.success(request, _("Heures consignées."))
             return redirect("console:project_detail", pk=project.pk)
     entries = project.time_entries.select_related("user").order_by("-day", "-id")
-    return render(
+    return _render(
         request,
+        member,
         "onboarding/project.html",
         {
             "project": project,
@@ -434,25 +455,26 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @console_required(ConsoleRole.OPERATOR)
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: HttpRequest, member: ConsoleMember) -> HttpResponse:
     page = Paginator(AuditEntry.objects.all(), 50).get_page(request.GET.get("page"))
-    return render(request, "onboarding/audit.html", {"page": page})
+    return _render(request, member, "onboarding/audit.html", {"page": page})
 
 
 @console_required(ConsoleRole.OPERATOR)
 @require_http_methods(["GET", "POST"])
-def members(request: HttpRequest) -> HttpResponse:
+def members(request: HttpRequest, member: ConsoleMember) -> HttpResponse:
     form = forms.MemberInviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            console_member_invite(by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+            console_member_invite(actor=member.user, **form.cleaned_data)
         except ValidationError as error:
             _form_errors(form, error)
         else:
             messages.success(request, _("Invitation envoyée."))
             return redirect("console:members")
-    return render(
+    return _render(
         request,
+        member,
         "onboarding/members.html",
         {"form": form, "members": ConsoleMember.objects.select_related("user").order_by("user")},
     )
@@ -497,19 +519,19 @@ def _town_context(town: Municipality) -> dict[str, Any]:
 
 
 @console_required()
-def town_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    return render(request, "onboarding/town.html", _town_context(_town(slug)))
+def town_detail(request: HttpRequest, member: ConsoleMember, slug: str) -> HttpResponse:
+    return _render(request, member, "onboarding/town.html", _town_context(_town(slug)))
 
 
 @console_required(ConsoleRole.OPERATOR)
 @require_POST
-def town_lifecycle(request: HttpRequest, slug: str) -> HttpResponse:
+def town_lifecycle(request: HttpRequest, member: ConsoleMember, slug: str) -> HttpResponse:
     town = _town(slug)
     try:
         console_town_status(
             municipality=town,
             action=request.POST.get("action", ""),
-            by=request.user,  # type: ignore[arg-type]
+            actor=member.user,
         )
     except (OnboardingError, TenancyError) as error:
         messages.error(request, error.message)
@@ -520,9 +542,9 @@ def town_lifecycle(request: HttpRequest, slug: str) -> HttpResponse:
 
 @console_required(ConsoleRole.OPERATOR)
 @require_POST
-def town_export_view(request: HttpRequest, slug: str) -> HttpResponse:
+def town_export_view(request: HttpRequest, member: ConsoleMember, slug: str) -> HttpResponse:
     town = _town(slug)
-    export = console_town_export(municipality=town, by=request.user)  # type: ignore[arg-type]
+    export = console_town_export(municipality=town, actor=member.user)
     messages.success(
         request,
         _("Exportation terminée : {rows} lignes, {files} fichier(s).").format(
@@ -533,18 +555,20 @@ def town_export_view(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @console_required(ConsoleRole.OPERATOR)
-def town_export_download(request: HttpRequest, slug: str, pk: int) -> HttpResponseBase:
+def town_export_download(
+    request: HttpRequest, member: ConsoleMember, slug: str, pk: int
+) -> HttpResponseBase:
     export = get_object_or_404(TownExport, pk=pk, municipality__slug=slug)
     path = Path(export.path)
     if not path.is_file():
         raise Http404
-    console_export_download_record(export=export, by=request.user)  # type: ignore[arg-type]
+    console_export_download_record(export=export, actor=member.user)
     return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
 
 
 @console_required(ConsoleRole.OPERATOR)
 @require_POST
-def town_delete(request: HttpRequest, slug: str) -> HttpResponse:
+def town_delete(request: HttpRequest, member: ConsoleMember, slug: str) -> HttpResponse:
     town = _town(slug)
     form = forms.ConfirmDeleteForm(request.POST)
     if form.is_valid():
@@ -552,7 +576,7 @@ def town_delete(request: HttpRequest, slug: str) -> HttpResponse:
             console_town_delete(
                 municipality=town,
                 confirmation=form.cleaned_data["confirmation"],
-                by=request.user,  # type: ignore[arg-type]
+                actor=member.user,
             )
         except TenancyError as error:
             messages.error(request, error.message)
@@ -564,7 +588,7 @@ def town_delete(request: HttpRequest, slug: str) -> HttpResponse:
 
 @console_required()
 @require_POST
-def town_import_services(request: HttpRequest, slug: str) -> HttpResponse:
+def town_import_services(request: HttpRequest, member: ConsoleMember, slug: str) -> HttpResponse:
     town = _town(slug)
     form = forms.ServicesImportForm(request.POST, request.FILES)
     if form.is_valid():
@@ -574,7 +598,7 @@ def town_import_services(request: HttpRequest, slug: str) -> HttpResponse:
                 content=form.cleaned_data["services_file"].read(),
                 department_code=form.cleaned_data["department"],
                 language=form.cleaned_data["language"],
-                by=request.user,  # type: ignore[arg-type]
+                actor=member.user,
             )
         except CrmError as error:
             messages.error(request, error.message)
@@ -587,7 +611,7 @@ def town_import_services(request: HttpRequest, slug: str) -> HttpResponse:
             )
             return redirect("console:town", slug=town.slug)
     context = _town_context(town) | {"services_form": form}
-    return render(request, "onboarding/town.html", context, status=400)
+    return _render(request, member, "onboarding/town.html", context, status=400)
 
 
 def _import_dir() -> Path:
@@ -615,14 +639,14 @@ def _discard_pending_import(request: HttpRequest) -> None:
 
 @console_required()
 @require_http_methods(["GET", "POST"])
-def town_import_requests(request: HttpRequest, slug: str) -> HttpResponse:
+def town_import_requests(request: HttpRequest, member: ConsoleMember, slug: str) -> HttpResponse:
     """Historical requests: upload the CSV, map its columns, check (nothing written), import."""
     town = _town(slug)
     if request.method == "POST" and "requests_file" in request.FILES:
         upload_form = forms.RequestsUploadForm(request.POST, request.FILES)
         if not upload_form.is_valid():
             page = _town_context(town) | {"upload_form": upload_form}
-            return render(request, "onboarding/town.html", page, status=400)
+            return _render(request, member, "onboarding/town.html", page, status=400)
         upload = upload_form.cleaned_data["requests_file"]
         _discard_pending_import(request)
         token = secrets.token_hex(16)
@@ -668,11 +692,11 @@ def town_import_requests(request: HttpRequest, slug: str) -> HttpResponse:
                 mapping=form.mapping(),
                 file_name=pending["name"],
                 dry_run=dry_run,
-                by=request.user,  # type: ignore[arg-type]
+                actor=member.user,
             )
         except RequestImportError as error:
             context.update({"problems": error.problems[:500], "problem_count": len(error.problems)})
-            return render(request, "onboarding/import_requests.html", context, status=422)
+            return _render(request, member, "onboarding/import_requests.html", context, status=422)
         if not dry_run:
             path.unlink(missing_ok=True)
             del request.session[IMPORT_SESSION_KEY]
@@ -684,4 +708,4 @@ def town_import_requests(request: HttpRequest, slug: str) -> HttpResponse:
             )
             return redirect("console:town", slug=town.slug)
         context["report"] = report
-    return render(request, "onboarding/import_requests.html", context)
+    return _render(request, member, "onboarding/import_requests.html", context)

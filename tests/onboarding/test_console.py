@@ -552,7 +552,7 @@ def test_the_home_reads_the_rollup_without_visiting_any_town_schema(
 
 def test_the_audit_cannot_be_changed_or_deleted(laval):
     project = project_start(
-        host=laval, name="Ville de Blainville", slug="blainville", domain="b.localhost", by=None
+        host=laval, name="Ville de Blainville", slug="blainville", domain="b.localhost", actor=None
     )
     entry = AuditEntry.objects.get(target=project.slug)
 

@@ -196,7 +196,7 @@ def test_a_host_with_onboarding_projects_is_not_deleted_and_says_why(laval, oper
         kind=Municipality.Kind.HOST,
     )
     project_start(
-        host=host, name="Ville de Lorraine", slug="lorraine", domain="l.localhost", by=None
+        host=host, name="Ville de Lorraine", slug="lorraine", domain="l.localhost", actor=None
     )
     base = "/console/municipalites/boisbriand"
     operator.post(f"{base}/statut/", {"action": "archive"})
@@ -212,7 +212,7 @@ def test_a_host_with_onboarding_projects_is_not_deleted_and_says_why(laval, oper
 
 def test_resuming_a_town_still_in_implementation_does_not_put_it_online(laval, operator):
     project = project_start(
-        host=laval, name="Ville de Lorraine", slug="lorraine", domain="lo.localhost", by=None
+        host=laval, name="Ville de Lorraine", slug="lorraine", domain="lo.localhost", actor=None
     )
     town = municipality_create(
         name="Ville de Lorraine",
