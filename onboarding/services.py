@@ -54,7 +54,7 @@ from onboarding.models import (
     TownRollup,
 )
 from tenants.accounts.models import User
-from tenants.archive import town_export
+from tenants.archive import town_archive_write, town_export_record
 from tenants.errors import TenancyError
 from tenants.locks import advisory_xact_lock
 from tenants.models import DEFAULT_BRAND_COLOUR, Domain, Municipality, TownExport
@@ -934,20 +934,28 @@ def console_town_status(*, municipality: Municipality, action: str, actor: User)
 
 
 def console_town_export(*, municipality: Municipality, actor: User) -> TownExport:
-    """Write the town's complete archive in RELAIS_EXPORT_DIR (private to the server's user)."""
+    """Write the town's complete archive in RELAIS_EXPORT_DIR (private to the server's user),
+    then record it and its audit entry together. The archive is read from a snapshot of its
+    own, which cannot share their transaction: if recording fails, the file is deleted (a
+    town's personal data that no record lists)."""
     folder = Path(settings.RELAIS_EXPORT_DIR)
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o700)
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     output = folder / f"{municipality.slug}-{stamp}.tar.gz"
-    summary = town_export(municipality=municipality, output=output)
-    export = TownExport.objects.filter(municipality=municipality).latest("created_at")
-    audit_record(
-        actor=actor,
-        action="town_export",
-        target=municipality.slug,
-        detail={"rows": summary.rows, "files": summary.files, "file": output.name},
-    )
+    summary = town_archive_write(municipality=municipality, output=output)
+    try:
+        with transaction.atomic():
+            export = town_export_record(municipality=municipality, output=output, summary=summary)
+            audit_record(
+                actor=actor,
+                action="town_export",
+                target=municipality.slug,
+                detail={"rows": summary.rows, "files": summary.files, "file": output.name},
+            )
+    except BaseException:
+        output.unlink(missing_ok=True)
+        raise
     return export
 
 
@@ -964,8 +972,9 @@ def console_export_download_record(*, export: TownExport, actor: User) -> None:
 def console_town_delete(*, municipality: Municipality, confirmation: str, actor: User) -> None:
     """Delete an archived, exported town (the typed slug confirms). Raises TenancyError."""
     slug = municipality.slug
-    municipality_delete(municipality=municipality, confirmation=confirmation)
-    audit_record(actor=actor, action="town_delete", target=slug)
+    with transaction.atomic():
+        municipality_delete(municipality=municipality, confirmation=confirmation)
+        audit_record(actor=actor, action="town_delete", target=slug)
 
 
 def console_services_import(
@@ -984,12 +993,12 @@ def console_services_import(
                 field="department",
             )
         report = open311_services_import(content=content, department=department, language=language)
-    audit_record(
-        actor=actor,
-        action="open311_import",
-        target=municipality.slug,
-        detail={"created": len(report.created), "updated": len(report.updated)},
-    )
+        audit_record(
+            actor=actor,
+            action="open311_import",
+            target=municipality.slug,
+            detail={"created": len(report.created), "updated": len(report.updated)},
+        )
     return report
 
 
@@ -1004,14 +1013,14 @@ def console_requests_import(
 ) -> RequestsImportReport:
     """Validate (dry run) or import a CSV of historical requests into the town, all or nothing.
     Raises RequestImportError listing every problem, line by line."""
-    with schema_context(municipality.schema_name):
+    with schema_context(municipality.schema_name), transaction.atomic():
         report = requests_import(
             actor=None, content=content, mapping=mapping, file_name=file_name, dry_run=dry_run
         )
-    audit_record(
-        actor=actor,
-        action="requests_import_check" if dry_run else "requests_import",
-        target=municipality.slug,
-        detail={"file": file_name, "sha256": report.sha256, "imported": report.imported},
-    )
+        audit_record(
+            actor=actor,
+            action="requests_import_check" if dry_run else "requests_import",
+            target=municipality.slug,
+            detail={"file": file_name, "sha256": report.sha256, "imported": report.imported},
+        )
     return report
