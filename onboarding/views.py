@@ -6,8 +6,6 @@ after a two-factor sign-in in the current session.
 
 from __future__ import annotations
 
-import secrets
-import time
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -44,6 +42,7 @@ from onboarding.models import (
     StaffRole,
     TownRollup,
 )
+from onboarding.pending_uploads import PendingUploads
 from onboarding.selectors import console_town_list, project_hours, project_list
 from onboarding.services import (
     LIFECYCLE_ACTIONS,
@@ -498,7 +497,6 @@ REQUEST_FIELD_LABELS = {
     "resolved_at": _lazy("Date de résolution"),
     "closed_at": _lazy("Date de fermeture"),
 }
-IMPORT_SESSION_KEY = "console_requests_import"
 
 
 def _town(slug: str) -> Municipality:
@@ -614,58 +612,28 @@ def town_import_services(request: HttpRequest, member: ConsoleMember, slug: str)
     return _render(request, member, "onboarding/town.html", context, status=400)
 
 
-def _import_dir() -> Path:
-    folder = Path(settings.RELAIS_EXPORT_DIR).parent / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o700)
-    return folder
-
-
-IMPORT_FILE_MAX_AGE_SECONDS = 24 * 3600
-
-
-def _discard_pending_import(request: HttpRequest) -> None:
-    """Uploaded files hold citizens' data: a replaced upload is deleted at once, and any file
-    left over from an abandoned import is deleted after a day."""
-    pending = request.session.pop(IMPORT_SESSION_KEY, None)
-    folder = _import_dir()
-    if pending:
-        (folder / f"{pending['token']}.csv").unlink(missing_ok=True)
-    cutoff = time.time() - IMPORT_FILE_MAX_AGE_SECONDS
-    for leftover in folder.glob("*.csv"):
-        if leftover.stat().st_mtime < cutoff:
-            leftover.unlink(missing_ok=True)
-
-
 @console_required()
 @require_http_methods(["GET", "POST"])
 def town_import_requests(request: HttpRequest, member: ConsoleMember, slug: str) -> HttpResponse:
     """Historical requests: upload the CSV, map its columns, check (nothing written), import."""
     town = _town(slug)
+    uploads = PendingUploads(request.session)
     if request.method == "POST" and "requests_file" in request.FILES:
         upload_form = forms.RequestsUploadForm(request.POST, request.FILES)
         if not upload_form.is_valid():
             page = _town_context(town) | {"upload_form": upload_form}
             return _render(request, member, "onboarding/town.html", page, status=400)
         upload = upload_form.cleaned_data["requests_file"]
-        _discard_pending_import(request)
-        token = secrets.token_hex(16)
-        (_import_dir() / f"{token}.csv").write_bytes(upload.read())
-        request.session[IMPORT_SESSION_KEY] = {
-            "town": town.slug,
-            "token": token,
-            "name": Path(upload.name).name[:200],
-        }
+        uploads.put(town=town.slug, name=upload.name or "", content=upload.read())
         return redirect("console:town_import_requests", slug=town.slug)
-    pending = request.session.get(IMPORT_SESSION_KEY)
-    if not pending or pending.get("town") != town.slug:
+    pending = uploads.get(town=town.slug)
+    if pending is None:
         messages.info(request, _("Téléversez d'abord le fichier des requêtes."))
         return redirect("console:town", slug=town.slug)
-    path = _import_dir() / f"{pending['token']}.csv"
-    if not path.is_file():
+    content = pending.read()
+    if content is None:
         messages.error(request, _("Le fichier téléversé n'est plus disponible : recommencez."))
         return redirect("console:town", slug=town.slug)
-    content = path.read_bytes()
     # The columns offered are the header read in the encoding the import will use: the one
     # chosen, else the one the file seems to be in (a Windows-1252 "Catégorie" would
     # otherwise be offered as "Cat�gorie", a column the import never finds).
@@ -682,7 +650,7 @@ def town_import_requests(request: HttpRequest, member: ConsoleMember, slug: str)
         statuses=[(s.value, str(s.label)) for s in RequestStatus],
         channels=[(c.value, str(c.label)) for c in Channel],
     )
-    context: dict[str, Any] = {"town": town, "form": form, "file_name": pending["name"]}
+    context: dict[str, Any] = {"town": town, "form": form, "file_name": pending.name}
     if request.method == "POST" and form.is_valid():
         dry_run = "import" not in request.POST
         try:
@@ -690,7 +658,7 @@ def town_import_requests(request: HttpRequest, member: ConsoleMember, slug: str)
                 municipality=town,
                 content=content,
                 mapping=form.mapping(),
-                file_name=pending["name"],
+                file_name=pending.name,
                 dry_run=dry_run,
                 actor=member.user,
             )
@@ -698,8 +666,7 @@ def town_import_requests(request: HttpRequest, member: ConsoleMember, slug: str)
             context.update({"problems": error.problems[:500], "problem_count": len(error.problems)})
             return _render(request, member, "onboarding/import_requests.html", context, status=422)
         if not dry_run:
-            path.unlink(missing_ok=True)
-            del request.session[IMPORT_SESSION_KEY]
+            uploads.discard()
             messages.success(
                 request,
                 _("{count} requête(s) importée(s), {skipped} déjà présente(s).").format(

@@ -247,3 +247,29 @@ def test_a_replaced_or_stale_upload_is_deleted(laval, operator, settings):
     assert len(first) == 1 and first[0] not in remaining
     assert stale not in remaining
     assert len(remaining) == 1
+
+
+def test_an_upload_waits_for_its_own_town_only(laval, levis, operator):
+    operator.post(
+        "/console/municipalites/laval/import-requetes/",
+        {"requests_file": _file("a.csv", CSV)},
+    )
+
+    elsewhere = operator.get("/console/municipalites/levis/import-requetes/", follow=True)
+    here = operator.get("/console/municipalites/laval/import-requetes/")
+
+    assert elsewhere.redirect_chain[-1][0] == "/console/municipalites/levis/"
+    assert "abord le fichier des requêtes." in elsewhere.content.decode()
+    assert here.status_code == 200 and here.context["file_name"] == "a.csv"
+
+
+def test_an_upload_whose_file_is_gone_asks_for_a_new_one(laval, operator, settings):
+    base = "/console/municipalites/laval/import-requetes/"
+    operator.post(base, {"requests_file": _file("a.csv", CSV)})
+    for waiting in (Path(settings.RELAIS_EXPORT_DIR).parent / "imports").glob("*.csv"):
+        waiting.unlink()
+
+    response = operator.get(base, follow=True)
+
+    assert response.redirect_chain[-1][0] == "/console/municipalites/laval/"
+    assert "plus disponible : recommencez." in response.content.decode()
