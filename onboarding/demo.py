@@ -159,10 +159,10 @@ def _onboard_through_the_wizard(
     )
     admin_email = f"admin@{domain}"
     steps: list[tuple[str, dict[str, Any]]] = [
-        ("profil", {"population": town.population, "region": town.region}),
-        ("forfait", {"plan": Plan.METROPOLITAN}),
+        ("profile", {"population": town.population, "region": town.region}),
+        ("plan", {"plan": Plan.METROPOLITAN}),
         (
-            "catalogue",
+            "catalog",
             {
                 "copy_catalog": True,
                 "include_faq": True,
@@ -170,9 +170,9 @@ def _onboard_through_the_wizard(
                 "department_map": {},
             },
         ),
-        ("personnel", {"administrator_email": admin_email, "staff": []}),
+        ("staff", {"administrator_email": admin_email, "staff": []}),
         (
-            "image",
+            "branding",
             {
                 "display_name": town.display_name,
                 "primary_colour": town.primary_colour,
@@ -180,7 +180,7 @@ def _onboard_through_the_wizard(
                 "privacy_officer_email": f"vie-privee@{domain}",
             },
         ),
-        ("revue", {}),
+        ("review", {}),
     ]
     for step, values in steps:
         project = project_step_save(project=project, step=step, values=values, actor=operator)

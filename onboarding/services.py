@@ -42,6 +42,7 @@ from crm.open311_import import open311_services_import
 from crm.requests_import import RequestsImportReport, requests_import
 from crm.selectors import catalog_outline, department_by_code, town_activity
 from crm.services import staff_role_set
+from onboarding import wizard
 from onboarding.errors import OnboardingError, OnboardingErrorCode
 from onboarding.models import (
     AuditEntry,
@@ -57,7 +58,7 @@ from tenants.accounts.models import User
 from tenants.archive import town_archive_write, town_export_record
 from tenants.errors import TenancyError
 from tenants.locks import advisory_xact_lock
-from tenants.models import DEFAULT_BRAND_COLOUR, Domain, Municipality, TownExport
+from tenants.models import DEFAULT_BRAND_COLOUR, Municipality, TownExport
 from tenants.services import (
     absolute_url,
     administrator_invite,
@@ -67,7 +68,6 @@ from tenants.services import (
     municipality_set_status,
     staff_invite,
 )
-from tenants.validators import validate_brand_colour, validate_hostname, validate_slug
 
 logger = logging.getLogger(__name__)
 
@@ -153,15 +153,6 @@ def municipality_onboard(
 # Every write below is audited in the same transaction (AuditEntry), and the wizard's steps are
 # saved one by one on the OnboardingProject so an implementation can pause and resume.
 
-WIZARD_STEPS: tuple[str, ...] = (
-    "identite",
-    "profil",
-    "forfait",
-    "catalogue",
-    "personnel",
-    "image",
-    "revue",
-)
 STAFF_CSV_MAX_LINES = 2000
 
 
@@ -211,45 +202,6 @@ def console_member_invite(*, email: str, role: str, actor: User | None) -> Conso
     return member
 
 
-def _identity_check(*, slug: str, domain: str, project: OnboardingProject | None) -> None:
-    """Refuse a slug or domain that a town, or another open project, already uses."""
-    errors: dict[str, list[str]] = {}
-    try:
-        validate_slug(slug)
-    except ValidationError as error:
-        errors["slug"] = error.messages
-    try:
-        validate_hostname(domain)
-    except ValidationError as error:
-        errors["domain"] = error.messages
-    if domain == settings.RELAIS_BASE_DOMAIN:
-        errors["domain"] = [_("Le domaine de base est celui de la plateforme, pas d'une ville.")]
-    others = OnboardingProject.objects.exclude(status=OnboardingProject.Status.FAILED)
-    if project is not None:
-        others = others.exclude(pk=project.pk)
-    others = others.filter(municipality__isnull=True)
-    if "slug" not in errors and (
-        Municipality.objects.filter(slug=slug).exists()
-        or schema_exists(slug.replace("-", "_"))
-        or others.filter(slug=slug).exists()
-    ):
-        errors["slug"] = [
-            _("L'identifiant « {slug} » est déjà pris par une municipalité ou un projet.").format(
-                slug=slug
-            )
-        ]
-    if "domain" not in errors and (
-        Domain.objects.filter(domain=domain).exists() or others.filter(domain=domain).exists()
-    ):
-        errors["domain"] = [
-            _("Le domaine « {domain} » est déjà utilisé par une municipalité ou un projet.").format(
-                domain=domain
-            )
-        ]
-    if errors:
-        raise ValidationError(errors)
-
-
 def project_start(
     *, host: Municipality, name: str, slug: str, domain: str, actor: User
 ) -> OnboardingProject:
@@ -271,7 +223,7 @@ def project_start(
     if len(privacy_officer_email) > _EMAIL_MAX:
         privacy_officer_email = ""
     with transaction.atomic():
-        _identity_check(slug=slug, domain=domain, project=None)
+        wizard.identity_check(slug=slug, domain=domain, project=None)
         project = OnboardingProject(
             host=host,
             name=name,
@@ -279,7 +231,7 @@ def project_start(
             domain=domain,
             region=host.region,
             privacy_officer_email=privacy_officer_email,
-            completed_steps=["identite"],
+            completed_steps=[wizard.IDENTITY.key],
             created_by=actor,
         )
         project.full_clean(exclude=["host", "municipality", "created_by"])
@@ -301,28 +253,16 @@ def _editable(project: OnboardingProject) -> None:
 def project_step_save(
     *, project: OnboardingProject, step: str, values: Mapping[str, Any], actor: User
 ) -> OnboardingProject:
-    """Save one wizard step's values on the project and mark the step done. Raises
-    ValidationError for invalid values (nothing is saved) and OnboardingError once the town
-    is provisioned."""
-    if step not in WIZARD_STEPS:
+    """Save the values of the wizard step `step` (its key) on the project and mark the step
+    done. Raises ValidationError for invalid values (nothing is saved) and OnboardingError for
+    an unknown step or field, a review before the other steps, or once the town is provisioned.
+    """
+    wizard_step = wizard.BY_KEY.get(step)
+    if wizard_step is None:
         raise OnboardingError(
             OnboardingErrorCode.UNKNOWN_STEP, _("Cette étape n'existe pas."), status=404
         )
-    allowed = {
-        "identite": {"name", "slug", "domain"},
-        "profil": {"population", "region"},
-        "forfait": {"plan"},
-        "catalogue": {"copy_catalog", "include_faq", "service_type_codes", "department_map"},
-        "personnel": {"administrator_email", "staff"},
-        "image": {
-            "display_name",
-            "primary_colour",
-            "privacy_officer_name",
-            "privacy_officer_email",
-        },
-        "revue": set(),
-    }[step]
-    unknown = set(values) - allowed
+    unknown = set(values) - wizard_step.fields
     if unknown:
         raise OnboardingError(
             OnboardingErrorCode.UNKNOWN_FIELD,
@@ -331,25 +271,7 @@ def project_step_save(
     with transaction.atomic():
         project = OnboardingProject.objects.select_for_update().get(pk=project.pk)
         _editable(project)
-        if step == "identite":
-            _identity_check(
-                slug=str(values["slug"]).strip().lower(),
-                domain=str(values["domain"]).strip().lower(),
-                project=project,
-            )
-        if step == "catalogue":
-            _catalog_check(project=project, values=values)
-        if step == "image":
-            validate_brand_colour(str(values["primary_colour"]))
-        if step == "revue":
-            missing = [s for s in WIZARD_STEPS[:-1] if s not in project.completed_steps]
-            if missing:
-                raise OnboardingError(
-                    OnboardingErrorCode.STEPS_MISSING,
-                    _("Terminez d'abord ces étapes : {steps}.").format(
-                        steps=", ".join(str(STEP_LABELS[s]) for s in missing)
-                    ),
-                )
+        wizard_step.check(project, values)
         for name, value in values.items():
             if isinstance(value, str):
                 value = value.strip().lower() if name in _LOWER_CASE_FIELDS else value.strip()
@@ -374,73 +296,42 @@ _EMAIL_MAX = User._meta.get_field("email").max_length or 254
 # and staff line's are (the administrator is then recognised among the staff at provisioning).
 _LOWER_CASE_FIELDS = frozenset({"slug", "domain", "administrator_email", "privacy_officer_email"})
 
-STEP_LABELS: dict[str, Any] = {
-    "identite": _lazy("Identité et domaine"),
-    "profil": _lazy("Population et région"),
-    "forfait": _lazy("Forfait"),
-    "catalogue": _lazy("Catalogue et banque d'information"),
-    "personnel": _lazy("Personnel"),
-    "image": _lazy("Image et vie privée"),
-    "revue": _lazy("Revue"),
+
+@dataclass(frozen=True)
+class StaffColumn:
+    key: str  # the row's key, in code and in the project's saved list
+    header: str  # the file's documented header (French), as line errors name the column
+    headers: frozenset[str]  # every header read as this column (in lower case), English too
+
+
+STAFF_COLUMNS: tuple[StaffColumn, ...] = (
+    StaffColumn("email", "courriel", frozenset({"courriel", "email"})),
+    StaffColumn("first_name", "prenom", frozenset({"prenom", "prénom", "first_name"})),
+    StaffColumn("last_name", "nom", frozenset({"nom", "last_name"})),
+    StaffColumn("role", "role", frozenset({"role", "rôle"})),
+    StaffColumn("language", "langue", frozenset({"langue", "language"})),
+)
+_STAFF_COLUMN_OF_HEADER = {
+    header: column.key for column in STAFF_COLUMNS for header in column.headers
 }
-
-
-def _catalog_check(*, project: OnboardingProject, values: Mapping[str, Any]) -> None:
-    """The chosen service types and department codes must exist at the host / be valid."""
-    codes = values.get("service_type_codes")
-    with schema_context(project.host.schema_name):
-        outline = catalog_outline()
-    known_departments = {department.code for department in outline}
-    known_types = {t.code for department in outline for t in department.service_types}
-    if codes is not None:
-        unknown = sorted(set(codes) - known_types)
-        if unknown:
-            raise ValidationError(
-                {
-                    "service_type_codes": _("Types inconnus chez la ville hôte : {codes}.").format(
-                        codes=", ".join(unknown)
-                    )
-                }
-            )
-        if values.get("copy_catalog") and not codes:
-            raise ValidationError(
-                {"service_type_codes": _("Choisissez au moins un type de requête à copier.")}
-            )
-    department_map = values.get("department_map") or {}
-    bad = sorted(set(department_map) - known_departments)
-    if bad:
-        raise ValidationError(
-            {
-                "department_map": _("Services inconnus chez la ville hôte : {codes}.").format(
-                    codes=", ".join(bad)
-                )
-            }
-        )
-    for target in department_map.values():
-        if not _DEPARTMENT_CODE.match(target):
-            raise ValidationError(
-                {
-                    "department_map": _(
-                        "« {code} » n'est pas un code de service valide : lettres minuscules, "
-                        "chiffres, traits d'union ou de soulignement."
-                    ).format(code=target)
-                }
-            )
-
-
-_DEPARTMENT_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+_STAFF_HEADER_OF_KEY = {column.key: column.header for column in STAFF_COLUMNS}
 
 
 @dataclass(frozen=True)
 class StaffLineError:
     line: int
-    column: str
+    column: str  # a StaffColumn's key; "" for the whole line or file
     message: str
+
+    @property
+    def header(self) -> str:
+        """The column as the file names it (its documented header)."""
+        return _STAFF_HEADER_OF_KEY.get(self.column, "")
 
 
 @dataclass(frozen=True)
 class StaffPreview:
-    rows: list[dict[str, str]]
+    rows: list[dict[str, str]]  # keyed by the StaffColumns' keys
     errors: list[StaffLineError]
 
     @property
@@ -448,27 +339,12 @@ class StaffPreview:
         return not self.errors and bool(self.rows)
 
 
-STAFF_COLUMNS = ("courriel", "prenom", "nom", "role", "langue")
-_STAFF_ALIASES = {
-    "email": "courriel",
-    "courriel": "courriel",
-    "prenom": "prenom",
-    "prénom": "prenom",
-    "first_name": "prenom",
-    "nom": "nom",
-    "last_name": "nom",
-    "role": "role",
-    "rôle": "role",
-    "langue": "langue",
-    "language": "langue",
-}
-
-
 def staff_csv_preview(*, content: bytes) -> StaffPreview:
     """Read a staff file (CSV, UTF-8, comma or semicolon) into rows, with an error per bad line.
 
-    Columns: courriel (required), prenom, nom, role (administrateur or personnel; default
-    personnel), langue (fr or en; default fr). English headers are accepted too. Cells are
+    Columns (STAFF_COLUMNS): courriel (required), prenom, nom, role (administrateur or
+    personnel; default personnel), langue (fr or en; default fr). English headers are accepted
+    too. Rows are keyed in English (email, first_name, last_name, role, language). Cells are
     trimmed and their NUL characters dropped, as the other imports do; lines are numbered as a
     spreadsheet shows them.
     """
@@ -485,13 +361,13 @@ def staff_csv_preview(*, content: bytes) -> StaffPreview:
         header = next(reader)
     except csv.Error as error:
         return StaffPreview([], [_unreadable_line(1, error)])
-    columns = [_STAFF_ALIASES.get(_cell(name).lower()) for name in header]
-    if "courriel" not in columns:
+    columns = [_STAFF_COLUMN_OF_HEADER.get(_cell(name).lower()) for name in header]
+    if "email" not in columns:
         return StaffPreview(
             [],
             [
                 StaffLineError(
-                    1, "courriel", _("La colonne « courriel » (ou « email ») est obligatoire.")
+                    1, "email", _("La colonne « courriel » (ou « email ») est obligatoire.")
                 )
             ],
         )
@@ -518,17 +394,17 @@ def staff_csv_preview(*, content: bytes) -> StaffPreview:
                 )
             )
             break
-        row = {column: "" for column in STAFF_COLUMNS}
+        row = {column.key: "" for column in STAFF_COLUMNS}
         for column, value in zip(columns, cells, strict=False):
             if column:
                 row[column] = _cell(value)
         if not any(row.values()):
             continue
-        row["courriel"] = row["courriel"].lower()
+        row["email"] = row["email"].lower()
         row["role"] = (row["role"] or StaffRole.STAFF).lower()
-        row["langue"] = (row["langue"] or "fr").lower()
+        row["language"] = (row["language"] or "fr").lower()
         line_errors = _staff_line_errors(row, number, seen)
-        seen.setdefault(row["courriel"], number)
+        seen.setdefault(row["email"], number)
         errors.extend(line_errors)
         if not line_errors:
             rows.append(row)
@@ -550,34 +426,30 @@ def _staff_line_errors(
 ) -> list[StaffLineError]:
     line_errors = []
     try:
-        validate_email(row["courriel"])
+        validate_email(row["email"])
     except ValidationError:
         line_errors.append(
             StaffLineError(
                 number,
-                "courriel",
-                _("« {value} » n'est pas une adresse courriel valide.").format(
-                    value=row["courriel"]
-                ),
+                "email",
+                _("« {value} » n'est pas une adresse courriel valide.").format(value=row["email"]),
             )
         )
     else:
-        if len(row["courriel"]) > _EMAIL_MAX:  # the validator allows 320; an account, 254
+        if len(row["email"]) > _EMAIL_MAX:  # the validator allows 320; an account, 254
             line_errors.append(
                 StaffLineError(
                     number,
-                    "courriel",
+                    "email",
                     _("L'adresse dépasse {limit} caractères.").format(limit=_EMAIL_MAX),
                 )
             )
-    if row["courriel"] in seen:
+    if row["email"] in seen:
         line_errors.append(
             StaffLineError(
                 number,
-                "courriel",
-                _("Cette adresse figure déjà à la ligne {line}.").format(
-                    line=seen[row["courriel"]]
-                ),
+                "email",
+                _("Cette adresse figure déjà à la ligne {line}.").format(line=seen[row["email"]]),
             )
         )
     if row["role"] not in StaffRole.values:
@@ -590,15 +462,15 @@ def _staff_line_errors(
                 ),
             )
         )
-    if row["langue"] not in {"fr", "en"}:
+    if row["language"] not in {"fr", "en"}:
         line_errors.append(
             StaffLineError(
                 number,
-                "langue",
-                _("Langue « {value} » inconnue : fr ou en.").format(value=row["langue"]),
+                "language",
+                _("Langue « {value} » inconnue : fr ou en.").format(value=row["language"]),
             )
         )
-    for column in ("prenom", "nom"):
+    for column in ("first_name", "last_name"):
         if len(row[column]) > 150:
             line_errors.append(StaffLineError(number, column, _("150 caractères au plus.")))
     return line_errors
@@ -622,7 +494,7 @@ def project_provision(*, project: OnboardingProject, actor: User) -> OnboardingP
     with transaction.atomic():
         project = OnboardingProject.objects.select_for_update().get(pk=project.pk)
         _editable(project)
-        if "revue" not in project.completed_steps:
+        if wizard.REVIEW.key not in project.completed_steps:
             raise OnboardingError(
                 OnboardingErrorCode.REVIEW_MISSING,
                 _("Validez la revue du projet avant la mise en service."),
@@ -681,16 +553,16 @@ def _provision_locked(*, project: OnboardingProject, actor: User) -> str | None:
                 )
             invited_started = time.perf_counter()
             for row in project.staff:
-                if row["courriel"] == project.administrator_email:
+                if row["email"] == project.administrator_email:
                     continue
                 administrator = row.get("role") == StaffRole.ADMINISTRATOR
                 member = staff_invite(
                     municipality=town,
-                    email=row["courriel"],
-                    first_name=row.get("prenom", ""),
-                    last_name=row.get("nom", ""),
+                    email=row["email"],
+                    first_name=row.get("first_name", ""),
+                    last_name=row.get("last_name", ""),
                     administrator=administrator,
-                    language=row.get("langue", "fr"),
+                    language=row.get("language", "fr"),
                 )
                 # Staff start as 311 agents; the town's administrator refines roles later.
                 with schema_context(town.schema_name):

@@ -25,14 +25,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
-from django_tenants.utils import schema_context
 
 from crm.errors import CrmError
 from crm.models import Channel, RequestStatus
 from crm.requests_import import FIELDS as IMPORT_FIELDS
 from crm.requests_import import RequestImportError, guess_encoding, header_columns
-from crm.selectors import catalog_outline
-from onboarding import forms
+from onboarding import forms, wizard
 from onboarding.errors import OnboardingError
 from onboarding.models import (
     AuditEntry,
@@ -43,12 +41,15 @@ from onboarding.models import (
     TownRollup,
 )
 from onboarding.pending_uploads import PendingUploads
-from onboarding.selectors import console_town_list, project_hours, project_list
+from onboarding.selectors import (
+    console_town_list,
+    host_catalog_outline,
+    project_hours,
+    project_list,
+)
 from onboarding.services import (
     LIFECYCLE_ACTIONS,
     MANUAL_CHECKLIST,
-    STEP_LABELS,
-    WIZARD_STEPS,
     console_export_download_record,
     console_member_invite,
     console_requests_import,
@@ -140,19 +141,28 @@ def console_home(request: HttpRequest, member: ConsoleMember) -> HttpResponse:
         request,
         member,
         "onboarding/home.html",
-        {"towns": towns, "projects": project_list(open_only=True)},
+        {
+            "towns": towns,
+            "projects": project_list(open_only=True),
+            "step_count": len(wizard.STEPS),
+        },
     )
 
 
 @console_required()
 def project_index(request: HttpRequest, member: ConsoleMember) -> HttpResponse:
-    return _render(request, member, "onboarding/projects.html", {"projects": project_list()})
+    return _render(
+        request,
+        member,
+        "onboarding/projects.html",
+        {"projects": project_list(), "step_count": len(wizard.STEPS)},
+    )
 
 
 @console_required()
 @require_http_methods(["GET", "POST"])
 def project_new(request: HttpRequest, member: ConsoleMember) -> HttpResponse:
-    form = forms.ProjectStartForm(request.POST or None, base_domain=settings.RELAIS_BASE_DOMAIN)
+    form = forms.ProjectStartForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             project = project_start(
@@ -171,12 +181,13 @@ def project_new(request: HttpRequest, member: ConsoleMember) -> HttpResponse:
                 request, _("Projet créé. Étape suivante : la population et la région.")
             )
             _custom_domain_notice(request, project.domain)
-            return redirect("console:project_step", pk=project.pk, step="profil")
+            following = wizard.next_step(wizard.IDENTITY) or wizard.REVIEW
+            return redirect("console:project_step", pk=project.pk, step=following.slug)
     return _render(
         request,
         member,
         "onboarding/wizard_step.html",
-        {"form": form, "step": "identite", **_wizard_context(None, "identite")},
+        {"form": form, **_wizard_context(None, wizard.IDENTITY)},
     )
 
 
@@ -193,119 +204,73 @@ def _custom_domain_notice(request: HttpRequest, domain: str) -> None:
         )
 
 
-def _wizard_context(project: OnboardingProject | None, step: str) -> dict[str, Any]:
+def _wizard_context(project: OnboardingProject | None, step: wizard.WizardStep) -> dict[str, Any]:
     done = set(project.completed_steps) if project else set()
     steps = [
-        {"key": key, "label": STEP_LABELS[key], "done": key in done, "current": key == step}
-        for key in WIZARD_STEPS
+        {
+            "key": each.key,
+            "slug": each.slug,
+            "label": each.label,
+            "done": each.key in done,
+            "current": each is step,
+        }
+        for each in wizard.STEPS
     ]
     return {
         "project": project,
+        "step": step,
         "steps": steps,
-        "step_label": STEP_LABELS[step],
-        "step_number": WIZARD_STEPS.index(step) + 1,
-        "step_count": len(WIZARD_STEPS),
+        "step_label": step.label,
+        "step_number": wizard.STEPS.index(step) + 1,
+        "step_count": len(wizard.STEPS),
     }
-
-
-def _next_step(step: str) -> str | None:
-    index = WIZARD_STEPS.index(step)
-    return WIZARD_STEPS[index + 1] if index + 1 < len(WIZARD_STEPS) else None
-
-
-def _step_form(request: HttpRequest, project: OnboardingProject, step: str, data: Any) -> Any:
-    if step == "identite":
-        return forms.IdentityForm(
-            data,
-            base_domain=settings.RELAIS_BASE_DOMAIN,
-            initial={"name": project.name, "slug": project.slug, "domain": project.domain},
-        )
-    if step == "profil":
-        return forms.ProfileForm(
-            data, initial={"population": project.population, "region": project.region}
-        )
-    if step == "forfait":
-        return forms.PlanForm(data, initial={"plan": project.plan})
-    if step == "catalogue":
-        with schema_context(project.host.schema_name):
-            outline = catalog_outline()
-        every = [t.code for d in outline for t in d.service_types]
-        initial: dict[str, Any] = {
-            "copy_catalog": project.copy_catalog,
-            "include_faq": project.include_faq,
-            "service_type_codes": (
-                every if project.service_type_codes is None else project.service_type_codes
-            ),
-        }
-        for department in outline:
-            initial[f"dept_{department.code}"] = project.department_map.get(
-                department.code, department.code
-            )
-        return forms.CatalogForm(data, outline=outline, initial=initial)
-    if step == "personnel":
-        return forms.StaffForm(
-            data,
-            request.FILES or None,
-            initial={"administrator_email": project.administrator_email},
-        )
-    if step == "image":
-        return forms.BrandingForm(
-            data,
-            initial={
-                "display_name": project.display_name,
-                "primary_colour": project.primary_colour,
-                "privacy_officer_name": project.privacy_officer_name,
-                "privacy_officer_email": project.privacy_officer_email,
-            },
-        )
-    return None
 
 
 @console_required()
 @require_http_methods(["GET", "POST"])
 def project_step(request: HttpRequest, member: ConsoleMember, pk: int, step: str) -> HttpResponse:
     project = get_object_or_404(OnboardingProject.objects.select_related("host"), pk=pk)
-    if step not in WIZARD_STEPS:
+    wizard_step = wizard.BY_SLUG.get(step)
+    if wizard_step is None:
         raise Http404
     if project.status in {OnboardingProject.Status.PROVISIONED, OnboardingProject.Status.LIVE}:
         return redirect("console:project_detail", pk=project.pk)
-    data = request.POST if request.method == "POST" else None
-    form = _step_form(request, project, step, data)
-    context: dict[str, Any] = {"form": form, "step": step, **_wizard_context(project, step)}
-    if step == "revue":
+    context: dict[str, Any] = _wizard_context(project, wizard_step)
+    if wizard_step.form is None:
         return _review(request, member, project, context)
+    form = wizard_step.form(
+        request.POST if request.method == "POST" else None,
+        request.FILES or None,
+        project=project,
+        initial=wizard_step.initial(project),
+    )
+    context["form"] = form
     if request.method == "POST" and form.is_valid():
-        if step == "personnel":
-            preview_response = _staff_preview(request, member, project, form, context)
+        if isinstance(form, forms.StaffForm):
+            preview_response = _staff_preview(request, member, form, context)
             if preview_response is not None:
                 return preview_response
-            values: dict[str, Any] = {
-                "administrator_email": form.cleaned_data["administrator_email"],
-                "staff": form.cleaned_data["staff_rows"] or project.staff,
-            }
-        elif step == "catalogue":
-            values = form.values()
-        else:
-            values = dict(form.cleaned_data)
+        values = form.values()
         try:
-            project_step_save(project=project, step=step, values=values, actor=member.user)
+            project_step_save(
+                project=project, step=wizard_step.key, values=values, actor=member.user
+            )
         except ValidationError as error:
             _form_errors(form, error)
         except OnboardingError as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, _("Étape enregistrée."))
-            if step == "identite":
+            if wizard_step is wizard.IDENTITY:
                 _custom_domain_notice(request, values["domain"])
-            following = _next_step(step)
-            return redirect("console:project_step", pk=project.pk, step=following or "revue")
+            following = wizard.next_step(wizard_step) or wizard.REVIEW
+            return redirect("console:project_step", pk=project.pk, step=following.slug)
     return _render(request, member, "onboarding/wizard_step.html", context)
 
 
 def _staff_preview(
     request: HttpRequest,
     member: ConsoleMember,
-    project: OnboardingProject,
     form: forms.StaffForm,
     context: dict[str, Any],
 ) -> HttpResponse | None:
@@ -334,21 +299,19 @@ def _review(
 ) -> HttpResponse:
     if request.method == "POST":
         try:
-            project_step_save(project=project, step="revue", values={}, actor=member.user)
+            project_step_save(project=project, step=wizard.REVIEW.key, values={}, actor=member.user)
         except (ValidationError, OnboardingError) as error:
             _error_messages(request, error)
         else:
             return redirect("console:project_provision", pk=project.pk)
-    with schema_context(project.host.schema_name):
-        outline = catalog_outline()
     chosen = project.service_type_codes
     type_count = sum(
         1
-        for department in outline
+        for department in host_catalog_outline(project=project)
         for t in department.service_types
         if chosen is None or t.code in chosen
     )
-    missing = [STEP_LABELS[s] for s in WIZARD_STEPS[:-1] if s not in project.completed_steps]
+    missing = [step.label for step in wizard.steps_missing(project)]
     context.update({"type_count": type_count, "missing": missing})
     return _render(request, member, "onboarding/review.html", context)
 
@@ -380,6 +343,7 @@ def project_provision_view(request: HttpRequest, member: ConsoleMember, pk: int)
         {
             "project": project,
             "log": project.provisioning_log,
+            "review_done": wizard.REVIEW.key in project.completed_steps,
             "town_address": town_url(project.municipality) if project.municipality else "",
         },
     )
@@ -448,7 +412,7 @@ def project_detail(request: HttpRequest, member: ConsoleMember, pk: int) -> Http
             "hours": project_hours(project=project),
             "total_hours": entries.aggregate(total=Sum("hours"))["total"] or 0,
             "milestones": project.milestones.all(),
-            "steps": _wizard_context(project, "revue")["steps"],
+            "steps": _wizard_context(project, wizard.REVIEW)["steps"],
         },
     )
 
