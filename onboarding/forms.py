@@ -5,15 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core import signing
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.selectors import CatalogOutlineDepartment
-from onboarding.models import Activity, ConsoleRole, Plan
+from onboarding.models import Activity, ConsoleRole, OnboardingProject, Plan
+from onboarding.selectors import host_catalog_outline
 from tenants.models import Municipality, Region
 
-STAFF_SIGNING_SALT = "relais.console.staff-preview"
+# Versioned: a preview signed before the staff rows' keys became English is refused as expired.
+STAFF_SIGNING_SALT = "relais.console.staff-preview.v2"
+
+
+def _choice_field(form: forms.Form, name: str) -> forms.ChoiceField:
+    """`form`'s choice field `name`, typed, to be given the choices known at run time."""
+    field = form.fields[name]
+    if not isinstance(field, forms.ChoiceField):
+        raise TypeError(f"{name} is not a choice field")
+    return field
 
 
 class ProjectStartForm(forms.Form):
@@ -39,28 +49,49 @@ class ProjectStartForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args: Any, base_domain: str = "", **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         help_text = self.fields["domain"].help_text
+        base_domain = settings.RELAIS_BASE_DOMAIN
         self.fields["domain"].help_text = str(help_text).replace("{base}", base_domain)
 
 
-class IdentityForm(ProjectStartForm):
+class WizardForm(forms.Form):
+    """A step of the onboarding wizard (see onboarding.wizard): built on the project it edits,
+    from the step's saved values (`initial`); `values()` is what the step saves."""
+
+    def __init__(
+        self,
+        data: Any = None,
+        files: Any = None,
+        *,
+        project: OnboardingProject,
+        initial: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(data, files, initial=initial, **kwargs)
+        self.project = project
+
+    def values(self) -> dict[str, Any]:
+        return dict(self.cleaned_data)
+
+
+class IdentityForm(WizardForm, ProjectStartForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         del self.fields["host"]
 
 
-class ProfileForm(forms.Form):
+class ProfileForm(WizardForm):
     population = forms.IntegerField(label=_("Population"), min_value=1, max_value=5_000_000)
     region = forms.ChoiceField(label=_("Région administrative"), choices=Region.choices)
 
 
-class PlanForm(forms.Form):
+class PlanForm(WizardForm):
     plan = forms.ChoiceField(label=_("Forfait"), choices=Plan.choices, widget=forms.RadioSelect)
 
 
-class CatalogForm(forms.Form):
+class CatalogForm(WizardForm):
     copy_catalog = forms.BooleanField(
         label=_("Copier le catalogue de services de la ville hôte"), required=False
     )
@@ -74,11 +105,27 @@ class CatalogForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
 
-    def __init__(self, *args: Any, outline: list[CatalogOutlineDepartment], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        data: Any = None,
+        files: Any = None,
+        *,
+        project: OnboardingProject,
+        initial: dict[str, Any] | None = None,
+    ) -> None:
+        outline = host_catalog_outline(project=project)
+        # The saved values as the fields show them: no choice saved means every type, and
+        # each host department shows the code it gets (its own unless mapped).
+        saved = dict(initial or {})
+        codes = saved.pop("service_type_codes", None)
+        department_map = saved.pop("department_map", None) or {}
+        every = [t.code for department in outline for t in department.service_types]
+        saved["service_type_codes"] = every if codes is None else codes
+        for department in outline:
+            saved[f"dept_{department.code}"] = department_map.get(department.code, department.code)
+        super().__init__(data, files, project=project, initial=saved)
         self.outline = outline
-        field = self.fields["service_type_codes"]
-        field.choices = [  # type: ignore[attr-defined]
+        _choice_field(self, "service_type_codes").choices = [
             (department.name, [(t.code, t.name) for t in department.service_types])
             for department in outline
             if department.service_types
@@ -115,7 +162,7 @@ class CatalogForm(forms.Form):
         }
 
 
-class StaffForm(forms.Form):
+class StaffForm(WizardForm):
     administrator_email = forms.EmailField(
         label=_("Courriel du premier administrateur municipal"),
         max_length=254,  # an account's address (Django's validator allows 320)
@@ -149,8 +196,16 @@ class StaffForm(forms.Form):
             ) from error
         return list(rows)
 
+    def values(self) -> dict[str, Any]:
+        """The administrator and the confirmed preview's rows; without a preview, the list
+        saved before stays."""
+        return {
+            "administrator_email": self.cleaned_data["administrator_email"],
+            "staff": self.cleaned_data["staff_rows"] or self.project.staff,
+        }
 
-class BrandingForm(forms.Form):
+
+class BrandingForm(WizardForm):
     display_name = forms.CharField(
         label=_("Nom affiché"),
         max_length=100,
@@ -177,7 +232,7 @@ class ChecklistForm(forms.Form):
 
     def __init__(self, *args: Any, choices: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["done"].choices = choices  # type: ignore[attr-defined]
+        _choice_field(self, "done").choices = choices
 
 
 class TimeEntryForm(forms.Form):
@@ -271,8 +326,8 @@ class RequestsMappingForm(forms.Form):
             )
             guess = next((c for c in columns if c.strip().lower() == name), "")
             self.fields[f"col_{name}"].initial = guess
-        self.fields["default_status"].choices = [("", "—"), *statuses]  # type: ignore[attr-defined]
-        self.fields["default_channel"].choices = [("", "—"), *channels]  # type: ignore[attr-defined]
+        _choice_field(self, "default_status").choices = [("", "—"), *statuses]
+        _choice_field(self, "default_channel").choices = [("", "—"), *channels]
 
     def column_fields(self) -> list[forms.BoundField]:
         return [self[f"col_{name}"] for name in self.mapped]

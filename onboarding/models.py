@@ -181,7 +181,7 @@ class Milestone(models.Model):
     )
     kind = models.CharField(_("jalon"), max_length=16, choices=Kind.choices)
     at = models.DateTimeField(_("le"), auto_now_add=True)
-    by = models.ForeignKey(
+    actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
 

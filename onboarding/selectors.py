@@ -8,7 +8,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet, Sum
+from django_tenants.utils import schema_context
 
+from crm.selectors import CatalogOutlineDepartment, catalog_outline
 from onboarding.models import Activity, Milestone, OnboardingProject, TownRollup
 from tenants.models import Domain, Municipality
 
@@ -79,3 +81,9 @@ def project_hours(*, project: OnboardingProject) -> list[ActivityHours]:
         for activity in Activity
         if activity.value in totals
     ]
+
+
+def host_catalog_outline(*, project: OnboardingProject) -> list[CatalogOutlineDepartment]:
+    """The catalog of the project's host by department: what the wizard offers to copy."""
+    with schema_context(project.host.schema_name):
+        return catalog_outline()

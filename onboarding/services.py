@@ -10,7 +10,6 @@ import csv
 import io
 import itertools
 import logging
-import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -34,14 +33,20 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django_tenants.utils import schema_context, schema_exists
 
-from crm.cloning import CloneReport, catalog_copy_from
 from crm.errors import CrmError, CrmErrorCode
-from crm.imports.open311_services import ImportReport as Open311ImportReport
-from crm.imports.open311_services import open311_services_import
-from crm.imports.requests import RequestsImportReport, requests_import
+from crm.imports.csv import first_line, guess_delimiter
 from crm.models import StaffRole as CrmStaffRole
 from crm.selectors import catalog_outline, department_by_code, town_activity
-from crm.services import staff_role_set
+from crm.services import (
+    CloneReport,
+    Open311ImportReport,
+    RequestsImportReport,
+    catalog_copy_from,
+    open311_services_import,
+    requests_import,
+    staff_role_set,
+)
+from onboarding import wizard
 from onboarding.errors import OnboardingError, OnboardingErrorCode
 from onboarding.models import (
     AuditEntry,
@@ -54,10 +59,10 @@ from onboarding.models import (
     TownRollup,
 )
 from tenants.accounts.models import User
-from tenants.archive import town_export
+from tenants.archive import town_archive_write, town_export_record
 from tenants.errors import TenancyError
 from tenants.locks import advisory_xact_lock
-from tenants.models import DEFAULT_BRAND_COLOUR, Domain, Municipality, TownExport
+from tenants.models import DEFAULT_BRAND_COLOUR, Municipality, TownExport
 from tenants.services import (
     absolute_url,
     administrator_invite,
@@ -67,7 +72,6 @@ from tenants.services import (
     municipality_set_status,
     staff_invite,
 )
-from tenants.validators import validate_brand_colour, validate_hostname, validate_slug
 
 logger = logging.getLogger(__name__)
 
@@ -153,15 +157,6 @@ def municipality_onboard(
 # Every write below is audited in the same transaction (AuditEntry), and the wizard's steps are
 # saved one by one on the OnboardingProject so an implementation can pause and resume.
 
-WIZARD_STEPS: tuple[str, ...] = (
-    "identite",
-    "profil",
-    "forfait",
-    "catalogue",
-    "personnel",
-    "image",
-    "revue",
-)
 STAFF_CSV_MAX_LINES = 2000
 
 
@@ -179,7 +174,7 @@ def audit_record(
         )
 
 
-def console_member_invite(*, email: str, role: str, by: User | None) -> ConsoleMember:
+def console_member_invite(*, email: str, role: str, actor: User | None) -> ConsoleMember:
     """Give a platform staff account a console role, creating the account (public schema, no
     password) and e-mailing a link to choose a password. Raises ValidationError for a bad
     address or role."""
@@ -200,7 +195,7 @@ def console_member_invite(*, email: str, role: str, by: User | None) -> ConsoleM
         member, _created = ConsoleMember.objects.update_or_create(
             user=user, defaults={"role": role}
         )
-        audit_record(actor=by, action="member_invite", target=email, detail={"role": role})
+        audit_record(actor=actor, action="member_invite", target=email, detail={"role": role})
         uid = urlsafe_base64_encode(force_bytes(user.pk))
         token = default_token_generator.make_token(user)
     link = absolute_url(settings.RELAIS_BASE_DOMAIN, f"/comptes/reset/{uid}/{token}/")
@@ -211,47 +206,8 @@ def console_member_invite(*, email: str, role: str, by: User | None) -> ConsoleM
     return member
 
 
-def _identity_check(*, slug: str, domain: str, project: OnboardingProject | None) -> None:
-    """Refuse a slug or domain that a town, or another open project, already uses."""
-    errors: dict[str, list[str]] = {}
-    try:
-        validate_slug(slug)
-    except ValidationError as error:
-        errors["slug"] = error.messages
-    try:
-        validate_hostname(domain)
-    except ValidationError as error:
-        errors["domain"] = error.messages
-    if domain == settings.RELAIS_BASE_DOMAIN:
-        errors["domain"] = [_("Le domaine de base est celui de la plateforme, pas d'une ville.")]
-    others = OnboardingProject.objects.exclude(status=OnboardingProject.Status.FAILED)
-    if project is not None:
-        others = others.exclude(pk=project.pk)
-    others = others.filter(municipality__isnull=True)
-    if "slug" not in errors and (
-        Municipality.objects.filter(slug=slug).exists()
-        or schema_exists(slug.replace("-", "_"))
-        or others.filter(slug=slug).exists()
-    ):
-        errors["slug"] = [
-            _("L'identifiant « {slug} » est déjà pris par une municipalité ou un projet.").format(
-                slug=slug
-            )
-        ]
-    if "domain" not in errors and (
-        Domain.objects.filter(domain=domain).exists() or others.filter(domain=domain).exists()
-    ):
-        errors["domain"] = [
-            _("Le domaine « {domain} » est déjà utilisé par une municipalité ou un projet.").format(
-                domain=domain
-            )
-        ]
-    if errors:
-        raise ValidationError(errors)
-
-
 def project_start(
-    *, host: Municipality, name: str, slug: str, domain: str, by: User
+    *, host: Municipality, name: str, slug: str, domain: str, actor: User
 ) -> OnboardingProject:
     """Open an onboarding project with the town's identity (wizard step 1). Raises
     ValidationError for a taken or invalid slug or domain, OnboardingError for a host that is
@@ -271,7 +227,7 @@ def project_start(
     if len(privacy_officer_email) > _EMAIL_MAX:
         privacy_officer_email = ""
     with transaction.atomic():
-        _identity_check(slug=slug, domain=domain, project=None)
+        wizard.identity_check(slug=slug, domain=domain, project=None)
         project = OnboardingProject(
             host=host,
             name=name,
@@ -279,13 +235,13 @@ def project_start(
             domain=domain,
             region=host.region,
             privacy_officer_email=privacy_officer_email,
-            completed_steps=["identite"],
-            created_by=by,
+            completed_steps=[wizard.IDENTITY.key],
+            created_by=actor,
         )
         project.full_clean(exclude=["host", "municipality", "created_by"])
         project.save()
-        Milestone.objects.create(project=project, kind=Milestone.Kind.STARTED, by=by)
-        audit_record(actor=by, action="project_start", target=slug, detail={"domain": domain})
+        Milestone.objects.create(project=project, kind=Milestone.Kind.STARTED, actor=actor)
+        audit_record(actor=actor, action="project_start", target=slug, detail={"domain": domain})
     return project
 
 
@@ -299,30 +255,18 @@ def _editable(project: OnboardingProject) -> None:
 
 
 def project_step_save(
-    *, project: OnboardingProject, step: str, values: Mapping[str, Any], by: User
+    *, project: OnboardingProject, step: str, values: Mapping[str, Any], actor: User
 ) -> OnboardingProject:
-    """Save one wizard step's values on the project and mark the step done. Raises
-    ValidationError for invalid values (nothing is saved) and OnboardingError once the town
-    is provisioned."""
-    if step not in WIZARD_STEPS:
+    """Save the values of the wizard step `step` (its key) on the project and mark the step
+    done. Raises ValidationError for invalid values (nothing is saved) and OnboardingError for
+    an unknown step or field, a review before the other steps, or once the town is provisioned.
+    """
+    wizard_step = wizard.BY_KEY.get(step)
+    if wizard_step is None:
         raise OnboardingError(
             OnboardingErrorCode.UNKNOWN_STEP, _("Cette étape n'existe pas."), status=404
         )
-    allowed = {
-        "identite": {"name", "slug", "domain"},
-        "profil": {"population", "region"},
-        "forfait": {"plan"},
-        "catalogue": {"copy_catalog", "include_faq", "service_type_codes", "department_map"},
-        "personnel": {"administrator_email", "staff"},
-        "image": {
-            "display_name",
-            "primary_colour",
-            "privacy_officer_name",
-            "privacy_officer_email",
-        },
-        "revue": set(),
-    }[step]
-    unknown = set(values) - allowed
+    unknown = set(values) - wizard_step.fields
     if unknown:
         raise OnboardingError(
             OnboardingErrorCode.UNKNOWN_FIELD,
@@ -331,25 +275,7 @@ def project_step_save(
     with transaction.atomic():
         project = OnboardingProject.objects.select_for_update().get(pk=project.pk)
         _editable(project)
-        if step == "identite":
-            _identity_check(
-                slug=str(values["slug"]).strip().lower(),
-                domain=str(values["domain"]).strip().lower(),
-                project=project,
-            )
-        if step == "catalogue":
-            _catalog_check(project=project, values=values)
-        if step == "image":
-            validate_brand_colour(str(values["primary_colour"]))
-        if step == "revue":
-            missing = [s for s in WIZARD_STEPS[:-1] if s not in project.completed_steps]
-            if missing:
-                raise OnboardingError(
-                    OnboardingErrorCode.STEPS_MISSING,
-                    _("Terminez d'abord ces étapes : {steps}.").format(
-                        steps=", ".join(str(STEP_LABELS[s]) for s in missing)
-                    ),
-                )
+        wizard_step.check(project, values)
         for name, value in values.items():
             if isinstance(value, str):
                 value = value.strip().lower() if name in _LOWER_CASE_FIELDS else value.strip()
@@ -359,7 +285,7 @@ def project_step_save(
         project.full_clean(exclude=["host", "municipality", "created_by"])
         project.save()
         audit_record(
-            actor=by,
+            actor=actor,
             action="project_step",
             target=project.slug,
             detail={"step": step, "fields": sorted(values)},
@@ -374,73 +300,42 @@ _EMAIL_MAX = User._meta.get_field("email").max_length or 254
 # and staff line's are (the administrator is then recognised among the staff at provisioning).
 _LOWER_CASE_FIELDS = frozenset({"slug", "domain", "administrator_email", "privacy_officer_email"})
 
-STEP_LABELS: dict[str, Any] = {
-    "identite": _lazy("Identité et domaine"),
-    "profil": _lazy("Population et région"),
-    "forfait": _lazy("Forfait"),
-    "catalogue": _lazy("Catalogue et banque d'information"),
-    "personnel": _lazy("Personnel"),
-    "image": _lazy("Image et vie privée"),
-    "revue": _lazy("Revue"),
+
+@dataclass(frozen=True)
+class StaffColumn:
+    key: str  # the row's key, in code and in the project's saved list
+    header: str  # the file's documented header (French), as line errors name the column
+    headers: frozenset[str]  # every header read as this column (in lower case), English too
+
+
+STAFF_COLUMNS: tuple[StaffColumn, ...] = (
+    StaffColumn("email", "courriel", frozenset({"courriel", "email"})),
+    StaffColumn("first_name", "prenom", frozenset({"prenom", "prénom", "first_name"})),
+    StaffColumn("last_name", "nom", frozenset({"nom", "last_name"})),
+    StaffColumn("role", "role", frozenset({"role", "rôle"})),
+    StaffColumn("language", "langue", frozenset({"langue", "language"})),
+)
+_STAFF_COLUMN_OF_HEADER = {
+    header: column.key for column in STAFF_COLUMNS for header in column.headers
 }
-
-
-def _catalog_check(*, project: OnboardingProject, values: Mapping[str, Any]) -> None:
-    """The chosen service types and department codes must exist at the host / be valid."""
-    codes = values.get("service_type_codes")
-    with schema_context(project.host.schema_name):
-        outline = catalog_outline()
-    known_departments = {department.code for department in outline}
-    known_types = {t.code for department in outline for t in department.service_types}
-    if codes is not None:
-        unknown = sorted(set(codes) - known_types)
-        if unknown:
-            raise ValidationError(
-                {
-                    "service_type_codes": _("Types inconnus chez la ville hôte : {codes}.").format(
-                        codes=", ".join(unknown)
-                    )
-                }
-            )
-        if values.get("copy_catalog") and not codes:
-            raise ValidationError(
-                {"service_type_codes": _("Choisissez au moins un type de requête à copier.")}
-            )
-    department_map = values.get("department_map") or {}
-    bad = sorted(set(department_map) - known_departments)
-    if bad:
-        raise ValidationError(
-            {
-                "department_map": _("Services inconnus chez la ville hôte : {codes}.").format(
-                    codes=", ".join(bad)
-                )
-            }
-        )
-    for target in department_map.values():
-        if not _DEPARTMENT_CODE.match(target):
-            raise ValidationError(
-                {
-                    "department_map": _(
-                        "« {code} » n'est pas un code de service valide : lettres minuscules, "
-                        "chiffres, traits d'union ou de soulignement."
-                    ).format(code=target)
-                }
-            )
-
-
-_DEPARTMENT_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+_STAFF_HEADER_OF_KEY = {column.key: column.header for column in STAFF_COLUMNS}
 
 
 @dataclass(frozen=True)
 class StaffLineError:
     line: int
-    column: str
+    column: str  # a StaffColumn's key; "" for the whole line or file
     message: str
+
+    @property
+    def header(self) -> str:
+        """The column as the file names it (its documented header)."""
+        return _STAFF_HEADER_OF_KEY.get(self.column, "")
 
 
 @dataclass(frozen=True)
 class StaffPreview:
-    rows: list[dict[str, str]]
+    rows: list[dict[str, str]]  # keyed by the StaffColumns' keys
     errors: list[StaffLineError]
 
     @property
@@ -448,27 +343,13 @@ class StaffPreview:
         return not self.errors and bool(self.rows)
 
 
-STAFF_COLUMNS = ("courriel", "prenom", "nom", "role", "langue")
-_STAFF_ALIASES = {
-    "email": "courriel",
-    "courriel": "courriel",
-    "prenom": "prenom",
-    "prénom": "prenom",
-    "first_name": "prenom",
-    "nom": "nom",
-    "last_name": "nom",
-    "role": "role",
-    "rôle": "role",
-    "langue": "langue",
-    "language": "langue",
-}
-
-
 def staff_csv_preview(*, content: bytes) -> StaffPreview:
-    """Read a staff file (CSV, UTF-8, comma or semicolon) into rows, with an error per bad line.
+    """Read a staff file (CSV, UTF-8; comma, semicolon, tab or bar, as the header uses most) into
+    rows, with an error per bad line.
 
-    Columns: courriel (required), prenom, nom, role (administrateur or personnel; default
-    personnel), langue (fr or en; default fr). English headers are accepted too. Cells are
+    Columns (STAFF_COLUMNS): courriel (required), prenom, nom, role (administrateur or
+    personnel; default personnel), langue (fr or en; default fr). English headers are accepted
+    too. Rows are keyed in English (email, first_name, last_name, role, language). Cells are
     trimmed and their NUL characters dropped, as the other imports do; lines are numbered as a
     spreadsheet shows them.
     """
@@ -476,22 +357,21 @@ def staff_csv_preview(*, content: bytes) -> StaffPreview:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         return StaffPreview([], [StaffLineError(0, "", _("Le fichier doit être encodé en UTF-8."))])
-    first_line = re.split(r"\r\n?|\n", text, maxsplit=1)[0]
-    if not first_line.strip():
+    header_line = first_line(text)
+    if not header_line.strip():
         return StaffPreview([], [StaffLineError(0, "", _("Le fichier est vide."))])
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=guess_delimiter(header_line))
     try:
         header = next(reader)
     except csv.Error as error:
         return StaffPreview([], [_unreadable_line(1, error)])
-    columns = [_STAFF_ALIASES.get(_cell(name).lower()) for name in header]
-    if "courriel" not in columns:
+    columns = [_STAFF_COLUMN_OF_HEADER.get(_cell(name).lower()) for name in header]
+    if "email" not in columns:
         return StaffPreview(
             [],
             [
                 StaffLineError(
-                    1, "courriel", _("La colonne « courriel » (ou « email ») est obligatoire.")
+                    1, "email", _("La colonne « courriel » (ou « email ») est obligatoire.")
                 )
             ],
         )
@@ -518,17 +398,17 @@ def staff_csv_preview(*, content: bytes) -> StaffPreview:
                 )
             )
             break
-        row = dict.fromkeys(STAFF_COLUMNS, "")
+        row = dict.fromkeys((column.key for column in STAFF_COLUMNS), "")
         for column, value in zip(columns, cells, strict=False):
             if column:
                 row[column] = _cell(value)
         if not any(row.values()):
             continue
-        row["courriel"] = row["courriel"].lower()
+        row["email"] = row["email"].lower()
         row["role"] = (row["role"] or StaffRole.STAFF).lower()
-        row["langue"] = (row["langue"] or "fr").lower()
+        row["language"] = (row["language"] or "fr").lower()
         line_errors = _staff_line_errors(row, number, seen)
-        seen.setdefault(row["courriel"], number)
+        seen.setdefault(row["email"], number)
         errors.extend(line_errors)
         if not line_errors:
             rows.append(row)
@@ -550,34 +430,30 @@ def _staff_line_errors(
 ) -> list[StaffLineError]:
     line_errors = []
     try:
-        validate_email(row["courriel"])
+        validate_email(row["email"])
     except ValidationError:
         line_errors.append(
             StaffLineError(
                 number,
-                "courriel",
-                _("« {value} » n'est pas une adresse courriel valide.").format(
-                    value=row["courriel"]
-                ),
+                "email",
+                _("« {value} » n'est pas une adresse courriel valide.").format(value=row["email"]),
             )
         )
     else:
-        if len(row["courriel"]) > _EMAIL_MAX:  # the validator allows 320; an account, 254
+        if len(row["email"]) > _EMAIL_MAX:  # the validator allows 320; an account, 254
             line_errors.append(
                 StaffLineError(
                     number,
-                    "courriel",
+                    "email",
                     _("L'adresse dépasse {limit} caractères.").format(limit=_EMAIL_MAX),
                 )
             )
-    if row["courriel"] in seen:
+    if row["email"] in seen:
         line_errors.append(
             StaffLineError(
                 number,
-                "courriel",
-                _("Cette adresse figure déjà à la ligne {line}.").format(
-                    line=seen[row["courriel"]]
-                ),
+                "email",
+                _("Cette adresse figure déjà à la ligne {line}.").format(line=seen[row["email"]]),
             )
         )
     if row["role"] not in StaffRole.values:
@@ -590,15 +466,15 @@ def _staff_line_errors(
                 ),
             )
         )
-    if row["langue"] not in {"fr", "en"}:
+    if row["language"] not in {"fr", "en"}:
         line_errors.append(
             StaffLineError(
                 number,
-                "langue",
-                _("Langue « {value} » inconnue : fr ou en.").format(value=row["langue"]),
+                "language",
+                _("Langue « {value} » inconnue : fr ou en.").format(value=row["language"]),
             )
         )
-    for column in ("prenom", "nom"):
+    for column in ("first_name", "last_name"):
         if len(row[column]) > 150:
             line_errors.append(StaffLineError(number, column, _("150 caractères au plus.")))
     return line_errors
@@ -611,7 +487,7 @@ def _log_step(project: OnboardingProject, label: str, started: float, **extra: A
     ]
 
 
-def project_provision(*, project: OnboardingProject, by: User) -> OnboardingProject:
+def project_provision(*, project: OnboardingProject, actor: User) -> OnboardingProject:
     """Provision the town the project describes: schema, domain, branding, copy of the host's
     catalog and bank, administrator and staff invitations; all or nothing. On failure the
     project records why (status failed) and no schema, domain or account is left behind.
@@ -622,13 +498,13 @@ def project_provision(*, project: OnboardingProject, by: User) -> OnboardingProj
     with transaction.atomic():
         project = OnboardingProject.objects.select_for_update().get(pk=project.pk)
         _editable(project)
-        if "revue" not in project.completed_steps:
+        if wizard.REVIEW.key not in project.completed_steps:
             raise OnboardingError(
                 OnboardingErrorCode.REVIEW_MISSING,
                 _("Validez la revue du projet avant la mise en service."),
                 status=409,
             )
-        failure = _provision_locked(project=project, by=by)
+        failure = _provision_locked(project=project, actor=actor)
         if failure is not None:
             OnboardingProject.objects.filter(pk=project.pk, municipality__isnull=True).update(
                 status=OnboardingProject.Status.FAILED,
@@ -636,14 +512,14 @@ def project_provision(*, project: OnboardingProject, by: User) -> OnboardingProj
                 provisioning_log=[{"step": "failed"}],
             )
             audit_record(
-                actor=by, action="project_provision_failed", target=project.slug, detail={}
+                actor=actor, action="project_provision_failed", target=project.slug, detail={}
             )
             logger.info("provisioning failed: project=%s", project.pk)
         project.refresh_from_db()
     return project
 
 
-def _provision_locked(*, project: OnboardingProject, by: User) -> str | None:
+def _provision_locked(*, project: OnboardingProject, actor: User) -> str | None:
     """The provisioning itself, in a savepoint: None when done, else why it failed (and then
     nothing of it is left)."""
     project.provisioning_log = []
@@ -681,16 +557,16 @@ def _provision_locked(*, project: OnboardingProject, by: User) -> str | None:
                 )
             invited_started = time.perf_counter()
             for row in project.staff:
-                if row["courriel"] == project.administrator_email:
+                if row["email"] == project.administrator_email:
                     continue
                 administrator = row.get("role") == StaffRole.ADMINISTRATOR
                 member = staff_invite(
                     municipality=town,
-                    email=row["courriel"],
-                    first_name=row.get("prenom", ""),
-                    last_name=row.get("nom", ""),
+                    email=row["email"],
+                    first_name=row.get("first_name", ""),
+                    last_name=row.get("last_name", ""),
                     administrator=administrator,
-                    language=row.get("langue", "fr"),
+                    language=row.get("language", "fr"),
                 )
                 # Staff start as 311 agents; the town's administrator refines roles later.
                 with schema_context(town.schema_name):
@@ -710,19 +586,19 @@ def _provision_locked(*, project: OnboardingProject, by: User) -> str | None:
             _log_step(project, "total", started)
             project.save()
             Milestone.objects.get_or_create(
-                project=project, kind=Milestone.Kind.PROVISIONED, defaults={"by": by}
+                project=project, kind=Milestone.Kind.PROVISIONED, defaults={"actor": actor}
             )
             if result.clone is not None:
                 Milestone.objects.get_or_create(
-                    project=project, kind=Milestone.Kind.CATALOG_COPIED, defaults={"by": by}
+                    project=project, kind=Milestone.Kind.CATALOG_COPIED, defaults={"actor": actor}
                 )
             if project.administrator_email or project.staff:
                 Milestone.objects.get_or_create(
-                    project=project, kind=Milestone.Kind.STAFF_INVITED, defaults={"by": by}
+                    project=project, kind=Milestone.Kind.STAFF_INVITED, defaults={"actor": actor}
                 )
             transaction.on_commit(_refresh_rollup_later)
             audit_record(
-                actor=by,
+                actor=actor,
                 action="project_provision",
                 target=project.slug,
                 detail={"schema": town.schema_name, "log": project.provisioning_log},
@@ -791,7 +667,7 @@ def project_checklist(*, project: OnboardingProject) -> list[ChecklistItem]:
 
 
 def project_checklist_update(
-    *, project: OnboardingProject, done: Iterable[str], by: User
+    *, project: OnboardingProject, done: Iterable[str], actor: User
 ) -> OnboardingProject:
     """Record which manual go-live items are done."""
     done = set(done)
@@ -803,12 +679,12 @@ def project_checklist_update(
         project.checklist = {key: key in done for key in MANUAL_CHECKLIST}
         project.save(update_fields=["checklist", "updated_at"])
         audit_record(
-            actor=by, action="checklist_update", target=project.slug, detail=project.checklist
+            actor=actor, action="checklist_update", target=project.slug, detail=project.checklist
         )
     return project
 
 
-def project_go_live(*, project: OnboardingProject, by: User) -> OnboardingProject:
+def project_go_live(*, project: OnboardingProject, actor: User) -> OnboardingProject:
     """Put the town online once every checklist item is done. Raises OnboardingError (409)
     listing what is missing."""
     missing = [item.label for item in project_checklist(project=project) if not item.done]
@@ -832,9 +708,9 @@ def project_go_live(*, project: OnboardingProject, by: User) -> OnboardingProjec
         project.status = OnboardingProject.Status.LIVE
         project.save(update_fields=["status", "updated_at"])
         Milestone.objects.get_or_create(
-            project=project, kind=Milestone.Kind.WENT_LIVE, defaults={"by": by}
+            project=project, kind=Milestone.Kind.WENT_LIVE, defaults={"actor": actor}
         )
-        audit_record(actor=by, action="project_go_live", target=project.slug)
+        audit_record(actor=actor, action="project_go_live", target=project.slug)
         transaction.on_commit(_refresh_rollup_later)
     return project
 
@@ -917,7 +793,7 @@ LIFECYCLE_ACTIONS = {
 }
 
 
-def console_town_status(*, municipality: Municipality, action: str, by: User) -> Municipality:
+def console_town_status(*, municipality: Municipality, action: str, actor: User) -> Municipality:
     """Suspend, resume or archive a town from the console. Raises OnboardingError for an
     unknown action and TenancyError for a move the lifecycle refuses."""
     if action not in LIFECYCLE_ACTIONS:
@@ -929,47 +805,56 @@ def console_town_status(*, municipality: Municipality, action: str, by: User) ->
             town = municipality_set_status(
                 municipality=municipality, status=LIFECYCLE_ACTIONS[action]
             )
-        audit_record(actor=by, action=f"town_{action}", target=town.slug)
+        audit_record(actor=actor, action=f"town_{action}", target=town.slug)
     return town
 
 
-def console_town_export(*, municipality: Municipality, by: User) -> TownExport:
-    """Write the town's complete archive in RELAIS_EXPORT_DIR (private to the server's user)."""
+def console_town_export(*, municipality: Municipality, actor: User) -> TownExport:
+    """Write the town's complete archive in RELAIS_EXPORT_DIR (private to the server's user),
+    then record it and its audit entry together. The archive is read from a snapshot of its
+    own, which cannot share their transaction: if recording fails, the file is deleted (a
+    town's personal data that no record lists)."""
     folder = Path(settings.RELAIS_EXPORT_DIR)
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o700)
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     output = folder / f"{municipality.slug}-{stamp}.tar.gz"
-    summary = town_export(municipality=municipality, output=output)
-    export = TownExport.objects.filter(municipality=municipality).latest("created_at")
-    audit_record(
-        actor=by,
-        action="town_export",
-        target=municipality.slug,
-        detail={"rows": summary.rows, "files": summary.files, "file": output.name},
-    )
+    summary = town_archive_write(municipality=municipality, output=output)
+    try:
+        with transaction.atomic():
+            export = town_export_record(municipality=municipality, output=output, summary=summary)
+            audit_record(
+                actor=actor,
+                action="town_export",
+                target=municipality.slug,
+                detail={"rows": summary.rows, "files": summary.files, "file": output.name},
+            )
+    except BaseException:
+        output.unlink(missing_ok=True)
+        raise
     return export
 
 
-def console_export_download_record(*, export: TownExport, by: User) -> None:
+def console_export_download_record(*, export: TownExport, actor: User) -> None:
     """A download of a town's archive is an access to personal data: it is audited."""
     audit_record(
-        actor=by,
+        actor=actor,
         action="town_export_download",
         target=export.slug,
         detail={"file": Path(export.path).name},
     )
 
 
-def console_town_delete(*, municipality: Municipality, confirmation: str, by: User) -> None:
+def console_town_delete(*, municipality: Municipality, confirmation: str, actor: User) -> None:
     """Delete an archived, exported town (the typed slug confirms). Raises TenancyError."""
     slug = municipality.slug
-    municipality_delete(municipality=municipality, confirmation=confirmation)
-    audit_record(actor=by, action="town_delete", target=slug)
+    with transaction.atomic():
+        municipality_delete(municipality=municipality, confirmation=confirmation)
+        audit_record(actor=actor, action="town_delete", target=slug)
 
 
 def console_services_import(
-    *, municipality: Municipality, content: bytes, department_code: str, language: str, by: User
+    *, municipality: Municipality, content: bytes, department_code: str, language: str, actor: User
 ) -> Open311ImportReport:
     """Import an Open311 service list into the town's catalog, under one of its departments.
     Raises CrmError (nothing imported) for a bad document or an unknown department."""
@@ -984,12 +869,12 @@ def console_services_import(
                 field="department",
             )
         report = open311_services_import(content=content, department=department, language=language)
-    audit_record(
-        actor=by,
-        action="open311_import",
-        target=municipality.slug,
-        detail={"created": len(report.created), "updated": len(report.updated)},
-    )
+        audit_record(
+            actor=actor,
+            action="open311_import",
+            target=municipality.slug,
+            detail={"created": len(report.created), "updated": len(report.updated)},
+        )
     return report
 
 
@@ -1000,18 +885,18 @@ def console_requests_import(
     mapping: Mapping[str, Any],
     file_name: str,
     dry_run: bool,
-    by: User,
+    actor: User,
 ) -> RequestsImportReport:
     """Validate (dry run) or import a CSV of historical requests into the town, all or nothing.
     Raises RequestImportError listing every problem, line by line."""
-    with schema_context(municipality.schema_name):
+    with schema_context(municipality.schema_name), transaction.atomic():
         report = requests_import(
             actor=None, content=content, mapping=mapping, file_name=file_name, dry_run=dry_run
         )
-    audit_record(
-        actor=by,
-        action="requests_import_check" if dry_run else "requests_import",
-        target=municipality.slug,
-        detail={"file": file_name, "sha256": report.sha256, "imported": report.imported},
-    )
+        audit_record(
+            actor=actor,
+            action="requests_import_check" if dry_run else "requests_import",
+            target=municipality.slug,
+            detail={"file": file_name, "sha256": report.sha256, "imported": report.imported},
+        )
     return report

@@ -6,12 +6,10 @@ after a two-factor sign-in in the current session.
 
 from __future__ import annotations
 
-import secrets
-import time
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec
 
 from django.conf import settings
 from django.contrib import messages
@@ -27,15 +25,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
-from django_tenants.utils import schema_context
 
 from crm.errors import CrmError
 from crm.imports.csv import guess_encoding, header_columns
-from crm.imports.requests import FIELDS as IMPORT_FIELDS
-from crm.imports.requests import RequestImportError
 from crm.models import Channel, RequestStatus
-from crm.selectors import catalog_outline
-from onboarding import forms
+from crm.services import REQUEST_IMPORT_FIELDS as IMPORT_FIELDS
+from crm.services import RequestImportError
+from onboarding import forms, wizard
 from onboarding.errors import OnboardingError
 from onboarding.models import (
     AuditEntry,
@@ -45,12 +41,16 @@ from onboarding.models import (
     StaffRole,
     TownRollup,
 )
-from onboarding.selectors import console_town_list, project_hours, project_list
+from onboarding.pending_uploads import PendingUploads
+from onboarding.selectors import (
+    console_town_list,
+    host_catalog_outline,
+    project_hours,
+    project_list,
+)
 from onboarding.services import (
     LIFECYCLE_ACTIONS,
     MANUAL_CHECKLIST,
-    STEP_LABELS,
-    WIZARD_STEPS,
     console_export_download_record,
     console_member_invite,
     console_requests_import,
@@ -72,32 +72,50 @@ from tenants.errors import TenancyError
 from tenants.models import Municipality, TownExport
 from tenants.services import town_url
 
-View = Callable[..., HttpResponseBase]
+P = ParamSpec("P")
 
 
-def console_required(*roles: str) -> Callable[[View], View]:
+def console_required(
+    *roles: str,
+) -> Callable[
+    [Callable[Concatenate[HttpRequest, ConsoleMember, P], HttpResponseBase]],
+    Callable[Concatenate[HttpRequest, P], HttpResponseBase],
+]:
     """Let in console members with one of `roles` (any role when empty), signed in with a
-    second factor in this session; send others to sign in, set up or confirm their second
+    second factor in this session, and hand the view their `ConsoleMember` (whose `user` is
+    the actor of what the view does); send others to sign in, set up or confirm their second
     factor."""
 
-    def decorator(view: View) -> View:
+    def decorator(
+        view: Callable[Concatenate[HttpRequest, ConsoleMember, P], HttpResponseBase],
+    ) -> Callable[Concatenate[HttpRequest, P], HttpResponseBase]:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
             user = request.user
             if not user.is_authenticated:
                 return redirect_to_login(request.get_full_path(), reverse("account_login"))
-            member = ConsoleMember.objects.filter(user=user).first()
+            member = ConsoleMember.objects.select_related("user").filter(user=user).first()
             if member is None or (roles and member.role not in roles):
                 raise PermissionDenied(_("Votre compte n'a pas accès à cette page de la console."))
             detour = second_factor_detour(request, required=True)
             if detour is not None:
                 return detour
-            request.console_member = member  # type: ignore[attr-defined]
-            return view(request, *args, **kwargs)
+            return view(request, member, *args, **kwargs)
 
         return wrapper
 
     return decorator
+
+
+def _render(
+    request: HttpRequest,
+    member: ConsoleMember,
+    template: str,
+    context: dict[str, Any],
+    status: int = 200,
+) -> HttpResponse:
+    """A console page: every page's navigation shows the member's role and what it opens."""
+    return render(request, template, {"member": member, **context}, status=status)
 
 
 def _error_messages(request: HttpRequest, error: ValidationError | OnboardingError) -> None:
@@ -118,24 +136,34 @@ def _form_errors(form: Any, error: ValidationError) -> None:
 
 
 @console_required()
-def console_home(request: HttpRequest) -> HttpResponse:
+def console_home(request: HttpRequest, member: ConsoleMember) -> HttpResponse:
     towns = console_town_list()
-    return render(
+    return _render(
         request,
+        member,
         "onboarding/home.html",
-        {"towns": towns, "projects": project_list(open_only=True)},
+        {
+            "towns": towns,
+            "projects": project_list(open_only=True),
+            "step_count": len(wizard.STEPS),
+        },
     )
 
 
 @console_required()
-def project_index(request: HttpRequest) -> HttpResponse:
-    return render(request, "onboarding/projects.html", {"projects": project_list()})
+def project_index(request: HttpRequest, member: ConsoleMember) -> HttpResponse:
+    return _render(
+        request,
+        member,
+        "onboarding/projects.html",
+        {"projects": project_list(), "step_count": len(wizard.STEPS)},
+    )
 
 
 @console_required()
 @require_http_methods(["GET", "POST"])
-def project_new(request: HttpRequest) -> HttpResponse:
-    form = forms.ProjectStartForm(request.POST or None, base_domain=settings.RELAIS_BASE_DOMAIN)
+def project_new(request: HttpRequest, member: ConsoleMember) -> HttpResponse:
+    form = forms.ProjectStartForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             project = project_start(
@@ -143,7 +171,7 @@ def project_new(request: HttpRequest) -> HttpResponse:
                 name=form.cleaned_data["name"],
                 slug=form.cleaned_data["slug"],
                 domain=form.cleaned_data["domain"],
-                by=request.user,  # type: ignore[arg-type]
+                actor=member.user,
             )
         except ValidationError as error:
             _form_errors(form, error)
@@ -154,11 +182,13 @@ def project_new(request: HttpRequest) -> HttpResponse:
                 request, _("Projet créé. Étape suivante : la population et la région.")
             )
             _custom_domain_notice(request, project.domain)
-            return redirect("console:project_step", pk=project.pk, step="profil")
-    return render(
+            following = wizard.next_step(wizard.IDENTITY) or wizard.REVIEW
+            return redirect("console:project_step", pk=project.pk, step=following.slug)
+    return _render(
         request,
+        member,
         "onboarding/wizard_step.html",
-        {"form": form, "step": "identite", **_wizard_context(None, "identite")},
+        {"form": form, **_wizard_context(None, wizard.IDENTITY)},
     )
 
 
@@ -175,118 +205,73 @@ def _custom_domain_notice(request: HttpRequest, domain: str) -> None:
         )
 
 
-def _wizard_context(project: OnboardingProject | None, step: str) -> dict[str, Any]:
+def _wizard_context(project: OnboardingProject | None, step: wizard.WizardStep) -> dict[str, Any]:
     done = set(project.completed_steps) if project else set()
     steps = [
-        {"key": key, "label": STEP_LABELS[key], "done": key in done, "current": key == step}
-        for key in WIZARD_STEPS
+        {
+            "key": each.key,
+            "slug": each.slug,
+            "label": each.label,
+            "done": each.key in done,
+            "current": each is step,
+        }
+        for each in wizard.STEPS
     ]
     return {
         "project": project,
+        "step": step,
         "steps": steps,
-        "step_label": STEP_LABELS[step],
-        "step_number": WIZARD_STEPS.index(step) + 1,
-        "step_count": len(WIZARD_STEPS),
+        "step_label": step.label,
+        "step_number": wizard.STEPS.index(step) + 1,
+        "step_count": len(wizard.STEPS),
     }
-
-
-def _next_step(step: str) -> str | None:
-    index = WIZARD_STEPS.index(step)
-    return WIZARD_STEPS[index + 1] if index + 1 < len(WIZARD_STEPS) else None
-
-
-def _step_form(request: HttpRequest, project: OnboardingProject, step: str, data: Any) -> Any:
-    if step == "identite":
-        return forms.IdentityForm(
-            data,
-            base_domain=settings.RELAIS_BASE_DOMAIN,
-            initial={"name": project.name, "slug": project.slug, "domain": project.domain},
-        )
-    if step == "profil":
-        return forms.ProfileForm(
-            data, initial={"population": project.population, "region": project.region}
-        )
-    if step == "forfait":
-        return forms.PlanForm(data, initial={"plan": project.plan})
-    if step == "catalogue":
-        with schema_context(project.host.schema_name):
-            outline = catalog_outline()
-        every = [t.code for d in outline for t in d.service_types]
-        initial: dict[str, Any] = {
-            "copy_catalog": project.copy_catalog,
-            "include_faq": project.include_faq,
-            "service_type_codes": (
-                every if project.service_type_codes is None else project.service_type_codes
-            ),
-        }
-        for department in outline:
-            initial[f"dept_{department.code}"] = project.department_map.get(
-                department.code, department.code
-            )
-        return forms.CatalogForm(data, outline=outline, initial=initial)
-    if step == "personnel":
-        return forms.StaffForm(
-            data,
-            request.FILES or None,
-            initial={"administrator_email": project.administrator_email},
-        )
-    if step == "image":
-        return forms.BrandingForm(
-            data,
-            initial={
-                "display_name": project.display_name,
-                "primary_colour": project.primary_colour,
-                "privacy_officer_name": project.privacy_officer_name,
-                "privacy_officer_email": project.privacy_officer_email,
-            },
-        )
-    return None
 
 
 @console_required()
 @require_http_methods(["GET", "POST"])
-def project_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
+def project_step(request: HttpRequest, member: ConsoleMember, pk: int, step: str) -> HttpResponse:
     project = get_object_or_404(OnboardingProject.objects.select_related("host"), pk=pk)
-    if step not in WIZARD_STEPS:
+    wizard_step = wizard.BY_SLUG.get(step)
+    if wizard_step is None:
         raise Http404
     if project.status in {OnboardingProject.Status.PROVISIONED, OnboardingProject.Status.LIVE}:
         return redirect("console:project_detail", pk=project.pk)
-    data = request.POST if request.method == "POST" else None
-    form = _step_form(request, project, step, data)
-    context: dict[str, Any] = {"form": form, "step": step, **_wizard_context(project, step)}
-    if step == "revue":
-        return _review(request, project, context)
+    context: dict[str, Any] = _wizard_context(project, wizard_step)
+    if wizard_step.form is None:
+        return _review(request, member, project, context)
+    form = wizard_step.form(
+        request.POST if request.method == "POST" else None,
+        request.FILES or None,
+        project=project,
+        initial=wizard_step.initial(project),
+    )
+    context["form"] = form
     if request.method == "POST" and form.is_valid():
-        if step == "personnel":
-            preview_response = _staff_preview(request, project, form, context)
+        if isinstance(form, forms.StaffForm):
+            preview_response = _staff_preview(request, member, form, context)
             if preview_response is not None:
                 return preview_response
-            values: dict[str, Any] = {
-                "administrator_email": form.cleaned_data["administrator_email"],
-                "staff": form.cleaned_data["staff_rows"] or project.staff,
-            }
-        elif step == "catalogue":
-            values = form.values()
-        else:
-            values = dict(form.cleaned_data)
+        values = form.values()
         try:
-            project_step_save(project=project, step=step, values=values, by=request.user)  # type: ignore[arg-type]
+            project_step_save(
+                project=project, step=wizard_step.key, values=values, actor=member.user
+            )
         except ValidationError as error:
             _form_errors(form, error)
         except OnboardingError as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, _("Étape enregistrée."))
-            if step == "identite":
+            if wizard_step is wizard.IDENTITY:
                 _custom_domain_notice(request, values["domain"])
-            following = _next_step(step)
-            return redirect("console:project_step", pk=project.pk, step=following or "revue")
-    return render(request, "onboarding/wizard_step.html", context)
+            following = wizard.next_step(wizard_step) or wizard.REVIEW
+            return redirect("console:project_step", pk=project.pk, step=following.slug)
+    return _render(request, member, "onboarding/wizard_step.html", context)
 
 
 def _staff_preview(
     request: HttpRequest,
-    project: OnboardingProject,
+    member: ConsoleMember,
     form: forms.StaffForm,
     context: dict[str, Any],
 ) -> HttpResponse | None:
@@ -307,40 +292,38 @@ def _staff_preview(
         }
     )
     status = 200 if preview.valid else 422
-    return render(request, "onboarding/wizard_step.html", context, status=status)
+    return _render(request, member, "onboarding/wizard_step.html", context, status=status)
 
 
 def _review(
-    request: HttpRequest, project: OnboardingProject, context: dict[str, Any]
+    request: HttpRequest, member: ConsoleMember, project: OnboardingProject, context: dict[str, Any]
 ) -> HttpResponse:
     if request.method == "POST":
         try:
-            project_step_save(project=project, step="revue", values={}, by=request.user)  # type: ignore[arg-type]
+            project_step_save(project=project, step=wizard.REVIEW.key, values={}, actor=member.user)
         except (ValidationError, OnboardingError) as error:
             _error_messages(request, error)
         else:
             return redirect("console:project_provision", pk=project.pk)
-    with schema_context(project.host.schema_name):
-        outline = catalog_outline()
     chosen = project.service_type_codes
     type_count = sum(
         1
-        for department in outline
+        for department in host_catalog_outline(project=project)
         for t in department.service_types
         if chosen is None or t.code in chosen
     )
-    missing = [STEP_LABELS[s] for s in WIZARD_STEPS[:-1] if s not in project.completed_steps]
+    missing = [step.label for step in wizard.steps_missing(project)]
     context.update({"type_count": type_count, "missing": missing})
-    return render(request, "onboarding/review.html", context)
+    return _render(request, member, "onboarding/review.html", context)
 
 
 @console_required()
 @require_http_methods(["GET", "POST"])
-def project_provision_view(request: HttpRequest, pk: int) -> HttpResponse:
+def project_provision_view(request: HttpRequest, member: ConsoleMember, pk: int) -> HttpResponse:
     project = get_object_or_404(OnboardingProject.objects.select_related("host"), pk=pk)
     if request.method == "POST":
         try:
-            project = project_provision(project=project, by=request.user)  # type: ignore[arg-type]
+            project = project_provision(project=project, actor=member.user)
         except OnboardingError as error:
             messages.error(request, error.message)
         else:
@@ -354,12 +337,14 @@ def project_provision_view(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, _("La municipalité est mise en service."))
         return redirect("console:project_provision", pk=project.pk)
-    return render(
+    return _render(
         request,
+        member,
         "onboarding/provision.html",
         {
             "project": project,
             "log": project.provisioning_log,
+            "review_done": wizard.REVIEW.key in project.completed_steps,
             "town_address": town_url(project.municipality) if project.municipality else "",
         },
     )
@@ -367,7 +352,7 @@ def project_provision_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @console_required()
 @require_http_methods(["GET", "POST"])
-def project_golive(request: HttpRequest, pk: int) -> HttpResponse:
+def project_golive(request: HttpRequest, member: ConsoleMember, pk: int) -> HttpResponse:
     project = get_object_or_404(OnboardingProject, pk=pk)
     if project.municipality is None:
         messages.info(request, _("La liste de mise en ligne vient après la mise en service."))
@@ -379,15 +364,12 @@ def project_golive(request: HttpRequest, pk: int) -> HttpResponse:
         initial={"done": [k for k, v in project.checklist.items() if v]},
     )
     if request.method == "POST" and form.is_valid():
-        user = request.user
         project = project_checklist_update(
-            project=project,
-            done=form.cleaned_data["done"],
-            by=user,  # type: ignore[arg-type]
+            project=project, done=form.cleaned_data["done"], actor=member.user
         )
         if "go_live" in request.POST:
             try:
-                project_go_live(project=project, by=user)  # type: ignore[arg-type]
+                project_go_live(project=project, actor=member.user)
             except OnboardingError as error:
                 messages.error(request, error.message)
             else:
@@ -396,8 +378,9 @@ def project_golive(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Liste enregistrée."))
         return redirect("console:project_golive", pk=project.pk)
-    return render(
+    return _render(
         request,
+        member,
         "onboarding/golive.html",
         {"project": project, "form": form, "items": project_checklist(project=project)},
     )
@@ -405,22 +388,23 @@ def project_golive(request: HttpRequest, pk: int) -> HttpResponse:
 
 @console_required()
 @require_http_methods(["GET", "POST"])
-def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def project_detail(request: HttpRequest, member: ConsoleMember, pk: int) -> HttpResponse:
     project = get_object_or_404(
         OnboardingProject.objects.select_related("host", "municipality"), pk=pk
     )
     form = forms.TimeEntryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            time_entry_log(project=project, user=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+            time_entry_log(project=project, user=member.user, **form.cleaned_data)
         except ValidationError as error:
             _form_errors(form, error)
         else:
             messages.success(request, _("Heures consignées."))
             return redirect("console:project_detail", pk=project.pk)
     entries = project.time_entries.select_related("user").order_by("-day", "-id")
-    return render(
+    return _render(
         request,
+        member,
         "onboarding/project.html",
         {
             "project": project,
@@ -429,31 +413,32 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "hours": project_hours(project=project),
             "total_hours": entries.aggregate(total=Sum("hours"))["total"] or 0,
             "milestones": project.milestones.all(),
-            "steps": _wizard_context(project, "revue")["steps"],
+            "steps": _wizard_context(project, wizard.REVIEW)["steps"],
         },
     )
 
 
 @console_required(ConsoleRole.OPERATOR)
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: HttpRequest, member: ConsoleMember) -> HttpResponse:
     page = Paginator(AuditEntry.objects.all(), 50).get_page(request.GET.get("page"))
-    return render(request, "onboarding/audit.html", {"page": page})
+    return _render(request, member, "onboarding/audit.html", {"page": page})
 
 
 @console_required(ConsoleRole.OPERATOR)
 @require_http_methods(["GET", "POST"])
-def members(request: HttpRequest) -> HttpResponse:
+def members(request: HttpRequest, member: ConsoleMember) -> HttpResponse:
     form = forms.MemberInviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            console_member_invite(by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+            console_member_invite(actor=member.user, **form.cleaned_data)
         except ValidationError as error:
             _form_errors(form, error)
         else:
             messages.success(request, _("Invitation envoyée."))
             return redirect("console:members")
-    return render(
+    return _render(
         request,
+        member,
         "onboarding/members.html",
         {"form": form, "members": ConsoleMember.objects.select_related("user").order_by("user")},
     )
@@ -477,7 +462,6 @@ REQUEST_FIELD_LABELS = {
     "resolved_at": _lazy("Date de résolution"),
     "closed_at": _lazy("Date de fermeture"),
 }
-IMPORT_SESSION_KEY = "console_requests_import"
 
 
 def _town(slug: str) -> Municipality:
@@ -498,19 +482,19 @@ def _town_context(town: Municipality) -> dict[str, Any]:
 
 
 @console_required()
-def town_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    return render(request, "onboarding/town.html", _town_context(_town(slug)))
+def town_detail(request: HttpRequest, member: ConsoleMember, slug: str) -> HttpResponse:
+    return _render(request, member, "onboarding/town.html", _town_context(_town(slug)))
 
 
 @console_required(ConsoleRole.OPERATOR)
 @require_POST
-def town_lifecycle(request: HttpRequest, slug: str) -> HttpResponse:
+def town_lifecycle(request: HttpRequest, member: ConsoleMember, slug: str) -> HttpResponse:
     town = _town(slug)
     try:
         console_town_status(
             municipality=town,
             action=request.POST.get("action", ""),
-            by=request.user,  # type: ignore[arg-type]
+            actor=member.user,
         )
     except (OnboardingError, TenancyError) as error:
         messages.error(request, error.message)
@@ -521,9 +505,9 @@ def town_lifecycle(request: HttpRequest, slug: str) -> HttpResponse:
 
 @console_required(ConsoleRole.OPERATOR)
 @require_POST
-def town_export_view(request: HttpRequest, slug: str) -> HttpResponse:
+def town_export_view(request: HttpRequest, member: ConsoleMember, slug: str) -> HttpResponse:
     town = _town(slug)
-    export = console_town_export(municipality=town, by=request.user)  # type: ignore[arg-type]
+    export = console_town_export(municipality=town, actor=member.user)
     messages.success(
         request,
         _("Exportation terminée : {rows} lignes, {files} fichier(s).").format(
@@ -534,18 +518,20 @@ def town_export_view(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @console_required(ConsoleRole.OPERATOR)
-def town_export_download(request: HttpRequest, slug: str, pk: int) -> HttpResponseBase:
+def town_export_download(
+    request: HttpRequest, member: ConsoleMember, slug: str, pk: int
+) -> HttpResponseBase:
     export = get_object_or_404(TownExport, pk=pk, municipality__slug=slug)
     path = Path(export.path)
     if not path.is_file():
         raise Http404
-    console_export_download_record(export=export, by=request.user)  # type: ignore[arg-type]
+    console_export_download_record(export=export, actor=member.user)
     return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
 
 
 @console_required(ConsoleRole.OPERATOR)
 @require_POST
-def town_delete(request: HttpRequest, slug: str) -> HttpResponse:
+def town_delete(request: HttpRequest, member: ConsoleMember, slug: str) -> HttpResponse:
     town = _town(slug)
     form = forms.ConfirmDeleteForm(request.POST)
     if form.is_valid():
@@ -553,7 +539,7 @@ def town_delete(request: HttpRequest, slug: str) -> HttpResponse:
             console_town_delete(
                 municipality=town,
                 confirmation=form.cleaned_data["confirmation"],
-                by=request.user,  # type: ignore[arg-type]
+                actor=member.user,
             )
         except TenancyError as error:
             messages.error(request, error.message)
@@ -565,7 +551,7 @@ def town_delete(request: HttpRequest, slug: str) -> HttpResponse:
 
 @console_required()
 @require_POST
-def town_import_services(request: HttpRequest, slug: str) -> HttpResponse:
+def town_import_services(request: HttpRequest, member: ConsoleMember, slug: str) -> HttpResponse:
     town = _town(slug)
     form = forms.ServicesImportForm(request.POST, request.FILES)
     if form.is_valid():
@@ -575,7 +561,7 @@ def town_import_services(request: HttpRequest, slug: str) -> HttpResponse:
                 content=form.cleaned_data["services_file"].read(),
                 department_code=form.cleaned_data["department"],
                 language=form.cleaned_data["language"],
-                by=request.user,  # type: ignore[arg-type]
+                actor=member.user,
             )
         except CrmError as error:
             messages.error(request, error.message)
@@ -588,61 +574,31 @@ def town_import_services(request: HttpRequest, slug: str) -> HttpResponse:
             )
             return redirect("console:town", slug=town.slug)
     context = _town_context(town) | {"services_form": form}
-    return render(request, "onboarding/town.html", context, status=400)
-
-
-def _import_dir() -> Path:
-    folder = Path(settings.RELAIS_EXPORT_DIR).parent / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o700)
-    return folder
-
-
-IMPORT_FILE_MAX_AGE_SECONDS = 24 * 3600
-
-
-def _discard_pending_import(request: HttpRequest) -> None:
-    """Uploaded files hold citizens' data: a replaced upload is deleted at once, and any file
-    left over from an abandoned import is deleted after a day."""
-    pending = request.session.pop(IMPORT_SESSION_KEY, None)
-    folder = _import_dir()
-    if pending:
-        (folder / f"{pending['token']}.csv").unlink(missing_ok=True)
-    cutoff = time.time() - IMPORT_FILE_MAX_AGE_SECONDS
-    for leftover in folder.glob("*.csv"):
-        if leftover.stat().st_mtime < cutoff:
-            leftover.unlink(missing_ok=True)
+    return _render(request, member, "onboarding/town.html", context, status=400)
 
 
 @console_required()
 @require_http_methods(["GET", "POST"])
-def town_import_requests(request: HttpRequest, slug: str) -> HttpResponse:
+def town_import_requests(request: HttpRequest, member: ConsoleMember, slug: str) -> HttpResponse:
     """Historical requests: upload the CSV, map its columns, check (nothing written), import."""
     town = _town(slug)
+    uploads = PendingUploads(request.session)
     if request.method == "POST" and "requests_file" in request.FILES:
         upload_form = forms.RequestsUploadForm(request.POST, request.FILES)
         if not upload_form.is_valid():
             page = _town_context(town) | {"upload_form": upload_form}
-            return render(request, "onboarding/town.html", page, status=400)
+            return _render(request, member, "onboarding/town.html", page, status=400)
         upload = upload_form.cleaned_data["requests_file"]
-        _discard_pending_import(request)
-        token = secrets.token_hex(16)
-        (_import_dir() / f"{token}.csv").write_bytes(upload.read())
-        request.session[IMPORT_SESSION_KEY] = {
-            "town": town.slug,
-            "token": token,
-            "name": Path(upload.name).name[:200],
-        }
+        uploads.put(town=town.slug, name=upload.name or "", content=upload.read())
         return redirect("console:town_import_requests", slug=town.slug)
-    pending = request.session.get(IMPORT_SESSION_KEY)
-    if not pending or pending.get("town") != town.slug:
+    pending = uploads.get(town=town.slug)
+    if pending is None:
         messages.info(request, _("Téléversez d'abord le fichier des requêtes."))
         return redirect("console:town", slug=town.slug)
-    path = _import_dir() / f"{pending['token']}.csv"
-    if not path.is_file():
+    content = pending.read()
+    if content is None:
         messages.error(request, _("Le fichier téléversé n'est plus disponible : recommencez."))
         return redirect("console:town", slug=town.slug)
-    content = path.read_bytes()
     # The columns offered are the header read in the encoding the import will use: the one
     # chosen, else the one the file seems to be in (a Windows-1252 "Catégorie" would
     # otherwise be offered as "Cat�gorie", a column the import never finds).
@@ -659,7 +615,7 @@ def town_import_requests(request: HttpRequest, slug: str) -> HttpResponse:
         statuses=[(s.value, str(s.label)) for s in RequestStatus],
         channels=[(c.value, str(c.label)) for c in Channel],
     )
-    context: dict[str, Any] = {"town": town, "form": form, "file_name": pending["name"]}
+    context: dict[str, Any] = {"town": town, "form": form, "file_name": pending.name}
     if request.method == "POST" and form.is_valid():
         dry_run = "import" not in request.POST
         try:
@@ -667,16 +623,15 @@ def town_import_requests(request: HttpRequest, slug: str) -> HttpResponse:
                 municipality=town,
                 content=content,
                 mapping=form.mapping(),
-                file_name=pending["name"],
+                file_name=pending.name,
                 dry_run=dry_run,
-                by=request.user,  # type: ignore[arg-type]
+                actor=member.user,
             )
         except RequestImportError as error:
             context.update({"problems": error.problems[:500], "problem_count": len(error.problems)})
-            return render(request, "onboarding/import_requests.html", context, status=422)
+            return _render(request, member, "onboarding/import_requests.html", context, status=422)
         if not dry_run:
-            path.unlink(missing_ok=True)
-            del request.session[IMPORT_SESSION_KEY]
+            uploads.discard()
             messages.success(
                 request,
                 _("{count} requête(s) importée(s), {skipped} déjà présente(s).").format(
@@ -685,4 +640,4 @@ def town_import_requests(request: HttpRequest, slug: str) -> HttpResponse:
             )
             return redirect("console:town", slug=town.slug)
         context["report"] = report
-    return render(request, "onboarding/import_requests.html", context)
+    return _render(request, member, "onboarding/import_requests.html", context)

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db import connection
 from django.http import HttpRequest
 from django_tenants.utils import get_public_schema_name
 
+from tenants.db import connection
 from tenants.models import Domain, Municipality
 
 
@@ -31,7 +31,7 @@ class SchemaScopedAdmin(admin.ModelAdmin):
 
 
 def on_platform() -> bool:
-    return bool(connection.schema_name == get_public_schema_name())  # type: ignore[attr-defined]
+    return bool(connection.schema_name == get_public_schema_name())
 
 
 class PlatformOnlyAdmin(SchemaScopedAdmin):

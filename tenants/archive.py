@@ -118,12 +118,21 @@ def _add(archive: tarfile.TarFile, name: str, data: bytes) -> None:
 
 
 def town_export(*, municipality: Municipality, output: Path) -> ArchiveSummary:
-    """Write the town's complete archive to `output`.
+    """Write the town's complete archive to `output` and record it (`TownExport`).
 
     Every table is read from one snapshot (REPEATABLE READ, when not already inside a
     transaction), streamed to disk, and the archive appears under its name only once complete;
     it is readable by its owner only (it holds citizens' personal data).
     """
+    summary = town_archive_write(municipality=municipality, output=output)
+    town_export_record(municipality=municipality, output=output, summary=summary)
+    return summary
+
+
+def town_archive_write(*, municipality: Municipality, output: Path) -> ArchiveSummary:
+    """Write the archive file of `town_export` without recording it: for a caller that records
+    it (`town_export_record`) in a transaction of its own, which the snapshot cannot be part
+    of."""
     counts: dict[str, int] = {}
     media = Path(settings.MEDIA_ROOT) / municipality.schema_name
     files = [p for p in media.rglob("*") if p.is_file()] if media.is_dir() else []
@@ -174,8 +183,14 @@ def town_export(*, municipality: Municipality, output: Path) -> ArchiveSummary:
         partial.replace(output)
     finally:
         partial.unlink(missing_ok=True)
-    summary = ArchiveSummary(tables=counts, files=len(files))
-    TownExport.objects.create(
+    return ArchiveSummary(tables=counts, files=len(files))
+
+
+def town_export_record(
+    *, municipality: Municipality, output: Path, summary: ArchiveSummary
+) -> TownExport:
+    """Record an archive written at `output` (a town is deleted only once one exists)."""
+    return TownExport.objects.create(
         municipality=municipality,
         slug=municipality.slug,
         schema_name=municipality.schema_name,
@@ -183,11 +198,24 @@ def town_export(*, municipality: Municipality, output: Path) -> ArchiveSummary:
         rows=summary.rows,
         files=summary.files,
     )
-    return summary
 
 
 def _invalid(message: str) -> TenancyError:
     return TenancyError(TenancyErrorCode.INVALID_ARCHIVE, message)
+
+
+def _manifest(archive: tarfile.TarFile) -> dict[str, Any]:
+    """The archive's manifest. Raises TenancyError when it is missing, is not a regular file or
+    is not a JSON object."""
+    invalid = _invalid(_("L'archive n'a pas de manifeste valide."))
+    try:
+        member = archive.extractfile("manifest.json")  # None: not a regular file
+        manifest = json.loads(member.read()) if member is not None else None
+    except (KeyError, ValueError) as error:
+        raise invalid from error
+    if not isinstance(manifest, dict):
+        raise invalid
+    return manifest
 
 
 def town_restore(
@@ -208,10 +236,7 @@ def town_restore(
             )
         ) from error
     with archive, tempfile.TemporaryDirectory() as scratch:
-        try:
-            manifest = json.loads(archive.extractfile("manifest.json").read())  # type: ignore[union-attr]
-        except (KeyError, AttributeError, ValueError) as error:
-            raise _invalid(_("L'archive n'a pas de manifeste valide.")) from error
+        manifest = _manifest(archive)
         if manifest.get("format") != FORMAT:
             raise _invalid(
                 _("Format d'archive inconnu : {format}.").format(format=manifest.get("format"))

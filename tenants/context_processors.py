@@ -8,11 +8,10 @@ from django.urls import translate_url
 from django.utils.text import capfirst
 from django.utils.translation import get_language, get_language_info
 
-from tenants.routing import TownRoute
+from tenants.requests import town_of
 
 
 def municipality(request: HttpRequest) -> dict[str, object]:
-    tenant = getattr(request, "tenant", None)
     current = get_language() or settings.LANGUAGE_CODE
     path = request.get_full_path()
     language_links = [
@@ -26,7 +25,7 @@ def municipality(request: HttpRequest) -> dict[str, object]:
         if code != current
     ]
     return {
-        "municipality": tenant if isinstance(tenant, TownRoute) else None,
+        "municipality": town_of(request),
         "language_links": language_links,
         "base_domain": settings.RELAIS_BASE_DOMAIN,
     }

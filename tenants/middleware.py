@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import cast
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
-from django.db import connection as default_connection
 from django.http import HttpRequest, HttpResponse
 from django.http.request import split_domain_port
 from django.template.loader import render_to_string
-from django_tenants.postgresql_backend.base import DatabaseWrapper
 
 from shared_config import health
 from tenants import routing
+from tenants.db import connection
 from tenants.models import Municipality
+from tenants.requests import bind_platform, bind_town
 
-connection = cast(DatabaseWrapper, default_connection)
 # Answered here, after the schema is bound and before the rest of the stack: on every host,
 # whatever the town's status, and for a probe that uses a bare address as its host.
 HEALTH_VIEWS: dict[str, Callable[[HttpRequest], HttpResponse]] = {
@@ -57,9 +55,7 @@ class TenantRoutingMiddleware:
             self._bind_public()
             if health_view is not None:
                 return health_view(request)
-            request.tenant = connection.tenant  # type: ignore[attr-defined]
-            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF  # type: ignore[attr-defined]
-            return self.get_response(request)
+            return self.get_response(bind_platform(request, connection.tenant))
 
         if not is_health:
             if route.status == Municipality.Status.ARCHIVED:
@@ -70,9 +66,7 @@ class TenantRoutingMiddleware:
             connection.set_tenant(route)
         if health_view is not None:
             return health_view(request)
-        request.tenant = route  # type: ignore[attr-defined]
-        request.urlconf = settings.ROOT_URLCONF  # type: ignore[attr-defined]
-        return self.get_response(request)
+        return self.get_response(bind_town(request, route))
 
     @staticmethod
     def _bind_public() -> None:
@@ -86,12 +80,19 @@ def _unknown_host(host: str) -> HttpResponse:
     return HttpResponse(render_to_string("errors/unknown_host.html", {"host": host}), status=404)
 
 
+class MaintenanceResponse(HttpResponse):
+    """A suspended town's page (503). A planned suspension is not a server error: Django's
+    request logging skips a response marked as already logged, which keeps it out of the error
+    log and alerts."""
+
+    status_code = 503
+    _has_been_logged = True
+
+
 def _maintenance(route: routing.TownRoute) -> HttpResponse:
     TenantRoutingMiddleware._bind_public()
-    response = HttpResponse(
-        render_to_string("errors/suspended.html", {"municipality": route}), status=503
+    response = MaintenanceResponse(
+        render_to_string("errors/suspended.html", {"municipality": route})
     )
     response["Retry-After"] = "3600"
-    # A planned suspension is not a server error: keep it out of the error log and alerts.
-    response._has_been_logged = True  # type: ignore[attr-defined]
     return response

@@ -14,10 +14,11 @@ import uuid
 
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.migrations.loader import MigrationLoader
 from django_tenants.utils import schema_exists
 
+from tenants.db import connection
 from tenants.locks import advisory_xact_lock
 from tenants.models import Municipality, SpareSchema
 
@@ -39,7 +40,7 @@ def spare_schema_create() -> SpareSchema:
         with connection.cursor() as cursor:
             cursor.execute(f'CREATE SCHEMA "{name}"')
         call_command("migrate_schemas", schema_name=name, interactive=False, verbosity=0)
-        connection.set_schema_to_public()  # type: ignore[attr-defined]
+        connection.set_schema_to_public()
         spare = SpareSchema.objects.create(schema_name=name)
     logger.info("spare schema ready: %s", name)
     return spare

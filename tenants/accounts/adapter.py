@@ -2,7 +2,8 @@
 
 Platform staff (base domain) are invited from the console, never signed up. On a town's hosts
 citizens may open an account (web or the mobile app's headless API); each new account gets its
-own citizen record. Staff accounts of a town are created by invitation.
+own citizen record (the CRM's part of sign-up: `crm.accounts.CitizenAccountAdapter`, the adapter
+the settings name, extends this one). Staff accounts of a town are created by invitation.
 
 Sign-up never tells whether an address already has an account (ACCOUNT_PREVENT_ENUMERATION
 with mandatory verification: the owner gets an e-mail instead). Links in allauth's e-mails are
@@ -28,13 +29,8 @@ from django.http.request import split_domain_port
 from django.utils.translation import gettext as _
 
 from tenants.accounts.models import User
-from tenants.routing import TownRoute
+from tenants.requests import town_of
 from tenants.services import absolute_url
-
-
-def _town_of(request: HttpRequest | None) -> TownRoute | None:
-    tenant = getattr(request, "tenant", None)
-    return tenant if isinstance(tenant, TownRoute) else None
 
 
 @dataclass(frozen=True)
@@ -47,7 +43,7 @@ class PublicSite:
 
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
-        return _town_of(request) is not None
+        return town_of(request) is not None
 
     def clean_email(self, email: str) -> str:
         """The address as allauth lower-cases it must still be one an account and a citizen
@@ -61,14 +57,6 @@ class AccountAdapter(DefaultAccountAdapter):
         if len(email) > limit:
             raise ValidationError(_("L'adresse dépasse {limit} caractères.").format(limit=limit))
         return email
-
-    def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> User:
-        from crm.services import citizen_for_account  # the CRM exists in towns' schemas only
-
-        saved = super().save_user(request, user, form, commit=commit)
-        if commit and _town_of(request) is not None:
-            citizen_for_account(user=saved)
-        return saved
 
     def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
         """A sign-in completed within the re-authentication delay is as fresh as a
@@ -92,7 +80,7 @@ class AccountAdapter(DefaultAccountAdapter):
 
 def _site(request: HttpRequest) -> PublicSite:
     host = split_domain_port(request.get_host())[0]
-    town = _town_of(request)
+    town = town_of(request)
     return PublicSite(name=town.public_name if town else "Relais", domain=host)
 
 

@@ -42,14 +42,14 @@ def console_account():
                 slug="essai-a11y",
                 domain="essai-a11y.localhost",
                 region="13",
-                completed_steps=["identite", "profil"],
+                completed_steps=["identity", "profile"],
                 staff=[
                     {
-                        "courriel": "a@essai.ca",
-                        "prenom": "A",
-                        "nom": "B",
+                        "email": "a@essai.ca",
+                        "first_name": "A",
+                        "last_name": "B",
                         "role": "personnel",
-                        "langue": "fr",
+                        "language": "fr",
                     }
                 ],
             )
@@ -63,7 +63,7 @@ def console_account():
                 slug="essai-a11y-2",
                 domain="essai-a11y-2.localhost",
                 region="13",
-                completed_steps=["identite", "profil", "forfait", "catalogue", "personnel"],
+                completed_steps=["identity", "profile", "plan", "catalog", "staff"],
                 provisioning_log=[
                     {"step": "schema", "ms": 24.0},
                     {"step": "catalog", "ms": 176.0, "counts": {"service_types": 44}},

@@ -33,7 +33,7 @@ def draft_project(laval: Municipality, operator: Client) -> OnboardingProject:
         name="Ville de Terrebonne",
         slug="terrebonne",
         domain="terrebonne.localhost",
-        by=operator.user,  # type: ignore[attr-defined]
+        actor=operator.user,  # type: ignore[attr-defined]
     )
 
 

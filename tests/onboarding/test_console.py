@@ -324,14 +324,14 @@ def test_the_wizard_resumes_where_it_was_left(laval, host_catalog, operator):
 
     assert page.context["form"].initial == {"population": 5000, "region": "15"}
     done = [s["key"] for s in detail.context["steps"] if s["done"]]
-    assert done == ["identite", "profil"]
+    assert done == ["identity", "profile"]
     review = operator.get(f"/console/projets/{project.pk}/etapes/revue/")
     assert review.status_code == 200
     assert len(review.context["missing"]) == 4
     refused = operator.post(f"/console/projets/{project.pk}/etapes/revue/")
     assert refused.status_code == 200
     project.refresh_from_db()
-    assert "revue" not in project.completed_steps
+    assert "review" not in project.completed_steps
 
 
 @pytest.mark.parametrize(
@@ -389,11 +389,14 @@ def test_a_staff_file_with_errors_is_reported_line_by_line_and_not_saved(laval, 
 
     assert response.status_code == 422
     errors = [(e.line, e.column) for e in response.context["preview"].errors]
-    assert errors == [(3, "courriel"), (4, "courriel"), (4, "role"), (4, "langue")]
+    assert errors == [(3, "email"), (4, "email"), (4, "role"), (4, "language")]
+    # The page names each column as the file's documented header.
+    assert "<td>courriel</td>" in response.content.decode()
+    assert "<td>langue</td>" in response.content.decode()
     assert "rien n'a été enregistré" in response.content.decode()
     project.refresh_from_db()
     assert (project.staff, project.administrator_email) == ([], "")
-    assert "personnel" not in project.completed_steps
+    assert "staff" not in project.completed_steps
 
 
 def test_a_tampered_staff_preview_is_refused(laval, operator):
@@ -401,7 +404,7 @@ def test_a_tampered_staff_preview_is_refused(laval, operator):
 
     response = operator.post(
         f"/console/projets/{project.pk}/etapes/personnel/",
-        {"administrator_email": "dg@terrebonne.qc.ca", "staff_rows": "[{'courriel': 'x'}]"},
+        {"administrator_email": "dg@terrebonne.qc.ca", "staff_rows": "[{'email': 'x'}]"},
     )
 
     assert response.status_code == 200
@@ -416,17 +419,23 @@ def test_staff_csv_preview_reads_french_and_english_headers_and_a_bom():
     no_email = staff_csv_preview(content=b"nom,prenom\nRoy,Ana\n")
 
     assert preview.valid
-    assert [r["courriel"] for r in preview.rows] == [
+    assert [r["email"] for r in preview.rows] == [
         "agent1@terrebonne.qc.ca",
         "chef@terrebonne.qc.ca",
     ]
     assert english.rows == [
-        {"courriel": "a@b.ca", "prenom": "", "nom": "", "role": "personnel", "langue": "en"}
+        {
+            "email": "a@b.ca",
+            "first_name": "",
+            "last_name": "",
+            "role": "personnel",
+            "language": "en",
+        }
     ]
     assert not latin1.valid
     assert "UTF-8" in latin1.errors[0].message
     assert not no_email.valid
-    assert no_email.errors[0].column == "courriel"
+    assert no_email.errors[0].column == "email"
 
 
 def test_a_failed_provisioning_leaves_nothing_and_says_why(laval, host_catalog, operator):
@@ -555,11 +564,11 @@ def test_the_home_reads_the_rollup_without_visiting_any_town_schema(
 
 def test_the_audit_cannot_be_changed_or_deleted(laval):
     project = project_start(
-        host=laval, name="Ville de Blainville", slug="blainville", domain="b.localhost", by=None
+        host=laval, name="Ville de Blainville", slug="blainville", domain="b.localhost", actor=None
     )
     entry = AuditEntry.objects.get(target=project.slug)
 
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="ne se modifie pas"):
         entry.save()
     with transaction.atomic(), pytest.raises(DatabaseError, match="append-only"):
         AuditEntry.objects.filter(pk=entry.pk).update(action="autre")

@@ -197,7 +197,7 @@ def test_a_host_with_onboarding_projects_is_not_deleted_and_says_why(laval, oper
         kind=Municipality.Kind.HOST,
     )
     project_start(
-        host=host, name="Ville de Lorraine", slug="lorraine", domain="l.localhost", by=None
+        host=host, name="Ville de Lorraine", slug="lorraine", domain="l.localhost", actor=None
     )
     base = "/console/municipalites/boisbriand"
     operator.post(f"{base}/statut/", {"action": "archive"})
@@ -213,7 +213,7 @@ def test_a_host_with_onboarding_projects_is_not_deleted_and_says_why(laval, oper
 
 def test_resuming_a_town_still_in_implementation_does_not_put_it_online(laval, operator):
     project = project_start(
-        host=laval, name="Ville de Lorraine", slug="lorraine", domain="lo.localhost", by=None
+        host=laval, name="Ville de Lorraine", slug="lorraine", domain="lo.localhost", actor=None
     )
     town = municipality_create(
         name="Ville de Lorraine",
@@ -249,3 +249,30 @@ def test_a_replaced_or_stale_upload_is_deleted(laval, operator, settings):
     assert first[0] not in remaining
     assert stale not in remaining
     assert len(remaining) == 1
+
+
+def test_an_upload_waits_for_its_own_town_only(laval, levis, operator):
+    operator.post(
+        "/console/municipalites/laval/import-requetes/",
+        {"requests_file": _file("a.csv", CSV)},
+    )
+
+    elsewhere = operator.get("/console/municipalites/levis/import-requetes/", follow=True)
+    here = operator.get("/console/municipalites/laval/import-requetes/")
+
+    assert elsewhere.redirect_chain[-1][0] == "/console/municipalites/levis/"
+    assert "abord le fichier des requêtes." in elsewhere.content.decode()
+    assert here.status_code == 200
+    assert here.context["file_name"] == "a.csv"
+
+
+def test_an_upload_whose_file_is_gone_asks_for_a_new_one(laval, operator, settings):
+    base = "/console/municipalites/laval/import-requetes/"
+    operator.post(base, {"requests_file": _file("a.csv", CSV)})
+    for waiting in (Path(settings.RELAIS_EXPORT_DIR).parent / "imports").glob("*.csv"):
+        waiting.unlink()
+
+    response = operator.get(base, follow=True)
+
+    assert response.redirect_chain[-1][0] == "/console/municipalites/laval/"
+    assert "plus disponible : recommencez." in response.content.decode()

@@ -69,9 +69,13 @@ def test_without_a_spare_provisioning_migrates_a_new_schema(laval):
 def test_a_failed_provisioning_gives_the_spare_back():
     spare = spare_schema_create()
 
-    with pytest.raises(RuntimeError), transaction.atomic():
-        _create()
-        raise RuntimeError("étape suivante en échec")
+    def create_then_fail() -> None:
+        with transaction.atomic():
+            _create()
+            raise RuntimeError("étape suivante en échec")
+
+    with pytest.raises(RuntimeError):
+        create_then_fail()
 
     assert schema_exists(spare.schema_name)
     assert not schema_exists("terrebonne")

@@ -22,7 +22,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            member = console_member_invite(email=options["email"], role=options["role"], by=None)
+            member = console_member_invite(email=options["email"], role=options["role"], actor=None)
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error
         self.stdout.write(

@@ -8,6 +8,7 @@ from django_tenants.management.commands.migrate_schemas import (
     GET_EXECUTOR_FUNCTION,
     MigrateSchemasCommand,
 )
+from django_tenants.migration_executors import get_executor
 
 
 class Command(MigrateSchemasCommand):
@@ -22,6 +23,7 @@ class Command(MigrateSchemasCommand):
 
         spares = list(SpareSchema.objects.values_list("schema_name", flat=True))
         if spares:
-            get_executor = GET_EXECUTOR_FUNCTION
-            executor = get_executor(codename=self.executor)(self.args, self.options)  # type: ignore[misc]
-            executor.run_migrations(tenants=spares)
+            # The executor django-tenants' own command uses: the one settings name, else its
+            # default (the module-level name is never None at run time, only to the checker).
+            executor_class = (GET_EXECUTOR_FUNCTION or get_executor)(codename=self.executor)
+            executor_class(self.args, self.options).run_migrations(tenants=spares)

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from tenants.demo import build_demo
+from onboarding.demo import build_demo
 
 
 class Command(BaseCommand):

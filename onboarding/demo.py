@@ -1,6 +1,8 @@
 """Demo data, in one place: the platform, the host Ville de Laval and the partner Ville de Lévis.
 
-Idempotent: running it again brings the same records back to the demo state.
+Idempotent: running it again brings the same records back to the demo state. It lives at the
+top of the layers (it drives the console's services and the CRM's), so `tenants` imports
+neither.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from django.conf import settings
 from django.db import transaction
 from django_tenants.utils import schema_context
 
-from crm.cloning import catalog_copy_from
 from crm.demo import build_crm_demo
+from crm.services import catalog_copy_from
 from onboarding.models import ConsoleMember, ConsoleRole, Plan
 from onboarding.services import (
     MANUAL_CHECKLIST,
@@ -152,13 +154,15 @@ def build_demo(*, port: int, towns: tuple[DemoTown, ...] = TOWNS) -> list[DemoAc
 def _onboard_through_the_wizard(
     *, town: DemoTown, host: Municipality, domain: str, operator: User
 ) -> Municipality:
-    project = project_start(host=host, name=town.name, slug=town.slug, domain=domain, by=operator)
+    project = project_start(
+        host=host, name=town.name, slug=town.slug, domain=domain, actor=operator
+    )
     admin_email = f"admin@{domain}"
     steps: list[tuple[str, dict[str, Any]]] = [
-        ("profil", {"population": town.population, "region": town.region}),
-        ("forfait", {"plan": Plan.METROPOLITAN}),
+        ("profile", {"population": town.population, "region": town.region}),
+        ("plan", {"plan": Plan.METROPOLITAN}),
         (
-            "catalogue",
+            "catalog",
             {
                 "copy_catalog": True,
                 "include_faq": True,
@@ -166,9 +170,9 @@ def _onboard_through_the_wizard(
                 "department_map": {},
             },
         ),
-        ("personnel", {"administrator_email": admin_email, "staff": []}),
+        ("staff", {"administrator_email": admin_email, "staff": []}),
         (
-            "image",
+            "branding",
             {
                 "display_name": town.display_name,
                 "primary_colour": town.primary_colour,
@@ -176,18 +180,18 @@ def _onboard_through_the_wizard(
                 "privacy_officer_email": f"vie-privee@{domain}",
             },
         ),
-        ("revue", {}),
+        ("review", {}),
     ]
     for step, values in steps:
-        project = project_step_save(project=project, step=step, values=values, by=operator)
-    project = project_provision(project=project, by=operator)
+        project = project_step_save(project=project, step=step, values=values, actor=operator)
+    project = project_provision(project=project, actor=operator)
     if project.municipality is None:
         raise RuntimeError(f"demo onboarding failed: {project.failure_message}")
     # The administrator "chooses a password" (the demo's), which the go-live checklist checks.
     administrator_ensure(
         municipality=project.municipality, email=admin_email, password=DEMO_PASSWORD
     )
-    project = project_checklist_update(project=project, done=MANUAL_CHECKLIST, by=operator)
-    project = project_go_live(project=project, by=operator)
+    project = project_checklist_update(project=project, done=MANUAL_CHECKLIST, actor=operator)
+    project = project_go_live(project=project, actor=operator)
     assert project.municipality is not None  # noqa: S101  (set by project_provision)
     return project.municipality

@@ -7,9 +7,9 @@ from django.core.management import CommandError, call_command
 from django_tenants.utils import schema_context
 
 from crm.models import Citizen, Department, FaqArticle, Interaction, ServiceRequest, ServiceType
+from onboarding.demo import DEMO_PASSWORD, TOWNS, build_demo
 from onboarding.models import AuditEntry, OnboardingProject
 from tenants.accounts.models import User
-from tenants.demo import DEMO_PASSWORD, TOWNS, build_demo
 from tenants.models import Domain, Municipality, Region
 
 pytestmark = pytest.mark.django_db
