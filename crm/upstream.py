@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 from django.core.exceptions import ValidationError
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -34,6 +34,7 @@ from crm import services
 from crm.errors import CrmError, CrmErrorCode
 from crm.models import FaqArticle, ServiceAttribute, ServiceAttributeValue, ServiceType
 from tenants.accounts.models import User
+from tenants.db import connection
 from tenants.models import Municipality
 
 Kind = Literal["service_type", "faq_article"]
@@ -165,7 +166,7 @@ class UpstreamChange:
 def host_schema() -> str | None:
     """The schema of the host town the current town was onboarded from, if any."""
     town = (
-        Municipality.objects.filter(schema_name=connection.schema_name)  # type: ignore[attr-defined]
+        Municipality.objects.filter(schema_name=connection.schema_name)
         .select_related("host")
         .first()
     )

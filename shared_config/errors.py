@@ -17,6 +17,8 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from tenants.requests import town_of
+
 API_PREFIX = "/api/"
 OPEN311_PREFIX = "/open311/"
 HEADLESS_PREFIX = "/_allauth/"
@@ -27,7 +29,7 @@ def _page(request: HttpRequest, status: int, message: str) -> HttpResponse:
     context = {
         "message": message,
         "status": status,
-        "municipality": getattr(request, "tenant", None),
+        "municipality": town_of(request),
     }
     return HttpResponse(render_to_string(template, context, request=None), status=status)
 

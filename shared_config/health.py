@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
+
+from tenants.db import connection
 
 # Schemas already found fully migrated by this process. Code and migrations only change with a
 # new process, so a schema found ready stays ready; probes then cost one `SELECT 1`.
@@ -24,7 +26,7 @@ def _pending_migrations() -> int:
 
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
-    schema = connection.schema_name  # type: ignore[attr-defined]
+    schema = connection.schema_name
     checks: dict[str, str] = {}
     try:
         with connection.cursor() as cursor:

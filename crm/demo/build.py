@@ -2,7 +2,7 @@
 requests over the last months, interactions. Idempotent: what exists is kept or brought back to
 the demo state, and requests are only added up to the target count.
 
-Called by `tenants.demo.build_demo` inside the town's schema, through the CRM's services.
+Called by `onboarding.demo.build_demo` inside the town's schema, through the CRM's services.
 """
 
 from __future__ import annotations
