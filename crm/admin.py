@@ -59,7 +59,7 @@ from crm.models import (
     UpstreamUpdate,
     WorkingHours,
 )
-from crm.roles import acting_user
+from crm.roles import acting_user, viewer_of
 from tenants.admin import SchemaScopedAdmin, on_platform
 
 
@@ -553,7 +553,10 @@ class ServiceRequestAdmin(ReadOnlyAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ServiceRequest]:
-        return super().get_queryset(request).select_related("service_type", "department")
+        # The list every interface shows: each role reads its own scope here too.
+        requests = selectors.request_list(viewer=viewer_of(request))
+        ordering = self.get_ordering(request)
+        return requests.order_by(*ordering) if ordering else requests
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None

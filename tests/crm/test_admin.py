@@ -12,6 +12,7 @@ from tests.factories import (
     DepartmentFactory,
     FaqArticleFactory,
     ServiceRequestFactory,
+    ServiceTypeFactory,
     UserFactory,
 )
 
@@ -182,3 +183,31 @@ def test_editing_an_article_in_the_admin_makes_a_version(town_admin, laval):
             "draft",
         )
         assert article.versions.first().edited_by.email == "admin@laval.qc.ca"
+
+
+def test_the_admins_request_list_is_the_role_scoped_list_of_every_interface(
+    laval, levis, staff_client
+):
+    with schema_context(laval.schema_name):
+        roads, parks = DepartmentFactory(code="voirie-admin"), DepartmentFactory(code="parcs-admin")
+        in_roads = ServiceRequestFactory(
+            service_type=ServiceTypeFactory(department=roads, code="trou-admin")
+        )
+        in_parks = ServiceRequestFactory(
+            service_type=ServiceTypeFactory(department=parks, code="banc-admin")
+        )
+    roads_staff = staff_client(
+        laval, "department", department=roads, permissions=("view_servicerequest",)
+    )
+
+    listed = roads_staff.get(admin_url("servicerequest_changelist"))
+    other = roads_staff.get(admin_url("servicerequest_change", in_parks.pk))
+
+    assert listed.status_code == 200
+    assert [r.number for r in listed.context["cl"].result_list] == [in_roads.number]
+    assert other.status_code == 302  # the admin's answer to an object it cannot find
+    levis_admin = staff_client(levis, "administrator", permissions=("view_servicerequest",))
+    assert (
+        list(levis_admin.get(admin_url("servicerequest_changelist")).context["cl"].result_list)
+        == []
+    )
