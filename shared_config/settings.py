@@ -222,6 +222,11 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Relais] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if env_bool("RELAIS_HTTPS", default=not DEBUG) else "http"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Relais"
+# One 30-second step either side, as RFC 6238 (section 5.2) recommends: a code typed as the step
+# ends, or on a phone whose clock drifts a little, still opens. allauth's default (0) refuses it,
+# and refused a test's sign-in whose code crossed a step boundary in flight. A code is still
+# used once (allauth marks it for the whole window) and attempts stay rate-limited.
+MFA_TOTP_TOLERANCE = 1
 MFA_FORMS = {"activate_totp": "tenants.accounts.forms.ActivateTOTPForm"}
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"

@@ -9,8 +9,16 @@ account.
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
+from allauth.mfa import app_settings
+from allauth.mfa.totp.internal.auth import (
+    format_hotp_value,
+    generate_totp_secret,
+    hotp_value,
+    validate_totp_code,
+)
 from django.core import mail
 from django.test import Client, override_settings
 from django_tenants.utils import schema_context
@@ -300,3 +308,14 @@ def test_the_api_gives_staff_rights_only_to_a_session_with_the_second_factor(lav
         assert response.status_code == 403
         assert "double authentification" in response.json()["error"]["message"]
     assert with_code.get(citizens).status_code == 200
+
+
+def test_a_code_one_step_old_still_opens_two_steps_old_does_not():
+    """RFC 6238's one step of tolerance: a code typed as its 30 seconds end (or read from a
+    phone whose clock drifts a little) opens; an older one does not."""
+    secret = generate_totp_secret()
+    step = int(time.time()) // app_settings.TOTP_PERIOD
+
+    assert validate_totp_code(secret, format_hotp_value(hotp_value(secret, step - 1)))
+    assert validate_totp_code(secret, format_hotp_value(hotp_value(secret, step + 1)))
+    assert not validate_totp_code(secret, format_hotp_value(hotp_value(secret, step - 3)))
