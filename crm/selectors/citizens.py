@@ -17,6 +17,7 @@ from tenants.accounts.models import User
 __all__ = [
     "citizen_by_pk",
     "citizen_duplicates",
+    "citizen_existing",
     "citizen_for",
     "citizen_of_account",
     "citizen_search",
@@ -55,15 +56,26 @@ def citizen_of_account(*, user: User) -> Citizen | None:
 def citizen_for(*, viewer: Viewer, pk: int) -> Citizen:
     """The citizen record `pk`, for a role that may read citizens' personal data. Raises
     CrmError `not_found` otherwise (a record one may not read does not exist for them)."""
-    citizen = Citizen.objects.filter(pk=pk).first() if viewer.sees_personal_data else None
+    if not viewer.sees_personal_data:
+        raise _no_such_citizen(pk)
+    return citizen_existing(pk=pk)
+
+
+def citizen_existing(*, pk: int) -> Citizen:
+    """The citizen record `pk`. Raises CrmError `not_found` when there is none."""
+    citizen = Citizen.objects.filter(pk=pk).first()
     if citizen is None:
-        raise CrmError(
-            CrmErrorCode.NOT_FOUND,
-            _("La fiche de citoyen {pk} n'existe pas.").format(pk=pk),
-            field="citizen_id",
-            status=404,
-        )
+        raise _no_such_citizen(pk)
     return citizen
+
+
+def _no_such_citizen(pk: int) -> CrmError:
+    return CrmError(
+        CrmErrorCode.NOT_FOUND,
+        _("La fiche de citoyen {pk} n'existe pas.").format(pk=pk),
+        field="citizen_id",
+        status=404,
+    )
 
 
 def citizen_by_pk(*, pk: int) -> Citizen:

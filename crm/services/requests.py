@@ -573,14 +573,7 @@ def request_intake(
             detail = viewer.api_key.name
             citizen = citizen_for_contact(contact=contact) if contact is not None else None
         elif citizen_id is not None:
-            citizen = Citizen.objects.filter(pk=citizen_id).first()
-            if citizen is None:
-                raise CrmError(
-                    CrmErrorCode.NOT_FOUND,
-                    _("La fiche de citoyen {pk} n'existe pas.").format(pk=citizen_id),
-                    field="citizen_id",
-                    status=404,
-                )
+            citizen = selectors.citizen_existing(pk=citizen_id)
         else:
             citizen = None
         return request_create(
