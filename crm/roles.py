@@ -39,6 +39,14 @@ STAFF_ROLES = frozenset({ADMINISTRATOR, AGENT, SUPERVISOR, DEPARTMENT})
 TOWN_WIDE_ROLES = frozenset({ADMINISTRATOR, AGENT})
 # Roles confined to their own department's requests.
 DEPARTMENT_ROLES = frozenset({SUPERVISOR, DEPARTMENT})
+# Roles that always use a second factor; a town may require it of every staff role
+# (CrmSettings.staff_second_factor_required, on by default).
+SECOND_FACTOR_ROLES = frozenset({ADMINISTRATOR, SUPERVISOR})
+
+
+def second_factor_required(role: str, *, all_staff: bool) -> bool:
+    """Whether a staff role must sign in with a TOTP device, given the town's setting."""
+    return role in SECOND_FACTOR_ROLES or (all_staff and role in STAFF_ROLES)
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,11 @@ class Viewer:
     @property
     def is_staff(self) -> bool:
         return self.role in STAFF_ROLES
+
+    @property
+    def role_label(self) -> str:
+        """The staff role's name in the interface's language ("" for others)."""
+        return str(StaffRole(self.role).label) if self.is_staff else ""
 
     @property
     def can_write_as_key(self) -> bool:
@@ -120,7 +133,7 @@ def viewer_of(request: HttpRequest) -> Viewer:
 
 def _viewer(request: HttpRequest) -> Viewer:
     # The selectors read with these rules: they import this module, not the other way round.
-    from crm.selectors import citizen_of_account, staff_role_of
+    from crm.selectors import citizen_of_account, crm_settings, staff_role_of
 
     auth = getattr(request, "auth", None)
     if isinstance(auth, ApiKey):
@@ -133,7 +146,10 @@ def _viewer(request: HttpRequest) -> Viewer:
         # The same door as the other staff areas: a session that skipped the account's second
         # factor (or a staff account without one) has no staff rights here either.
         session = auth if isinstance(auth, SessionBase) else request.session
-        if not session_may_act_as_staff(session, user, required=True):
+        required = second_factor_required(
+            held.role, all_staff=crm_settings().staff_second_factor_required
+        )
+        if not session_may_act_as_staff(session, user, required=required):
             return Viewer(PUBLIC, user=user, second_factor_missing=True)
         return Viewer(held.role, user=user, department=held.department)
     if user.is_staff:  # a staff account without a profile: no more than the public

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -78,6 +79,8 @@ TENANT_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our own static files, no CDN
+    "django_htmx",
+    "django_filters",
     "crm",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -107,6 +110,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 TEMPLATES = [
@@ -292,13 +296,28 @@ USE_TZ = True
 # --- Static and uploaded files ------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# django-leaflet's copy of Leaflet (script, styles, marker images), served from our own static
+# files. Not an installed app: its admin module needs GDAL, which Relais does not use
+# (docs/decisions/0008-maps-without-gdal.md).
+# (Found without importing it: the package reads the settings when imported.)
+_leaflet = find_spec("leaflet")
+if _leaflet is None or not _leaflet.submodule_search_locations:
+    raise ImproperlyConfigured("django-leaflet is not installed: run make .venv/.installed.")
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    Path(next(iter(_leaflet.submodule_search_locations))) / "static",
+]
 # Town archives made from the console (they hold personal data: keep the folder private).
 RELAIS_EXPORT_DIR = Path(env_str("RELAIS_EXPORT_DIR", str(BASE_DIR / ".data" / "exports")))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / ".data" / "media")))
+# Files staff attach to requests: never under MEDIA_URL (nothing serves them but the staff
+# workspace's view, which checks who asks), one folder per town (the schema's name: see
+# tenants/storage.py).
+RELAIS_PRIVATE_ROOT = Path(env_str("RELAIS_PRIVATE_ROOT", str(BASE_DIR / ".data" / "private")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "private": {"BACKEND": "tenants.storage.PrivateTownStorage"},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -309,6 +328,21 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- Maps (the staff workspace and the portal place requests on one) ----------------------------
+# A tile server the town may use (OpenStreetMap's tiles are for light use only: a town with
+# traffic sets its own provider). Its host is added to the pages' Content-Security-Policy for
+# images; a typed address is always offered beside the map.
+RELAIS_MAP_TILES_URL = env_str(
+    "RELAIS_MAP_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+)
+RELAIS_MAP_ATTRIBUTION = env_str("RELAIS_MAP_ATTRIBUTION", "© OpenStreetMap contributors")
+LEAFLET_CONFIG = {
+    "TILES": [("", RELAIS_MAP_TILES_URL, {"attribution": RELAIS_MAP_ATTRIBUTION})],
+    "DEFAULT_CENTER": (45.57, -73.72),
+    "DEFAULT_ZOOM": 12,
+    "RESET_VIEW": False,
+}
 
 # --- Security -----------------------------------------------------------------------------------
 # Production serves HTTPS only (docs/operations.md, "Security headers"). RELAIS_HTTPS turns on,

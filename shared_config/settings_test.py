@@ -4,6 +4,8 @@ Only what tests cannot do without differs; everything else is the real configura
 """
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "relais-tests-only")
 os.environ.setdefault("DEBUG", "0")
@@ -25,8 +27,11 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tests render pages without running collectstatic first.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "private": {"BACKEND": "tenants.storage.PrivateTownStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Attachments tests upload go to a folder of this run, not the developer's .data/.
+RELAIS_PRIVATE_ROOT = Path(tempfile.mkdtemp(prefix="relais-tests-private-"))
 # Tasks run at once in the test process (the immediate backend), unless a test starts a real
 # worker process (RELAIS_TASKS_BACKEND=database in its environment).
 if os.environ.get("RELAIS_TASKS_BACKEND") != "database":

@@ -5,6 +5,7 @@ from django.conf.urls.i18n import i18n_patterns
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import pgettext_lazy
 
 from crm import views as crm_views
 from shared_config.urls_accounts import account_patterns, invitation_patterns
@@ -18,6 +19,8 @@ urlpatterns = [
     path("_allauth/", include("allauth.headless.urls")),
     *i18n_patterns(
         *account_patterns,
+        # The staff workspace: /personnel/ in French, /en/staff/ in English.
+        path(pgettext_lazy("url", "personnel/"), include("crm.desk.urls")),
         path("", crm_views.home, name="home"),
         prefix_default_language=False,
     ),

@@ -24,6 +24,7 @@ from crm.models.catalog import (
     UpstreamUpdate,
 )
 from crm.models.citizens import Citizen, CitizenChange, CitizenMerge, Consent, ConsentPurpose
+from crm.models.desk import RequestAttachment, SavedView
 from crm.models.faq import FaqArticle, FaqArticleVersion, FaqAudience, FaqStatus, Fold, fold_text
 from crm.models.interactions import AccessAction, AccessLog, Interaction
 from crm.models.privacy import IncidentRisk, IncidentStatus, PrivacyIncident, PrivacyIncidentVersion
@@ -76,10 +77,12 @@ __all__ = [
     "Priority",
     "PrivacyIncident",
     "PrivacyIncidentVersion",
+    "RequestAttachment",
     "RequestCounter",
     "RequestEvent",
     "RequestStatus",
     "RoutingRule",
+    "SavedView",
     "Sector",
     "ServiceAttribute",
     "ServiceAttributeValue",

@@ -43,6 +43,14 @@ class CrmSettings(models.Model):
         default=80,
         validators=[MinValueValidator(1), MaxValueValidator(99)],
     )
+    staff_second_factor_required = models.BooleanField(
+        _("double authentification pour tout le personnel"),
+        default=True,
+        help_text=_(
+            "Les administrateurs et les superviseurs l'utilisent toujours ; cochée, les agents "
+            "311 et le personnel des services doivent aussi l'utiliser."
+        ),
+    )
     retention_years = models.PositiveSmallIntegerField(
         _("durée de conservation des renseignements personnels (années)"),
         default=DEFAULT_RETENTION_YEARS,

@@ -1,0 +1,1 @@
+"""The staff workspace: dashboards and monthly reports for supervisors and administrators."""

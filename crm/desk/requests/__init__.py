@@ -1,0 +1,2 @@
+"""The staff workspace, the request page: timeline, transitions, assignment, notes and
+replies, attachments, duplicates."""
