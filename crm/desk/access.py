@@ -48,7 +48,7 @@ def staff_required(
             viewer = viewer_of(request)
             if not viewer.is_staff:  # the door above and the roles' rules disagree: refuse
                 raise PermissionDenied(_("Cet espace est réservé au personnel de la Ville."))
-            if viewer.role not in roles:
+            if not viewer.admitted(roles, writes=False):
                 raise PermissionDenied(_("Votre rôle ne donne pas accès à cette page."))
             return view(request, viewer, *args, **kwargs)
 

@@ -46,5 +46,5 @@ def navigation(viewer: Viewer) -> list[NavLink]:
     return [
         NavLink(section.key, reverse(section.url_name), section.label)
         for section in SECTIONS
-        if viewer.role in section.roles
+        if viewer.admitted(section.roles, writes=False)
     ]
