@@ -1,0 +1,8 @@
+"""Settings for bench/desk.py: the product's settings, with a URLconf that adds the baseline
+page (bench/desk_urls.py) in front of the town's own URLs. Nothing else changes."""
+
+from shared_config.settings import *  # noqa: F403
+
+ROOT_URLCONF = "bench.desk_urls"
+LOG_LEVEL = "WARNING"
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405
