@@ -6,9 +6,16 @@ from datetime import date
 
 import pytest
 from django.apps import apps
+from django.core.files.base import ContentFile
 from django_tenants.utils import schema_context
 
-from crm.models import BusinessCalendar, ClosureDay, RoutingRule
+from crm.models import (
+    BusinessCalendar,
+    ClosureDay,
+    RequestAttachment,
+    RoutingRule,
+    SavedView,
+)
 from crm.selectors import first_contact_resolution
 from crm.services import (
     access_log_record,
@@ -78,6 +85,16 @@ def _fill_laval() -> None:
         service_type=information,
     )
     PrivacyIncidentFactory(created_by=agent)
+    SavedView.objects.create(user=agent, name="Mes urgences", query="priority=high")
+    RequestAttachment.objects.create(
+        request=request,
+        file=ContentFile(b"%PDF-1.4 test", name="plan.pdf"),
+        stored_name="plan.pdf",
+        original_name="plan.pdf",
+        content_type="application/pdf",
+        size=13,
+        uploaded_by=agent,
+    )
 
 
 def test_levis_sees_no_row_of_any_crm_table_of_laval(laval, levis):
