@@ -73,14 +73,16 @@ def request_page(*, viewer: Viewer, number: str) -> RequestPage:
     attachments = list(
         RequestAttachment.objects.filter(request=service_request).select_related("uploaded_by")
     )
-    shows_citizen = viewer.sees_personal_data and service_request.citizen_id is not None
+    citizen_id = service_request.citizen_id if viewer.sees_personal_data else None
     return RequestPage(
         service_request=service_request,
         timeline=_timeline(events, attachments),
         attachments=attachments,
         duplicates=_duplicates(viewer, service_request),
-        citizen_requests=_citizen_requests(viewer, service_request) if shows_citizen else [],
-        shows_citizen=shows_citizen,
+        citizen_requests=[]
+        if citizen_id is None
+        else _citizen_requests(viewer, service_request, citizen_id),
+        shows_citizen=citizen_id is not None,
     )
 
 
@@ -133,10 +135,12 @@ def _duplicates(viewer: Viewer, service_request: ServiceRequest) -> list[Duplica
     return [candidate for candidate in candidates if candidate.service_request.pk in visible]
 
 
-def _citizen_requests(viewer: Viewer, service_request: ServiceRequest) -> list[ServiceRequest]:
+def _citizen_requests(
+    viewer: Viewer, service_request: ServiceRequest, citizen_id: int
+) -> list[ServiceRequest]:
     return list(
         request_list(viewer=viewer)
-        .filter(citizen_id=service_request.citizen_id)
+        .filter(citizen_id=citizen_id)
         .exclude(pk=service_request.pk)
         .order_by("-created_at", "-id")[:CITIZEN_REQUESTS_SHOWN]
     )

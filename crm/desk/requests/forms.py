@@ -5,7 +5,7 @@ shown next to the field it names (`refusal_show`)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -23,9 +23,15 @@ def refusal_show(form: forms.Form, error: CrmError) -> None:
 
 
 class StatusForm(forms.Form):
+    prefix = "statut"
     # Offered: the moves the workflow allows from the request's status; request_change_status
     # checks whatever is sent (a stale page, a forged value).
-    status = forms.CharField(label=_("Nouveau statut"), max_length=16, widget=forms.Select)
+    status = forms.CharField(
+        label=_("Nouveau statut"),
+        max_length=16,
+        widget=forms.Select,
+        error_messages={"required": _("Choisissez le nouveau statut.")},
+    )
     message = forms.CharField(
         label=_("Message au citoyen (facultatif)"),
         help_text=_("Visible par le citoyen dans le suivi de sa requête, avec le nouveau statut."),
@@ -35,13 +41,14 @@ class StatusForm(forms.Form):
     submission = SubmissionField()
 
     def __init__(self, *args: Any, targets: Iterable[str], **kwargs: Any) -> None:
-        super().__init__(*args, prefix="statut", **kwargs)
+        super().__init__(*args, **kwargs)
         self.fields["status"].widget.choices = [
             (target, RequestStatus(target).label) for target in targets
         ]
 
 
 class CancelForm(forms.Form):
+    prefix = "annulation"
     reason = forms.CharField(
         label=_("Motif de l'annulation"),
         help_text=_("Visible par le citoyen."),
@@ -50,11 +57,9 @@ class CancelForm(forms.Form):
     )
     submission = SubmissionField()
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, prefix="annulation", **kwargs)
-
 
 class AssignForm(forms.Form):
+    prefix = "assignation"
     department = forms.CharField(
         label=_("Service responsable"), required=False, max_length=40, widget=forms.Select
     )
@@ -71,11 +76,11 @@ class AssignForm(forms.Form):
         staff: Iterable[User],
         **kwargs: Any,
     ) -> None:
-        initial = {
+        kwargs["initial"] = {
             "department": service_request.department.code,
             "assignee": service_request.assignee.email if service_request.assignee else "",
         }
-        super().__init__(*args, prefix="assignation", initial=initial, **kwargs)
+        super().__init__(*args, **kwargs)
         self.fields["department"].widget.choices = [("", _("— inchangé —"))] + [
             (department.code, str(department)) for department in departments
         ]
@@ -91,7 +96,8 @@ class NoteForm(forms.Form):
     submission = SubmissionField()
 
     def __init__(self, *args: Any, public: bool, **kwargs: Any) -> None:
-        super().__init__(*args, prefix="reponse" if public else "note", **kwargs)
+        kwargs["prefix"] = "reponse" if public else "note"
+        super().__init__(*args, **kwargs)
         self.fields["message"].label = (
             _("Réponse au citoyen") if public else _("Note interne (personnel seulement)")
         )
@@ -103,6 +109,7 @@ class NoteForm(forms.Form):
 
 
 class AttachForm(forms.Form):
+    prefix = "piece"
     file = forms.FileField(
         label=_("Fichier"),
         allow_empty_file=True,  # request_attach refuses it, in its own words
@@ -114,7 +121,7 @@ class AttachForm(forms.Form):
     submission = SubmissionField()
 
     def __init__(self, *args: Any, max_bytes: int, **kwargs: Any) -> None:
-        super().__init__(*args, prefix="piece", **kwargs)
+        super().__init__(*args, **kwargs)
         megabytes = max_bytes // (1024 * 1024)
         self.fields["file"].help_text = _(
             "Image (JPEG, PNG, WebP, HEIC) ou PDF, {limit} Mo au plus. Le type est vérifié "
@@ -125,6 +132,7 @@ class AttachForm(forms.Form):
 
 
 class MergeForm(forms.Form):
+    prefix = "fusion"
     kept = forms.ChoiceField(label=_("Requête à garder"), widget=forms.RadioSelect)
     submission = SubmissionField()
 
@@ -132,8 +140,9 @@ class MergeForm(forms.Form):
         self, *args: Any, this: ServiceRequest, other: ServiceRequest, **kwargs: Any
     ) -> None:
         older = min((this, other), key=lambda request: (request.created_at, request.pk))
-        super().__init__(*args, prefix="fusion", initial={"kept": older.number}, **kwargs)
-        self.fields["kept"].choices = [
+        kwargs["initial"] = {"kept": older.number}
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["kept"]).choices = [
             (request.number, f"{request.number} — {request.get_status_display()}")
             for request in (this, other)
         ]

@@ -1,5 +1,6 @@
-"""Real bytes for the request page's attachment tests: a 1×1 PNG, a one-page PDF, a JPEG's
-and a WebP's first bytes, and an HTML page (what a `.pdf` name must not smuggle in)."""
+"""Real bytes for the request page's attachment tests: a 1×1 PNG, a one-page PDF, the first
+bytes of a JPEG, a WebP and an iPhone's HEIC, and an HTML page (what a `.pdf` name must not
+smuggle in)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ PDF = (
 )
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 32
 WEBP = b"RIFF\x1a\x00\x00\x00WEBPVP8 \x0e\x00\x00\x00" + b"\x00" * 32
+HEIC = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
 HTML = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>\n"
 
 

@@ -65,6 +65,19 @@ def pothole(laval: Municipality, roads: object) -> object:
         return service_request
 
 
+def test_the_page_and_the_service_share_one_list_of_moves() -> None:
+    assert services.request_status_targets("new") == [
+        "assigned",
+        "in_progress",
+        "on_hold",
+        "resolved",
+    ]
+    assert services.request_status_targets("resolved") == ["in_progress", "closed"]
+    assert services.request_status_targets("closed") == []
+    assert services.request_may_cancel("on_hold")
+    assert not services.request_may_cancel("resolved")
+
+
 def test_the_url_is_named_for_other_sections(pothole: object) -> None:
     assert reverse("desk:request", args=[pothole.number]) == page_url(pothole.number)
 
