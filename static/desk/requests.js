@@ -1,5 +1,6 @@
-// The request page: warn before sending a file over the size limit (the proxy in front of
-// Relais would refuse a very large one with a bare page). The server checks it again.
+// The request page: move the focus to the summary of a refused form, and warn before sending a
+// file over the size limit (the proxy in front of Relais would refuse a very large one with a
+// bare page). The server checks both again; the page works without this script.
 (function () {
   "use strict";
   function check(form) {
@@ -27,6 +28,11 @@
     input.focus();
     return false;
   }
+  // After a refused form, the summary of what to correct is where the keyboard starts.
+  document.addEventListener("DOMContentLoaded", function () {
+    var summary = document.getElementById("erreurs");
+    if (summary) { summary.focus(); }
+  });
   document.addEventListener("submit", function (event) {
     if (event.target.matches("[data-too-large] form") && !check(event.target)) {
       event.preventDefault();

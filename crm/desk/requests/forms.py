@@ -42,7 +42,7 @@ class StatusForm(forms.Form):
 
     def __init__(self, *args: Any, targets: Iterable[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["status"].widget.choices = [
+        self.fields["status"].widget.choices = [("", _("— choisissez —"))] + [
             (target, RequestStatus(target).label) for target in targets
         ]
 
@@ -99,7 +99,9 @@ class NoteForm(forms.Form):
         kwargs["prefix"] = "reponse" if public else "note"
         super().__init__(*args, **kwargs)
         self.fields["message"].label = (
-            _("Réponse au citoyen") if public else _("Note interne (personnel seulement)")
+            _("Réponse publique (vue par le citoyen)")
+            if public
+            else _("Note interne (personnel seulement)")
         )
         self.fields["message"].help_text = (
             _("Le citoyen verra cette réponse dans le suivi de sa requête.")
