@@ -4,6 +4,7 @@ attachment) and the merge confirmation pass axe in French and English."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
 from crm import services
-from crm.models import Citizen, ServiceType
+from crm.models import Citizen, Department, ServiceCategory, ServiceType
 from tenants.accounts.models import User
 from tests.crm.desk.request_files import PNG, upload
 from tests.e2e.desk import (
@@ -29,6 +30,26 @@ from tests.factories import DepartmentFactory, ServiceCategoryFactory, ServiceTy
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
 
+TYPE_CODE = "e2e-nid-de-poule"
+DEPARTMENT_CODE = "e2e-voirie"
+
+
+def _remove_type() -> None:
+    with schema_context(TOWN):
+        ServiceType.objects.filter(code=TYPE_CODE).delete()
+        ServiceCategory.objects.filter(code=DEPARTMENT_CODE).delete()
+        Department.objects.filter(code=DEPARTMENT_CODE).delete()
+
+
+@pytest.fixture
+def pothole_type() -> Iterator[None]:
+    """A committed service type of Laval's for these tests, removed afterwards (other tests
+    list Laval's catalog); its requests are removed with the account that filed them."""
+    committed(_remove_type)
+    yield
+    committed(_remove_type)
+
+
 def _pothole_and_twin(user_id: int) -> dict[str, str]:
     """Two open pothole requests 1 m apart, filed by the account (so that its clean-up removes
     them), the first with a citizen and a photo."""
@@ -37,14 +58,14 @@ def _pothole_and_twin(user_id: int) -> dict[str, str]:
     def create() -> None:
         with schema_context(TOWN):
             user = User.objects.get(pk=user_id)
-            service_type = ServiceType.objects.filter(code="e2e-nid-de-poule").first()
+            service_type = ServiceType.objects.filter(code=TYPE_CODE).first()
             if service_type is None:
                 service_type = ServiceTypeFactory(
-                    code="e2e-nid-de-poule",
+                    code=TYPE_CODE,
                     name_fr="Nid-de-poule",
                     name_en="Pothole",
-                    category=ServiceCategoryFactory(code="e2e-voirie"),
-                    department=DepartmentFactory(code="e2e-voirie", name_fr="Voirie"),
+                    category=ServiceCategoryFactory(code=DEPARTMENT_CODE),
+                    department=DepartmentFactory(code=DEPARTMENT_CODE, name_fr="Voirie"),
                 )
             citizen = Citizen.objects.create(
                 first_name="Héloïse",
@@ -83,6 +104,7 @@ def _url(port: int, path: str) -> str:
     return f"http://{HOST}:{port}{path}"
 
 
+@pytest.mark.usefixtures("pothole_type")
 def test_an_agent_writes_a_note_a_reply_and_changes_the_status(page: Any, live_port: int) -> None:
     with desk_account("e2e-requete@laval.localhost", "agent", first_name="Agnès") as agent:
         numbers = _pothole_and_twin(agent.user_id)
@@ -131,6 +153,7 @@ def test_an_agent_writes_a_note_a_reply_and_changes_the_status(page: Any, live_p
         assert axe_violations(page) == []
 
 
+@pytest.mark.usefixtures("pothole_type")
 def test_the_merge_confirmation_is_accessible_in_both_languages(page: Any, live_port: int) -> None:
     with desk_account("e2e-fusion@laval.localhost", "agent") as agent:
         numbers = _pothole_and_twin(agent.user_id)

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.test import Client
 from django_tenants.utils import schema_context
 
+from crm import services
 from crm.models import RequestAttachment, RequestEvent
 from tenants.models import Municipality
 from tests.crm.desk.request_files import HEIC, HTML, JPEG, PDF, PNG, WEBP, upload
@@ -149,7 +150,10 @@ def test_a_file_over_the_limit_gets_a_clear_message(
     desk_client: Callable[..., Client], laval: Municipality, pothole: Any, settings: Any
 ) -> None:
     settings.RELAIS_ATTACHMENT_MAX_BYTES = 2 * 1024 * 1024
-    big = PDF + b"0" * (2 * 1024 * 1024)
+    # Over Django's in-memory body limit too (2.5 MB): the upload is parsed from the stream,
+    # and the page, not a bare 413, answers.
+    big = PDF + b"0" * (3 * 1024 * 1024)
+    assert len(big) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     before = rows(laval, pothole)
 
     response = attach(desk_client("agent"), pothole.number, "plan.pdf", big)
@@ -286,3 +290,24 @@ def test_an_attachment_of_another_request_is_not_served_under_this_one(
     response = desk_client("agent").get(page_url(other.number) + f"pieces-jointes/{png_pk}/")
 
     assert response.status_code == 404
+
+
+def test_a_write_that_fails_after_storing_the_file_leaves_no_file_behind(
+    laval: Municipality, pothole: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = rows(laval, pothole)
+    stored_before = _stored_files(laval)
+
+    def refuse(**kwargs: Any) -> None:
+        raise RuntimeError("la base refuse l'événement")
+
+    with schema_context(laval.schema_name):
+        monkeypatch.setattr(RequestEvent.objects, "create", refuse)
+        with pytest.raises(RuntimeError, match="refuse"):
+            services.request_attach(
+                actor=None, service_request=pothole, upload=upload("photo.png", PNG)
+            )
+        monkeypatch.undo()
+
+    assert rows(laval, pothole) == before
+    assert _stored_files(laval) == stored_before
