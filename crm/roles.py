@@ -39,6 +39,9 @@ STAFF_ROLES = frozenset({ADMINISTRATOR, AGENT, SUPERVISOR, DEPARTMENT})
 TOWN_WIDE_ROLES = frozenset({ADMINISTRATOR, AGENT})
 # Roles confined to their own department's requests.
 DEPARTMENT_ROLES = frozenset({SUPERVISOR, DEPARTMENT})
+# Roles that give a request to a department or a person (a supervisor within their own
+# department: crm.services.request_dispatch); department staff work what they are given.
+DISPATCH_ROLES = frozenset({ADMINISTRATOR, AGENT, SUPERVISOR})
 # Roles that always use a second factor; a town may require it of every staff role
 # (CrmSettings.staff_second_factor_required, on by default).
 SECOND_FACTOR_ROLES = frozenset({ADMINISTRATOR, SUPERVISOR})
@@ -115,6 +118,12 @@ class Viewer:
     @property
     def sets_priority(self) -> bool:
         return self.is_staff
+
+    @property
+    def dispatches_requests(self) -> bool:
+        """May give a request to a department or a person (the REST API's assignment, the
+        staff workspace's request page)."""
+        return self.role in DISPATCH_ROLES
 
 
 PUBLISHED_REGISTER = Viewer(PUBLISHED)

@@ -315,6 +315,10 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / ".data" / "media")))
 # workspace's view, which checks who asks), one folder per town (the schema's name: see
 # tenants/storage.py).
 RELAIS_PRIVATE_ROOT = Path(env_str("RELAIS_PRIVATE_ROOT", str(BASE_DIR / ".data" / "private")))
+# The largest attachment staff may add to a request (bytes). Keep it under the proxy's own
+# limit (deploy/nginx.conf: client_max_body_size 20m), so that a larger file gets the
+# workspace's message rather than the proxy's bare 413 page.
+RELAIS_ATTACHMENT_MAX_BYTES = env_int("RELAIS_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "private": {"BACKEND": "tenants.storage.PrivateTownStorage"},

@@ -123,7 +123,7 @@ def request_events_visible(
 ) -> list[RequestEvent]:
     """The request's timeline as `viewer` may read it: staff everything, others its public
     events."""
-    events = RequestEvent.objects.filter(request=service_request)
+    events = RequestEvent.objects.filter(request=service_request).select_related("actor")
     if not viewer.is_staff:
         events = events.filter(visibility=Visibility.PUBLIC)
     return list(events.order_by("created_at", "id"))

@@ -48,7 +48,9 @@ __all__ = [
     "request_create",
     "request_dispatch",
     "request_intake",
+    "request_may_cancel",
     "request_merge",
+    "request_status_targets",
 ]
 
 DESCRIPTION_MAX = 4000
@@ -66,6 +68,20 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     S.CANCELLED: frozenset(),
     S.DUPLICATE: frozenset(),
 }
+# Reached by their own actions (a reason, a parent request), never by a plain status change.
+DEDICATED_STATUSES = frozenset({S.CANCELLED, S.DUPLICATE})
+
+
+def request_status_targets(status: str) -> list[str]:
+    """The statuses request_change_status accepts for a request in `status`, in the workflow's
+    order (cancelling and merging have their own actions: request_cancel, request_merge)."""
+    allowed = ALLOWED_TRANSITIONS.get(status, frozenset()) - DEDICATED_STATUSES
+    return [target for target in S.values if target in allowed]
+
+
+def request_may_cancel(status: str) -> bool:
+    """Whether request_cancel accepts a request in `status`."""
+    return S.CANCELLED in ALLOWED_TRANSITIONS.get(status, frozenset())
 
 
 def _event(
@@ -274,7 +290,7 @@ def request_change_status(
             _("Statut inconnu : {status}.").format(status=status),
             field="status",
         )
-    if status in {S.CANCELLED, S.DUPLICATE}:
+    if status in DEDICATED_STATUSES:
         raise CrmError(
             CrmErrorCode.USE_DEDICATED_ACTION,
             _("Utilisez l'annulation ou la fusion pour ce statut."),
@@ -282,7 +298,7 @@ def request_change_status(
         )
     with transaction.atomic():
         current = _locked(service_request)
-        if status not in ALLOWED_TRANSITIONS[current.status]:
+        if status not in request_status_targets(current.status):
             raise CrmError(
                 CrmErrorCode.ILLEGAL_TRANSITION,
                 _("Une requête « {current} » ne peut pas passer à « {target} ».").format(
@@ -420,7 +436,7 @@ def request_cancel(
         )
     with transaction.atomic():
         current = _locked(service_request)
-        if S.CANCELLED not in ALLOWED_TRANSITIONS[current.status]:
+        if not request_may_cancel(current.status):
             raise CrmError(
                 CrmErrorCode.ILLEGAL_TRANSITION,
                 _("Une requête « {current} » ne peut pas être annulée.").format(

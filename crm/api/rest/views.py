@@ -28,6 +28,7 @@ from crm.roles import (
     AGENT,
     CITIZEN,
     DEPARTMENT,
+    DISPATCH_ROLES,
     KEY,
     PUBLIC,
     STAFF_ROLES,
@@ -263,7 +264,7 @@ class RequestAssignment(ApiView):
     """Give a request to a department and/or a person (agents, supervisors, administrators;
     a supervisor within their department)."""
 
-    allowed_roles = (ADMINISTRATOR, AGENT, SUPERVISOR)
+    allowed_roles = tuple(sorted(DISPATCH_ROLES))
     serializer_class = io.AssignmentIn
 
     @extend_schema(request=io.AssignmentIn, responses={200: io.RequestDetailOut, **WRITE_ERRORS})
