@@ -34,12 +34,13 @@ def attribute_field_name(code: str) -> str:
 
 def place_error(form: forms.Form, error: CrmError) -> None:
     """Put a service's refusal next to the field it names (`attribute[code]` is the question
-    `code`), or at the top of the form."""
+    `code`), or at the top of the form (no such field, or a hidden one)."""
     field = error.field or ""
     if field.startswith("attribute[") and field.endswith("]"):
         field = attribute_field_name(field[len("attribute[") : -1])
     field = SERVICE_FIELDS.get(field, field)
-    form.add_error(field if field in form.fields else None, error.message)
+    shown = field in form.fields and not form.fields[field].widget.is_hidden
+    form.add_error(field if shown else None, error.message)
 
 
 class CitizenSearchForm(forms.Form):
@@ -146,6 +147,18 @@ class RequestForm(forms.Form):
         return answers
 
 
+class _OfferedChoice(forms.ChoiceField):
+    """Choices offered, but whether an answer is one of them is the service's to say."""
+
+    def valid_value(self, value: str) -> bool:
+        return True
+
+
+class _OfferedChoices(forms.MultipleChoiceField):
+    def valid_value(self, value: str) -> bool:
+        return True
+
+
 def _question_field(attribute: ServiceAttribute) -> forms.Field:
     """A field for the question, that only parses: whether an answer is required or valid is
     the service's to say (the same rule for every interface)."""
@@ -164,11 +177,9 @@ def _question_field(attribute: ServiceAttribute) -> forms.Field:
             input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
         )
     elif datatype == AttributeDatatype.SINGLE:
-        field = forms.ChoiceField(label=label, choices=choices, widget=forms.RadioSelect)
+        field = _OfferedChoice(label=label, choices=choices, widget=forms.RadioSelect)
     elif datatype == AttributeDatatype.MULTI:
-        field = forms.MultipleChoiceField(
-            label=label, choices=choices, widget=forms.CheckboxSelectMultiple
-        )
+        field = _OfferedChoices(label=label, choices=choices, widget=forms.CheckboxSelectMultiple)
     else:
         field = forms.CharField(label=label, max_length=255)
     field.required = False
