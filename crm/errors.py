@@ -17,6 +17,7 @@ class CrmErrorCode(StrEnum):
     ALREADY_IMPORTED = "already_imported"
     ALREADY_MERGED = "already_merged"
     ANSWER_TOO_LONG = "answer_too_long"
+    ARTICLE_REQUIRED = "article_required"
     CALENDAR_MISCONFIGURED = "calendar_misconfigured"
     CHANGED_AGAIN = "changed_again"
     CHANGED_MEANWHILE = "changed_meanwhile"

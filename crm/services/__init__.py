@@ -19,6 +19,7 @@ from crm.services.access import *  # noqa: F403
 from crm.services.api_keys import *  # noqa: F403
 from crm.services.attachments import *  # noqa: F403
 from crm.services.citizens import *  # noqa: F403
+from crm.services.desk import *  # noqa: F403
 from crm.services.faq import *  # noqa: F403
 from crm.services.interactions import *  # noqa: F403
 from crm.services.requests import *  # noqa: F403

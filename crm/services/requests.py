@@ -576,8 +576,9 @@ def request_intake(
 
     A citizen files their own, from the app. An API key files as an integration (channel
     `api`, the key's name as detail), for the citizen its `contact` names: found by e-mail,
-    else by phone, else created. Staff say the `channel` (phone by default), may name an
-    existing citizen by `citizen_id`, and set the `priority`; others get the type's.
+    else by phone, else created. Staff say the `channel` (phone by default), name an existing
+    citizen by `citizen_id` or a caller by `contact` (found or created the same way), and set
+    the `priority`; others get the type's.
     Raises CrmError as request_create does, `not_found` for an unknown citizen, and
     `invalid_phone` for a contact phone without 10 digits."""
     detail = ""
@@ -590,6 +591,8 @@ def request_intake(
             citizen = citizen_for_contact(contact=contact) if contact is not None else None
         elif citizen_id is not None:
             citizen = selectors.citizen_existing(pk=citizen_id)
+        elif contact is not None:  # staff taking a new caller's details
+            citizen = citizen_for_contact(contact=contact)
         else:
             citizen = None
         return request_create(
