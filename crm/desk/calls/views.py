@@ -22,7 +22,6 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from crm import selectors, services
@@ -386,11 +385,6 @@ def new_request(request: HttpRequest, viewer: Viewer) -> HttpResponseBase:
     return _request_form_page(request, viewer, form, caller)
 
 
-def request_page_url(number: str) -> str:
-    """The request page (another section's): `requetes/<number>/` under the desk."""
-    return f"{reverse('desk:home')}{pgettext('url', 'requetes/')}{number}/"
-
-
 @staff_required(DESK_ROLES)
 def request_created(request: HttpRequest, viewer: Viewer, number: str) -> HttpResponse:
     try:
@@ -404,7 +398,7 @@ def request_created(request: HttpRequest, viewer: Viewer, number: str) -> HttpRe
         {
             "service_request": service_request,
             "number": number,
-            "request_url": request_page_url(number),
+            "request_url": reverse("desk:request", args=[number]),
         },
         section="desk",
     )
