@@ -39,6 +39,8 @@ STAFF_ROLES = frozenset({ADMINISTRATOR, AGENT, SUPERVISOR, DEPARTMENT})
 TOWN_WIDE_ROLES = frozenset({ADMINISTRATOR, AGENT})
 # Roles confined to their own department's requests.
 DEPARTMENT_ROLES = frozenset({SUPERVISOR, DEPARTMENT})
+# Roles that give requests to a department or a person (a supervisor within their own).
+ASSIGNING_ROLES = frozenset({ADMINISTRATOR, AGENT, SUPERVISOR})
 # Roles that always use a second factor; a town may require it of every staff role
 # (CrmSettings.staff_second_factor_required, on by default).
 SECOND_FACTOR_ROLES = frozenset({ADMINISTRATOR, SUPERVISOR})
@@ -67,6 +69,15 @@ class Viewer:
     def role_label(self) -> str:
         """The staff role's name in the interface's language ("" for others)."""
         return str(StaffRole(self.role).label) if self.is_staff else ""
+
+    @property
+    def confined_to_department(self) -> bool:
+        """Reads (and assigns within) their own department's requests only."""
+        return self.role in DEPARTMENT_ROLES
+
+    @property
+    def assigns_requests(self) -> bool:
+        return self.role in ASSIGNING_ROLES
 
     @property
     def can_write_as_key(self) -> bool:

@@ -20,5 +20,6 @@ from crm.services.api_keys import *  # noqa: F403
 from crm.services.citizens import *  # noqa: F403
 from crm.services.faq import *  # noqa: F403
 from crm.services.interactions import *  # noqa: F403
+from crm.services.queues import *  # noqa: F403
 from crm.services.requests import *  # noqa: F403
 from crm.services.staff import *  # noqa: F403
