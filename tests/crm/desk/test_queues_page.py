@@ -38,8 +38,7 @@ def _requests(town: Municipality, department: Department, count: int, **kwargs) 
     with schema_context(town.schema_name):
         service_type = ServiceTypeFactory(department=department)
         return [
-            ServiceRequestFactory(service_type=service_type, **kwargs).number
-            for _ in range(count)
+            ServiceRequestFactory(service_type=service_type, **kwargs).number for _ in range(count)
         ]
 
 
