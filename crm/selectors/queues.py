@@ -193,7 +193,7 @@ class QueuePage:
 
 
 def queue_page(
-    *, viewer: Viewer, filters: QueueFilters, page_number: object, now: datetime
+    *, viewer: Viewer, filters: QueueFilters, page_number: str | None, now: datetime
 ) -> QueuePage:
     """One page of the queue in two queries (its count, its rows), whatever its length. A page
     number out of range or unreadable gives the nearest page."""

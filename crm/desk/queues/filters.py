@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import django_filters
@@ -119,12 +120,12 @@ class QueueFilterSet(django_filters.FilterSet):
         so on the page)."""
         data: dict[str, Any] = getattr(self.form, "cleaned_data", {})
         status = data.get("status") or OPEN
-        statuses = (
-            OPEN_STATUSES
+        statuses: frozenset[str] = (
+            frozenset(OPEN_STATUSES)
             if status == OPEN
             else frozenset()
             if status == ALL
-            else frozenset({status})
+            else frozenset({str(status)})
         )
         return QueueFilters(
             scope=data.get("scope") or QueueScope.ALL,
@@ -146,12 +147,12 @@ class QueueFilterSet(django_filters.FilterSet):
         data: dict[str, Any] = getattr(self.form, "cleaned_data", {})
         query = QueryDict(mutable=True)
         for key in QUERY_KEYS:
-            value = changes[key] if key in changes else data.get(key)
+            value: Any = changes[key] if key in changes else data.get(key)
             if value in (None, "", False):
                 continue
             if key == "overdue":
                 value = "on"
-            query[key] = str(value.isoformat() if hasattr(value, "isoformat") else value)
+            query[key] = value.isoformat() if isinstance(value, date) else str(value)
         if query.get("scope") == QueueScope.ALL:
             del query["scope"]
         if query.get("status") == OPEN:

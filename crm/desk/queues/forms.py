@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -74,19 +74,19 @@ class BulkForm(forms.Form):
         may_assign: bool,
         **kwargs: Any,
     ) -> None:
-        super().__init__(*args, auto_id="groupe-%s", **kwargs)
+        kwargs.setdefault("auto_id", "groupe-%s")  # unique ids beside the filters' fields
+        super().__init__(*args, **kwargs)
         self.may_assign = may_assign
-        self.fields["department"].choices = [("", _("— inchangé —"))] + [
-            (d.code, str(d)) for d in departments
-        ]
-        self.fields["assignee"].queryset = assignees
-        self.fields["assignee"].empty_label = _("— inchangée —")
-        self.fields["status"].choices = [("", _("— choisir —"))] + [
-            (s, RequestStatus(s).label) for s in statuses
-        ]
+        department = cast(forms.ChoiceField, self.fields["department"])
+        department.choices = [("", _("— inchangé —")), *((d.code, str(d)) for d in departments)]
+        assignee = cast(AssigneeChoiceField, self.fields["assignee"])
+        assignee.queryset = assignees
+        assignee.empty_label = _("— inchangée —")
+        status = cast(forms.ChoiceField, self.fields["status"])
+        status.choices = [("", _("— choisir —")), *((s, RequestStatus(s).label) for s in statuses)]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("action") == CHANGE_STATUS and not data.get("status"):
             self.add_error("status", _("Choisissez le nouveau statut."))
         if data.get("action") == ASSIGN and not (data.get("department") or data.get("assignee")):
@@ -102,7 +102,8 @@ class SavedViewForm(forms.Form):
     query = forms.CharField(required=False, max_length=1000, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, auto_id="vue-%s", **kwargs)
+        kwargs.setdefault("auto_id", "vue-%s")
+        super().__init__(*args, **kwargs)
         self.fields["name"].widget.attrs["autocomplete"] = "off"
 
 

@@ -168,7 +168,8 @@ def _render_queue(
     if status == 200 and not filterset.form.is_valid():
         status = 400
     # htmx (the filter form) refreshes the queue below the heading; without it, the page.
-    template = "desk/queues/_queue.html" if request.htmx else "desk/queues/index.html"
+    htmx = bool(getattr(request, "htmx", False))  # django-htmx's middleware sets it
+    template = "desk/queues/_queue.html" if htmx else "desk/queues/index.html"
     return desk_render(request, viewer, template, context, section="queues", status=status)
 
 
@@ -351,7 +352,7 @@ def _when(moment: datetime | None) -> str:
 
 
 def _field_label(name: str) -> str:
-    return capfirst(str(ServiceRequest._meta.get_field(name).verbose_name))
+    return capfirst(str(getattr(ServiceRequest._meta.get_field(name), "verbose_name", name)))
 
 
 @staff_required(QUEUE_ROLES)

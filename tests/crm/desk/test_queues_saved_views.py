@@ -57,7 +57,7 @@ def test_nobody_else_sees_or_deletes_my_views_in_my_town_or_another(
     colleague = desk_client("agent")
     levis_agent = desk_client("agent", town=levis)
     mine.post(SAVE, {"submission": _token(mine), "name": "Vue privée", "query": "status=new"})
-    (view_pk,) = [pk for pk in _pks(laval)]
+    (view_pk,) = _pks(laval)
 
     refused = colleague.post(
         f"/personnel/files/vues/{view_pk}/supprimer/", {"submission": "jeton-du-collegue"}
