@@ -2,6 +2,11 @@
 // (each row has its own checkbox).
 (function () {
   "use strict";
+  // htmx copies the "style" attribute of swapped elements while settling: the
+  // Content-Security-Policy refuses that write. The queue's elements carry no style.
+  if (window.htmx) {
+    window.htmx.config.attributesToSettle = ["class", "width", "height"];
+  }
   function enhance(root) {
     var table = root.querySelector("#file-tableau");
     if (!table || table.querySelector(".file-tout")) { return; }

@@ -59,7 +59,7 @@ class QueueFilterSet(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(
         label=_("Statut"),
         choices=[
-            (OPEN, _("Ouvertes (tous statuts ouverts)")),
+            (OPEN, _("Ouvertes")),
             (ALL, _("Tous les statuts")),
             *RequestStatus.choices,
         ],
