@@ -4,7 +4,7 @@ English."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -31,7 +31,7 @@ def _remove_type() -> None:
 
 
 @pytest.fixture
-def requests_of(request: pytest.FixtureRequest) -> Iterator[object]:
+def requests_of() -> Callable[[str, int], list[str]]:
     """`requests_of(email, count)`: requests of the e2e department, filed by that committed
     account (so that its clean-up removes them), the first one late; their numbers."""
     made: list[str] = []
@@ -64,8 +64,7 @@ def requests_of(request: pytest.FixtureRequest) -> Iterator[object]:
         committed(create)
         return list(made)
 
-    yield make
-    # The accounts' own clean-up removed their requests; the type goes after them.
+    return make
 
 
 def test_a_supervisor_filters_saves_a_view_and_bulk_assigns(page, live_port, requests_of):
