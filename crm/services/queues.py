@@ -1,4 +1,5 @@
 """Writes of the staff workspace's queues: saved views, the Law 25 log of an export, and bulk
+assignment or status change.
 
 A bulk action is all-or-nothing: one transaction calls the per-request service for each
 request (`request_dispatch`, `request_change_status`), so each gets the same rules and the same
