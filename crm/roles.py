@@ -72,6 +72,11 @@ class Viewer:
         return str(StaffRole(self.role).label) if self.is_staff else ""
 
     @property
+    def confined_to_department(self) -> bool:
+        """Reads (and assigns within) their own department's requests only."""
+        return self.role in DEPARTMENT_ROLES
+
+    @property
     def can_write_as_key(self) -> bool:
         return self.api_key is not None and self.api_key.can_write
 
@@ -122,7 +127,7 @@ class Viewer:
     @property
     def dispatches_requests(self) -> bool:
         """May give a request to a department or a person (the REST API's assignment, the
-        staff workspace's request page)."""
+        staff workspace's request page and its queues' bulk assignment)."""
         return self.role in DISPATCH_ROLES
 
 

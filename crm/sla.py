@@ -1,11 +1,15 @@
-"""When a request is due, on the town's business calendar, and when to warn before it is."""
+"""When a request is due, on the town's business calendar, when to warn before it is, and
+where an open request stands against those times."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
+
+from django.db.models import Q
 
 from crm.business_time import WorkingCalendar
-from crm.models import ServiceType, SlaUnit
+from crm.models import OPEN_STATUSES, ServiceType, SlaUnit
 
 
 def sla_deadlines(
@@ -26,3 +30,46 @@ def sla_deadlines(
         due = calendar.add_days(start, service_type.sla_value)
     minutes = calendar.minutes_between(start, due) * warning_ratio // 100
     return due, calendar.add_minutes(start, minutes)
+
+
+class SlaState(StrEnum):
+    """Where an open request stands against its stored due times (which the business calendar
+    produced at intake and on leaving hold): what a queue's badge and its "overdue" filter say.
+    """
+
+    BREACHED = "breached"
+    PAUSED = "paused"
+    DUE_SOON = "due_soon"
+    ON_TIME = "on_time"
+    NONE = "none"  # finished, or a type without a target
+
+
+def sla_state(
+    *,
+    is_open: bool,
+    due_at: datetime | None,
+    warn_at: datetime | None,
+    breached_at: datetime | None,
+    paused_at: datetime | None,
+    now: datetime,
+) -> SlaState:
+    """A breach already recorded stays one, even on hold; a request on hold is otherwise
+    paused (its due time moves when it resumes), whatever its due time says today."""
+    if not is_open or due_at is None:
+        return SlaState.NONE
+    if breached_at is not None:
+        return SlaState.BREACHED
+    if paused_at is not None:
+        return SlaState.PAUSED
+    if due_at <= now:
+        return SlaState.BREACHED
+    if warn_at is not None and warn_at <= now:
+        return SlaState.DUE_SOON
+    return SlaState.ON_TIME
+
+
+def sla_overdue(now: datetime) -> Q:
+    """The requests `sla_state` calls breached at `now`, as a query condition."""
+    return Q(status__in=OPEN_STATUSES) & (
+        Q(sla_breached_at__isnull=False) | Q(sla_paused_at__isnull=True, sla_due_at__lte=now)
+    )

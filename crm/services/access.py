@@ -84,16 +84,22 @@ def access_log_record(
 
 
 def access_log_record_many(
-    *, actor: User, details_by_citizen: Mapping[int, str], purpose: str, context: str
+    *,
+    actor: User,
+    details_by_citizen: Mapping[int, str],
+    purpose: str,
+    context: str,
+    action: str = AccessAction.VIEW,
 ) -> int:
-    """Log that `actor` saw several citizens at once (a page of requests): one row per citizen,
-    written in one INSERT whatever their number. Returns the number of rows."""
-    purpose = _access_purpose(AccessAction.VIEW, purpose)
+    """Log that `actor` saw (or exported: `action`) several citizens at once (a page of
+    requests): one row per citizen, written in one INSERT whatever their number. Returns the
+    number of rows."""
+    purpose = _access_purpose(action, purpose)
     rows = [
         AccessLog(
             actor=actor,
             citizen_id=citizen_id,
-            action=AccessAction.VIEW,
+            action=action,
             purpose=purpose,
             context=context[:120],
             details=details[:300],
@@ -111,11 +117,12 @@ def access_log_requests_seen(
     service_requests: Iterable[ServiceRequest],
     purpose: str | None,
     context: str,
+    action: str = AccessAction.VIEW,
 ) -> int:
-    """Log that `actor` saw these requests with their citizens' data: one row per citizen
-    shown, naming the requests, in one INSERT. Without a stated `purpose`, it is derived from
-    what was shown ("Traitement de la requête 2026-000123" for one request). Returns the
-    number of rows written."""
+    """Log that `actor` saw (or exported: `action`) these requests with their citizens' data:
+    one row per citizen shown, naming the requests, in one INSERT. Without a stated `purpose`,
+    it is derived from what was shown ("Traitement de la requête 2026-000123" for one
+    request). Returns the number of rows written."""
     shown = list(service_requests)
     numbers: dict[int, list[str]] = {}
     for service_request in shown:
@@ -137,7 +144,7 @@ def access_log_requests_seen(
             for citizen_id, found in numbers.items()
         }
     return access_log_record_many(
-        actor=actor, details_by_citizen=details, purpose=purpose, context=context
+        actor=actor, details_by_citizen=details, purpose=purpose, context=context, action=action
     )
 
 
