@@ -14,11 +14,11 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext, pgettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from crm import selectors, services
@@ -69,13 +69,9 @@ _PLACEHOLDER = "0000-000000"
 
 
 def _request_url_template() -> str:
-    """The request page's path with a placeholder for the number (the request section names
-    it `desk:request`); worked out once per page, not once per row."""
-    try:
-        return reverse("desk:request", kwargs={"number": _PLACEHOLDER})
-    except NoReverseMatch:  # before the request page lands: its path under the workspace
-        workspace = reverse("desk:queue").rsplit("/", 2)[0]
-        return f"{workspace}/{pgettext('url', 'requetes/')}{_PLACEHOLDER}/"
+    """The request page's path with a placeholder for the number: worked out once per page,
+    not once per row."""
+    return reverse("desk:request", kwargs={"number": _PLACEHOLDER})
 
 
 def _filterset(request: HttpRequest, viewer: Viewer, data: QueryDict) -> QueueFilterSet:
