@@ -17,8 +17,11 @@ from crm.imports.requests import (  # noqa: F401
 )
 from crm.services.access import *  # noqa: F403
 from crm.services.api_keys import *  # noqa: F403
+from crm.services.bank import *  # noqa: F403
+from crm.services.catalog import *  # noqa: F403
 from crm.services.citizens import *  # noqa: F403
 from crm.services.faq import *  # noqa: F403
 from crm.services.interactions import *  # noqa: F403
 from crm.services.requests import *  # noqa: F403
 from crm.services.staff import *  # noqa: F403
+from crm.services.workspace_settings import *  # noqa: F403
