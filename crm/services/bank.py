@@ -6,6 +6,7 @@ versions are the bank's audit trail)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
@@ -28,7 +29,7 @@ def bank_article_save(
     viewer: Viewer,
     article: FaqArticle | None,
     service_types: Iterable[ServiceType],
-    **fields: object,
+    **fields: Any,
 ) -> FaqArticle:
     """Create an article (`article` None) or save a new version of it.
 

@@ -37,6 +37,7 @@ __all__ = [
     "SERVICE_TYPE_FIELDS",
     "Choice",
     "catalog_history_record",
+    "field_labels",
     "routing_rule_delete",
     "routing_rule_save",
     "service_attribute_delete",
@@ -90,7 +91,8 @@ def catalog_history_record(
     )
 
 
-def _field_labels(model: type[models.Model], names: Sequence[str]) -> list[str]:
+def field_labels(model: type[models.Model], names: Sequence[str]) -> list[str]:
+    """The fields' names as the admin's history shows them."""
     return [
         str(cast(models.Field, model._meta.get_field(name)).verbose_name).capitalize()
         for name in names
@@ -143,7 +145,7 @@ def service_type_save(
                 viewer=viewer,
                 item=current,
                 action=CHANGE,
-                message=[{"changed": {"fields": _field_labels(ServiceType, changed)}}],
+                message=[{"changed": {"fields": field_labels(ServiceType, changed)}}],
             )
     return current
 
@@ -221,6 +223,13 @@ def service_attribute_save(
             current = ServiceAttribute.objects.select_for_update().get(
                 pk=attribute.pk, service_type=service_type
             )
+        taken = ServiceAttribute.objects.filter(service_type=service_type, code=code)
+        if taken.exclude(pk=current.pk).exists():
+            raise CrmError(
+                CrmErrorCode.INVALID_QUESTION,
+                _("Ce type a déjà une question de code « {code} ».").format(code=code),
+                field="code",
+            )
         before = {name: getattr(current, name) for name in ("code", "label_fr", "label_en")}
         before |= {"datatype": current.datatype, "required": current.required}
         current.code, current.label_fr, current.label_en = code, label_fr, label_en
@@ -249,7 +258,7 @@ def service_attribute_save(
                 entry["fields"] = [
                     _("Choix de réponse")
                     if name == "choices"
-                    else _field_labels(ServiceAttribute, [name])[0]
+                    else field_labels(ServiceAttribute, [name])[0]
                     for name in changed
                 ]
             catalog_history_record(
@@ -331,7 +340,7 @@ def routing_rule_save(
             action=ADDITION if rule is None else CHANGE,
             message=[{"added": {}}]
             if rule is None
-            else [{"changed": {"fields": _field_labels(RoutingRule, ["department"])}}],
+            else [{"changed": {"fields": field_labels(RoutingRule, ["department"])}}],
         )
     return current
 

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from crm.errors import CrmError, CrmErrorCode
 from crm.models import CrmSettings
 from crm.roles import Viewer
-from crm.services.catalog import catalog_history_record
+from crm.services.catalog import catalog_history_record, field_labels
 
 __all__ = ["CRM_SETTINGS_FIELDS", "crm_settings_update"]
 
@@ -56,13 +56,10 @@ def crm_settings_update(*, viewer: Viewer, **fields: Any) -> list[str]:
             raise CrmError(CrmErrorCode.INVALID_SETTINGS, messages[0], field=field) from error
         if changed:
             settings.save(update_fields=changed)
-            labels = [
-                str(CrmSettings._meta.get_field(name).verbose_name).capitalize() for name in changed
-            ]
             catalog_history_record(
                 viewer=viewer,
                 item=settings,
                 action=CHANGE,
-                message=[{"changed": {"fields": labels}}],
+                message=[{"changed": {"fields": field_labels(CrmSettings, changed)}}],
             )
     return changed

@@ -3,7 +3,7 @@ comparison of two versions. They parse; `crm.services` validates and writes."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -122,8 +122,8 @@ class CompareForm(forms.Form):
     def __init__(self, *args: Any, versions: list[int], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = [(number, str(number)) for number in versions]
-        self.fields["de"].choices = choices
-        self.fields["a"].choices = choices
+        cast(forms.ChoiceField, self.fields["de"]).choices = choices
+        cast(forms.ChoiceField, self.fields["a"]).choices = choices
 
 
 class ReviewForm(forms.Form):

@@ -18,7 +18,7 @@ from crm import selectors, services
 from crm.desk.access import staff_required
 from crm.desk.bank.forms import ArticleForm, CompareForm, ReviewForm, SearchForm, StatusForm
 from crm.desk.navigation import BANK_ROLES, CATALOG_ROLES
-from crm.desk.once import claimed
+from crm.desk.once import SUBMISSION_FIELD, claimed
 from crm.desk.rendering import desk_render
 from crm.errors import CrmError
 from crm.models import FaqArticle, FaqStatus
@@ -103,34 +103,24 @@ def edit(request: HttpRequest, viewer: Viewer, pk: int | None = None) -> HttpRes
     preview = None
     if request.method == "POST":
         form = ArticleForm(request.POST, article=current)
-        if form.is_valid():
-            if "preview" in request.POST:
+        if "preview" in request.POST:
+            if form.is_valid():
                 preview = form.preview()
-            else:
-                with claimed(request, form.cleaned_data["submission"]) as claim:
-                    if not claim.first:
-                        return HttpResponseRedirect(claim.done_url or request.path)
-                    try:
-                        saved = services.bank_article_save(
-                            viewer=viewer,
-                            article=current,
-                            service_types=form.cleaned_data["service_types"],
-                            **form.article_fields(),
-                        )
-                    except CrmError as error:
-                        form.add_error(
-                            error.field if error.field in form.fields else None, error.message
-                        )
-                    else:
-                        url = reverse("desk:bank_article", args=[saved.pk])
-                        claim.done(url)
-                        messages.success(
-                            request,
-                            _("Article enregistré : version {version}.").format(
-                                version=saved.version
-                            ),
-                        )
-                        return HttpResponseRedirect(url)
+        else:
+            # Claimed before validating: a second submission is sent where the first went,
+            # even when what the first one wrote would make it invalid now.
+            with claimed(request, str(request.POST.get(SUBMISSION_FIELD, ""))) as claim:
+                if not claim.first:
+                    return HttpResponseRedirect(claim.done_url or request.path)
+                saved = _saved(viewer, current, form)
+                if saved is not None:
+                    url = reverse("desk:bank_article", args=[saved.pk])
+                    claim.done(url)
+                    messages.success(
+                        request,
+                        _("Article enregistré : version {version}.").format(version=saved.version),
+                    )
+                    return HttpResponseRedirect(url)
     else:
         form = ArticleForm(article=current)
     context = {"form": form, "article": current, "preview": preview}
@@ -138,6 +128,23 @@ def edit(request: HttpRequest, viewer: Viewer, pk: int | None = None) -> HttpRes
     if _htmx(request) and preview is not None:
         template = "desk/bank/_preview.html"
     return desk_render(request, viewer, template, context, section="bank")
+
+
+def _saved(viewer: Viewer, current: FaqArticle | None, form: ArticleForm) -> FaqArticle | None:
+    """The article saved from a valid form; None when the form or the service refused it (the
+    messages are then on the form)."""
+    if not form.is_valid():
+        return None
+    try:
+        return services.bank_article_save(
+            viewer=viewer,
+            article=current,
+            service_types=form.cleaned_data["service_types"],
+            **form.article_fields(),
+        )
+    except CrmError as error:
+        form.add_error(error.field if error.field in form.fields else None, error.message)
+        return None
 
 
 @require_POST
@@ -149,7 +156,7 @@ def change_status(request: HttpRequest, viewer: Viewer, pk: int) -> HttpResponse
     if not form.is_valid():
         messages.error(request, _("Demande incomplète : rechargez la page."))
         return HttpResponseRedirect(url)
-    with claimed(request, form.cleaned_data["submission"]) as claim:
+    with claimed(request, str(request.POST.get(SUBMISSION_FIELD, ""))) as claim:
         if not claim.first:
             return HttpResponseRedirect(claim.done_url or url)
         try:

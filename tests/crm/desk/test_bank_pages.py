@@ -117,7 +117,9 @@ def test_the_search_answers_htmx_with_the_results_alone(
 ) -> None:
     client = desk_client("agent")
 
-    response = client.get(BANK, {"q": "collecte"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="resultats")
+    response = client.get(
+        BANK, {"q": "collecte"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="resultats"
+    )
 
     assert response.status_code == 200
     assert "Quel jour passe la collecte des ordures?" in response.text
@@ -140,7 +142,9 @@ def test_an_agent_does_not_open_a_draft(
     assert desk_client("agent").get(f"{BANK}{bank['draft'].pk}/").status_code == 404
 
 
-def test_the_bank_answers_in_english(desk_client: Callable[..., Client], bank: dict[str, Any]) -> None:
+def test_the_bank_answers_in_english(
+    desk_client: Callable[..., Client], bank: dict[str, Any]
+) -> None:
     with translation.override("en"):
         url = reverse("desk:bank")
 
@@ -208,9 +212,7 @@ def test_the_bank_list_runs_the_same_queries_for_2_and_20_articles(
         with schema_context(laval.schema_name):
             department = DepartmentFactory()
             while FaqArticle.objects.count() < total:
-                FaqArticleFactory(
-                    owner_department=department, category=ServiceCategoryFactory()
-                )
+                FaqArticleFactory(owner_department=department, category=ServiceCategoryFactory())
         with CaptureQueriesContext(connection) as captured:
             assert client.get(BANK).status_code == 200
         return len(data_queries(captured))
