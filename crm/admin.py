@@ -7,8 +7,6 @@ the platform's schema has no CRM tables.
 
 from __future__ import annotations
 
-import re
-from difflib import SequenceMatcher
 from typing import Any, cast
 
 from django import forms
@@ -17,7 +15,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.db.models import Field, QuerySet
+from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -30,12 +28,12 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import selectors, services, upstream
 from crm.admin_privacy import CitizenPrivacyMixin
+from crm.diffs import word_diff
 from crm.errors import CrmError
 from crm.models import (
     AccessAction,
     AccessLog,
     ApiKey,
-    AttributeDatatype,
     BusinessCalendar,
     Citizen,
     CitizenChange,
@@ -251,79 +249,30 @@ class FaqArticleAdmin(UpstreamCountMixin, TownAdmin):
 
 
 # --- Updates from the host town ------------------------------------------------------------------
-def _shown(followed: upstream.FollowedKind, name: str, value: Any) -> str:
-    """A followed value as the admin shows it: choice labels, Oui/Non, one question a line."""
-    if name == "attributes":
-        lines = []
-        for spec in value:
-            choices = ", ".join(f"{key} ({name_fr})" for key, name_fr, _name_en in spec["values"])
-            line = gettext("{code} : {label}{label_en} — {datatype}, {required}").format(
-                code=spec["code"],
-                label=spec["label_fr"],
-                label_en=f" / {spec['label_en']}" if spec["label_en"] else "",
-                datatype=AttributeDatatype(spec["datatype"]).label
-                if spec["datatype"] in AttributeDatatype.values
-                else spec["datatype"],
-                required=gettext("obligatoire") if spec["required"] else gettext("facultative"),
-            )
-            if choices:
-                line += " — " + gettext("choix : {choices}").format(choices=choices)
-            lines.append(line)
-        return "\n".join(lines)
-    if isinstance(value, bool):
-        return gettext("Oui") if value else gettext("Non")
-    if isinstance(value, list):
-        return ", ".join(str(item) for item in value)
-    if value is None or value == "":
-        return ""
-    field = cast(Field, followed.model._meta.get_field(name))
-    labels = dict(field.flatchoices) if field.choices else {}
-    return str(labels.get(value, value))
-
-
-_WORDS = re.compile(r"(\s+)")
-
-
 def _diff_html(old: str, new: str) -> SafeString:
     """`new` against `old`, word by word: <del> for what goes, <ins> for what comes, each with
     a text label for screen readers (the strike-through and underline are not the only cue)."""
-    before, after = _WORDS.split(old), _WORDS.split(new)
     parts: list[str] = []
-    opcodes = SequenceMatcher(a=before, b=after, autojunk=False).get_opcodes()
-    for operation, i1, i2, j1, j2 in opcodes:
-        if operation == "equal":
-            parts.append(format_html("{}", "".join(before[i1:i2])))
-            continue
-        if i2 > i1:
+    for part in word_diff(old, new):
+        if part.removed:
             parts.append(
                 format_html(
                     '<del><span class="relais-sr">{}</span>{}</del>',
                     gettext("[retiré :] "),
-                    "".join(before[i1:i2]),
+                    part.text,
                 )
             )
-        if j2 > j1:
+        elif part.added:
             parts.append(
                 format_html(
                     '<ins><span class="relais-sr">{}</span>{}</ins>',
                     gettext("[ajouté :] "),
-                    "".join(after[j1:j2]),
+                    part.text,
                 )
             )
+        else:
+            parts.append(format_html("{}", part.text))
     return mark_safe("".join(parts))  # noqa: S308 (every part is escaped by format_html)
-
-
-def _effect(change: upstream.UpstreamChange, field: upstream.FieldChange) -> str:
-    if field.changed_upstream and field.changed_locally:
-        if change.kind == "faq_article":
-            return gettext(
-                "Modifié des deux côtés : la version de la ville hôte remplacera la vôtre, "
-                "qui restera dans l'historique des versions."
-            )
-        return gettext("Modifié des deux côtés : la version de la ville hôte remplacera la vôtre.")
-    if field.changed_upstream:
-        return gettext("Modifié par la ville hôte : sa version remplacera la vôtre.")
-    return gettext("Modifié ici seulement : votre version est conservée.")
 
 
 class UpstreamDecisionForm(forms.Form):
@@ -367,14 +316,14 @@ class UpstreamUpdateAdmin(TownAdmin):
             followed = upstream.FOLLOWED[change.kind]
             rows = []
             for field in change.fields:
-                mine = _shown(followed, field.name, field.local_value)
-                theirs = _shown(followed, field.name, field.host_value)
+                mine = upstream.shown_value(followed, field.name, field.local_value)
+                theirs = upstream.shown_value(followed, field.name, field.host_value)
                 rows.append(
                     {
                         "label": field.label,
                         "mine": mine,
                         "theirs": _diff_html(mine, theirs),
-                        "effect": _effect(change, field),
+                        "effect": upstream.decision_effect(change, field),
                         "conflict": field.changed_upstream and field.changed_locally,
                     }
                 )

@@ -21,7 +21,7 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
-from crm.models import ApiKey, Channel, Citizen, Department, FaqAudience, StaffRole
+from crm.models import ApiKey, Channel, Citizen, Department, FaqAudience, FaqStatus, StaffRole
 from tenants.accounts.models import User
 from tenants.accounts.second_factor import session_may_act_as_staff
 
@@ -129,6 +129,25 @@ class Viewer:
         """May give a request to a department or a person (the REST API's assignment, the
         staff workspace's request page and its queues' bulk assignment)."""
         return self.role in DISPATCH_ROLES
+
+    @property
+    def edits_bank(self) -> bool:
+        """Writes, publishes and archives the information bank's articles; every staff role
+        reads them."""
+        return self.role == ADMINISTRATOR
+
+    @property
+    def edits_catalog(self) -> bool:
+        """Edits the service catalog, the routing, the host's updates and the town's settings."""
+        return self.role == ADMINISTRATOR
+
+    @property
+    def bank_statuses(self) -> tuple[str, ...]:
+        """The article statuses this caller finds in the bank: its editors also drafts and
+        archived articles, everyone else what is published."""
+        if self.edits_bank:
+            return tuple(FaqStatus.values)
+        return (FaqStatus.PUBLISHED,)
 
 
 PUBLISHED_REGISTER = Viewer(PUBLISHED)

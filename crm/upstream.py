@@ -32,7 +32,13 @@ from django.utils.translation import gettext_lazy
 
 from crm import services
 from crm.errors import CrmError, CrmErrorCode
-from crm.models import FaqArticle, ServiceAttribute, ServiceAttributeValue, ServiceType
+from crm.models import (
+    AttributeDatatype,
+    FaqArticle,
+    ServiceAttribute,
+    ServiceAttributeValue,
+    ServiceType,
+)
 from tenants.accounts.models import User
 from tenants.db import connection
 from tenants.models import Municipality
@@ -373,6 +379,50 @@ def upstream_ignore(*, actor: User | None, kind: str, item_id: int, token: str) 
             source_seen=change.host_fingerprint
         )
     return change
+
+
+def shown_value(followed: FollowedKind, name: str, value: Any) -> str:
+    """A followed value as people read it: choice labels, Oui/Non, one question a line."""
+    if name == "attributes":
+        lines = []
+        for spec in value:
+            choices = ", ".join(f"{key} ({name_fr})" for key, name_fr, _name_en in spec["values"])
+            line = _("{code} : {label}{label_en} — {datatype}, {required}").format(
+                code=spec["code"],
+                label=spec["label_fr"],
+                label_en=f" / {spec['label_en']}" if spec["label_en"] else "",
+                datatype=AttributeDatatype(spec["datatype"]).label
+                if spec["datatype"] in AttributeDatatype.values
+                else spec["datatype"],
+                required=_("obligatoire") if spec["required"] else _("facultative"),
+            )
+            if choices:
+                line += " — " + _("choix : {choices}").format(choices=choices)
+            lines.append(line)
+        return "\n".join(lines)
+    if isinstance(value, bool):
+        return _("Oui") if value else _("Non")
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    if value is None or value == "":
+        return ""
+    field = cast(models.Field, followed.model._meta.get_field(name))
+    labels = dict(field.flatchoices) if field.choices else {}
+    return str(labels.get(value, value))
+
+
+def decision_effect(change: UpstreamChange, field: FieldChange) -> str:
+    """What accepting the change does to one field, in a sentence."""
+    if field.changed_upstream and field.changed_locally:
+        if change.kind == "faq_article":
+            return _(
+                "Modifié des deux côtés : la version de la ville hôte remplacera la vôtre, "
+                "qui restera dans l'historique des versions."
+            )
+        return _("Modifié des deux côtés : la version de la ville hôte remplacera la vôtre.")
+    if field.changed_upstream:
+        return _("Modifié par la ville hôte : sa version remplacera la vôtre.")
+    return _("Modifié ici seulement : votre version est conservée.")
 
 
 def upstream_item(*, kind: Kind, item_id: int) -> models.Model:

@@ -2,7 +2,9 @@
 of queries. Callers import from here (`from crm.selectors import request_list`)."""
 
 from crm.selectors.api_keys import *  # noqa: F403
+from crm.selectors.bank import *  # noqa: F403
 from crm.selectors.catalog import *  # noqa: F403
+from crm.selectors.catalog_editing import *  # noqa: F403
 from crm.selectors.citizens import *  # noqa: F403
 from crm.selectors.desk import *  # noqa: F403
 from crm.selectors.faq import *  # noqa: F403

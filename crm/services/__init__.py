@@ -18,6 +18,8 @@ from crm.imports.requests import (  # noqa: F401
 from crm.services.access import *  # noqa: F403
 from crm.services.api_keys import *  # noqa: F403
 from crm.services.attachments import *  # noqa: F403
+from crm.services.bank import *  # noqa: F403
+from crm.services.catalog import *  # noqa: F403
 from crm.services.citizens import *  # noqa: F403
 from crm.services.desk import *  # noqa: F403
 from crm.services.faq import *  # noqa: F403
@@ -25,3 +27,4 @@ from crm.services.interactions import *  # noqa: F403
 from crm.services.queues import *  # noqa: F403
 from crm.services.requests import *  # noqa: F403
 from crm.services.staff import *  # noqa: F403
+from crm.services.workspace_settings import *  # noqa: F403
