@@ -6,7 +6,8 @@ What goes (replaced by `ANONYMISED_TEXT` where the text was not empty):
   chosen; the account, if any, is deactivated and stripped (a staff account is only detached);
 - on their requests: description, cancellation reason, address (coordinates rounded to about
   100 m, the sector kept), media, free-text answers, channel detail other than an API key's
-  name, and a new tracking token (the person's follow-up link stops working);
+  name, and a new tracking token (the person's follow-up link stops working); files staff
+  attached to them are deleted;
 - in their requests' timelines: messages of notes, replies, status changes and notices, and
   the personal keys of events' data (an app's device or account id);
 - interactions with the person or about their requests: the summary;
@@ -18,7 +19,9 @@ transaction declares itself to the guard trigger (migration 0011).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,6 +45,7 @@ from crm.models import (
     Citizen,
     EventKind,
     Interaction,
+    RequestAttachment,
     ServiceAttribute,
     ServiceRequest,
 )
@@ -127,14 +131,33 @@ def _scrub_events(request_ids: Sequence[int]) -> int:
     return scrubbed
 
 
+def _drop_attachments(request_ids: Sequence[int]) -> None:
+    """Files staff attached (photos of a home, a letter) are personal data with no statistical
+    use: their rows go with the transaction, their files once it commits."""
+    attachments = RequestAttachment.objects.filter(request_id__in=list(request_ids))
+    paths = [attachment.file.path for attachment in attachments.only("file")]
+    if not paths:
+        return
+    attachments.delete()
+
+    def remove_files() -> None:
+        for path in paths:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+
+    transaction.on_commit(remove_files)
+
+
 def requests_scrub(
     *, request_ids: Sequence[int], detach_citizen: bool, now: datetime
 ) -> tuple[int, int]:
-    """Remove the personal data of these requests and of their timelines, in a few set-based
-    statements whatever their number. Call inside a transaction. Returns (requests, events)."""
+    """Remove the personal data of these requests and of their timelines (and their attached
+    files), in a few set-based statements whatever their number. Call inside a transaction.
+    Returns (requests, events)."""
     if not request_ids:
         return 0, 0
     _scrub_attributes(request_ids)
+    _drop_attachments(request_ids)
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE crm_servicerequest SET "

@@ -3,6 +3,7 @@ statistics without identity, the timeline append-only except for that narrow scr
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from io import StringIO
 
@@ -16,7 +17,14 @@ from django.db import DatabaseError, connection, transaction
 from django_tenants.utils import schema_context
 
 from crm.errors import CrmError
-from crm.models import AccessLog, Citizen, Interaction, RequestEvent, ServiceRequest
+from crm.models import (
+    AccessLog,
+    Citizen,
+    Interaction,
+    RequestAttachment,
+    RequestEvent,
+    ServiceRequest,
+)
 from crm.privacy import citizen_anonymise
 from crm.services import (
     citizen_create,
@@ -24,12 +32,14 @@ from crm.services import (
     citizen_update,
     interaction_record,
     request_add_note,
+    request_attach,
     request_cancel,
     request_change_status,
     request_create,
 )
 from tenants.accounts.models import User
 from tests.crm.admin_helpers import admin_url
+from tests.crm.desk.request_files import PNG, upload
 from tests.factories import (
     TEST_PASSWORD,
     CitizenFactory,
@@ -405,3 +415,25 @@ def test_the_same_person_in_another_town_is_untouched(laval, levis, person):
         assert account.is_active
         assert account.check_password(TEST_PASSWORD)
         assert AccessLog.objects.count() == 0
+
+
+def test_files_attached_to_the_persons_requests_are_deleted(
+    laval, person, django_capture_on_commit_callbacks
+):
+    with schema_context("laval"):
+        closed = ServiceRequest.objects.get(pk=person["closed"].pk)
+        other = ServiceRequestFactory(actor=None, service_type=closed.service_type)
+        attached = request_attach(
+            actor=None, service_request=closed, upload=upload("photo.png", PNG)
+        )
+        kept = request_attach(actor=None, service_request=other, upload=upload("photo.png", PNG))
+        path, kept_path = attached.file.path, kept.file.path
+
+        with django_capture_on_commit_callbacks(execute=True):
+            citizen_anonymise(
+                actor=None, citizen=person["kept"], reason="Demande d'effacement", context="test"
+            )
+
+        assert list(RequestAttachment.objects.values_list("pk", flat=True)) == [kept.pk]
+        assert not os.path.exists(path)
+        assert os.path.exists(kept_path)
