@@ -7,8 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from django.db.models import Count, Q, TextField, Value
-from django.db.models.functions import Concat
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from crm.models import (
@@ -16,7 +15,6 @@ from crm.models import (
     FaqArticle,
     FaqAudience,
     FaqStatus,
-    Fold,
     Interaction,
     ServiceRequest,
     fold_text,
@@ -53,23 +51,9 @@ def desk_citizen_search(*, viewer: Viewer, query: str, limit: int = 20) -> list[
     if len(digits) >= 4 and not re.search(r"[^\d\s\-().+]", text):
         # The whole query is a phone number, however it was typed (`450 555-1234`).
         return list(citizens.filter(phone__contains=digits).order_by(*ordered)[:limit])
-    citizens = citizens.annotate(
-        searched=Fold(
-            Concat(
-                "first_name",
-                Value(" "),
-                "last_name",
-                Value(" "),
-                "email",
-                Value(" "),
-                "address",
-                output_field=TextField(),
-            )
-        )
-    )
     match = Q()
     for word in fold_text(text).split():
-        found = Q(searched__contains=word)
+        found = Q(search_text__contains=word)
         if word.isdigit() and len(word) >= 3:
             found |= Q(phone__contains=word)
         match &= found
