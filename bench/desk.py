@@ -33,6 +33,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -156,7 +157,12 @@ def setup_desk() -> str:
         # does at the start of a call, and remembered by the session.
         stated = client.post(
             "/personnel/motif/",
-            {"scope": "citizens", "next": "/personnel/", "reason": "contact", "submission": "b"},
+            {
+                "scope": "citizens",
+                "next": "/personnel/",
+                "reason": "contact",
+                "submission": uuid.uuid4().hex,
+            },
         )
         assert stated.status_code == 302, stated.status_code
         cookie = client.cookies["sessionid"].value
