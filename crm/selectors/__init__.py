@@ -4,6 +4,7 @@ of queries. Callers import from here (`from crm.selectors import request_list`).
 from crm.selectors.api_keys import *  # noqa: F403
 from crm.selectors.catalog import *  # noqa: F403
 from crm.selectors.citizens import *  # noqa: F403
+from crm.selectors.dashboards import *  # noqa: F403
 from crm.selectors.faq import *  # noqa: F403
 from crm.selectors.interactions import *  # noqa: F403
 from crm.selectors.reports import *  # noqa: F403
