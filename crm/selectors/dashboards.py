@@ -184,7 +184,7 @@ def dashboard_departments(*, viewer: Viewer) -> list[Department]:
     department for the others (the scope of `request_list`). One query."""
     departments = Department.objects.order_by("name_fr")
     if viewer.role in DEPARTMENT_ROLES:
-        departments = departments.filter(pk=viewer.department.pk if viewer.department else None)
+        departments = departments.filter(pk__in=[viewer.department.pk] if viewer.department else [])
     return list(departments)
 
 

@@ -14,6 +14,7 @@ the SVG (without its nonce) is kept in a small per-process cache.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Sequence
 
@@ -45,12 +46,20 @@ CHART_STYLE = Style(
     value_font_size=13,
     tooltip_font_size=13,
 )
-WIDTH = 760
-ROW_HEIGHT = 34
+WIDTH = 600
+ROW_HEIGHT = 44
 NONCE_PLACEHOLDER = 'data-relais-nonce=""'
 
 _SCRIPT = re.compile(r"<script\b[^>]*?(?:/>|>.*?</script>)", re.DOTALL)
 _STYLE_ATTRIBUTE = re.compile(r'\sstyle="[^"]*"')
+
+
+def _whole_ticks(largest: float) -> list[int]:
+    """Counts are whole: 0 to at least `largest` in at most six steps of 1, 2, 5, 10, 20…"""
+    step = 1
+    while math.ceil(largest / step) > 6:
+        step = step * 5 // 2 if str(step).startswith("2") else step * 2
+    return list(range(0, step * max(1, math.ceil(largest / step)) + 1, step))
 
 
 @functools.lru_cache(maxsize=256)
@@ -59,6 +68,11 @@ def _drawing(
     series: tuple[tuple[str, tuple[float, ...]], ...],
     percent: bool,
 ) -> str:
+    ticks = (
+        list(range(0, 101, 20))
+        if percent
+        else _whole_ticks(max(v for _t, vs in series for v in vs))
+    )
     chart = pygal.HorizontalBar(
         style=CHART_STYLE,
         js=[],
@@ -72,7 +86,8 @@ def _drawing(
         show_y_guides=False,
         truncate_label=40,
         margin=12,
-        range=(0, 100) if percent else None,
+        range=(0, ticks[-1]),
+        y_labels=ticks,
         value_formatter=(lambda value: f"{value:.0f} %") if percent else (lambda v: f"{v:.0f}"),
     )
     # pygal draws the first label at the bottom: reversed, the chart reads like the table.

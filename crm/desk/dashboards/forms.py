@@ -3,15 +3,15 @@ from the address (GET): nothing is written."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+import datetime as dt
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from crm.selectors import PeriodKind
 
-EARLIEST = date(2000, 1, 1)
+EARLIEST = dt.date(2000, 1, 1)
 
 
 class ErrorsBesideFields(forms.Form):
@@ -48,12 +48,12 @@ class PeriodForm(ErrorsBesideFields):
         error_messages={"invalid": _("Entrez une date au format AAAA-MM-JJ.")},
     )
 
-    def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, today: dt.date, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.today = today
 
-    def clean_date(self) -> date | None:
-        day: date | None = self.cleaned_data.get("date")
+    def clean_date(self) -> dt.date | None:
+        day: dt.date | None = self.cleaned_data.get("date")
         if day is not None and day > self.today:
             raise forms.ValidationError(_("Choisissez aujourd'hui ou un jour passé."))
         if day is not None and day < EARLIEST:
@@ -63,7 +63,7 @@ class PeriodForm(ErrorsBesideFields):
     def kind(self) -> PeriodKind:
         return PeriodKind(self.cleaned_data.get("period") or PeriodKind.MONTH)
 
-    def day(self) -> date:
+    def day(self) -> dt.date:
         return self.cleaned_data.get("date") or self.today
 
 
@@ -81,8 +81,8 @@ class ReportForm(ErrorsBesideFields):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["month"].choices = months
-        self.fields["department"].choices = departments
+        cast(forms.ChoiceField, self.fields["month"]).choices = months
+        cast(forms.ChoiceField, self.fields["department"]).choices = departments
         self.fields["month"].error_messages["invalid_choice"] = _(
             "Choisissez un des douze derniers mois."
         )
