@@ -6,6 +6,7 @@ from crm.selectors.bank import *  # noqa: F403
 from crm.selectors.catalog import *  # noqa: F403
 from crm.selectors.catalog_editing import *  # noqa: F403
 from crm.selectors.citizens import *  # noqa: F403
+from crm.selectors.dashboards import *  # noqa: F403
 from crm.selectors.desk import *  # noqa: F403
 from crm.selectors.faq import *  # noqa: F403
 from crm.selectors.interactions import *  # noqa: F403

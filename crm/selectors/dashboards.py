@@ -1,0 +1,433 @@
+"""Figures of the supervisors' dashboards and of the monthly reports: volumes, backlog and its
+age, SLA compliance, median time to resolution, first-contact resolution; each for a week or a
+month of the town's calendar, with the period before it.
+
+Every figure is aggregated by PostgreSQL, from the requests and interactions the viewer may read
+(`request_list`, `interaction_list`: a supervisor's department, the whole town for an
+administrator), in a fixed number of queries whatever the volume.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from types import SimpleNamespace
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import (
+    Aggregate,
+    Count,
+    DateTimeField,
+    DurationField,
+    F,
+    Q,
+    QuerySet,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from crm.models import Channel, Department
+from crm.models.catalog import Bilingual
+from crm.roles import DEPARTMENT_ROLES, Viewer
+from crm.selectors.interactions import interaction_list
+from crm.selectors.requests import RequestFilters, request_list
+from crm.selectors.town import working_calendar
+
+__all__ = [
+    "AGE_BUCKETS",
+    "Compared",
+    "CountRow",
+    "DashboardFigures",
+    "Period",
+    "PeriodKind",
+    "Rate",
+    "RateRow",
+    "dashboard_department",
+    "dashboard_departments",
+    "dashboard_figures",
+    "dashboard_period",
+]
+
+
+class PeriodKind(StrEnum):
+    WEEK = "week"
+    MONTH = "month"
+
+
+@dataclass(frozen=True)
+class Period:
+    """A week (Monday to Sunday) or a calendar month of the town's time zone: [start, end)."""
+
+    kind: PeriodKind
+    start: datetime
+    end: datetime
+
+    @property
+    def first_day(self) -> date:
+        return self.start.date()
+
+    @property
+    def last_day(self) -> date:
+        return (self.end - timedelta(days=1)).date()
+
+    def previous(self) -> Period:
+        return _period_of(self.kind, self.first_day - timedelta(days=1), self.start.tzinfo)
+
+    def following(self) -> Period:
+        return _period_of(self.kind, self.end.date(), self.start.tzinfo)
+
+
+def _period_of(kind: PeriodKind, day: date, tz: Any) -> Period:
+    if kind == PeriodKind.WEEK:
+        first = day - timedelta(days=day.weekday())
+        after = first + timedelta(days=7)
+    else:
+        first = day.replace(day=1)
+        after = (first + timedelta(days=32)).replace(day=1)
+    return Period(
+        kind=kind,
+        start=datetime.combine(first, time(0), tzinfo=tz),
+        end=datetime.combine(after, time(0), tzinfo=tz),
+    )
+
+
+def dashboard_period(*, kind: PeriodKind, day: date, tz: ZoneInfo | None = None) -> Period:
+    """The week or month holding `day`, in the town's time zone (its business calendar's)."""
+    return _period_of(kind, day, tz or working_calendar().tz)
+
+
+@dataclass(frozen=True)
+class Compared:
+    """A figure in the period and in the one before (None: nothing to measure)."""
+
+    current: Any
+    previous: Any
+
+
+@dataclass(frozen=True)
+class Rate:
+    part: int
+    whole: int
+
+    @property
+    def share(self) -> float | None:
+        """Between 0 and 1; None when there is nothing to divide."""
+        return self.part / self.whole if self.whole else None
+
+
+@dataclass(frozen=True)
+class CountRow:
+    key: str
+    label: str
+    current: int
+    previous: int
+
+
+@dataclass(frozen=True)
+class RateRow:
+    key: str
+    label: str
+    current: Rate
+    previous: Rate
+
+
+# Age of an open request at the end of a period: (key, label, from days, to days excluded).
+AGE_BUCKETS: tuple[tuple[str, Promise, int, int | None], ...] = (
+    ("0-2", gettext_lazy("moins de 2 jours"), 0, 2),
+    ("2-7", gettext_lazy("2 à 7 jours"), 2, 7),
+    ("7-30", gettext_lazy("7 à 30 jours"), 7, 30),
+    ("30+", gettext_lazy("30 jours et plus"), 30, None),
+)
+
+
+@dataclass(frozen=True)
+class DashboardFigures:
+    period: Period
+    previous_period: Period
+    department: Department | None
+    created: Compared
+    by_service_type: list[CountRow]
+    by_channel: list[CountRow]
+    by_department: list[CountRow]
+    backlog: Compared
+    backlog_age: list[CountRow]
+    resolved: Compared
+    sla_compliance: Compared  # of Rate: resolved by their due time / resolved with one
+    median_resolution: Compared  # of timedelta | None
+    resolution_by_department: list[RateRow]  # SLA compliance by department
+    first_contact: Compared  # of Rate
+    first_contact_by_agent: list[RateRow]
+    first_contact_by_channel: list[RateRow]
+    first_contact_by_department: list[RateRow]
+
+
+class Median(Aggregate):
+    """PostgreSQL's `percentile_cont(0.5)`, an ordered-set aggregate Django does not ship."""
+
+    function = "percentile_cont"
+    name = "Median"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = DurationField()
+
+
+def _localized(fr: str | None, en: str | None) -> str:
+    return Bilingual.localized(SimpleNamespace(name_fr=fr or "", name_en=en or ""), "name")  # type: ignore[arg-type]
+
+
+def dashboard_departments(*, viewer: Viewer) -> list[Department]:
+    """The departments whose figures `viewer` reads: their own for department roles, every
+    department for the others (the scope of `request_list`). One query."""
+    departments = Department.objects.order_by("name_fr")
+    if viewer.role in DEPARTMENT_ROLES:
+        departments = departments.filter(pk__in=[viewer.department.pk] if viewer.department else [])
+    return list(departments)
+
+
+def dashboard_department(*, viewer: Viewer, code: str) -> Department | None:
+    """The department coded `code` if `viewer` reads its figures, else None."""
+    return next((d for d in dashboard_departments(viewer=viewer) if d.code == code), None)
+
+
+def dashboard_figures(
+    *,
+    viewer: Viewer,
+    period: Period,
+    department: Department | None = None,
+    now: datetime | None = None,
+) -> DashboardFigures:
+    """The figures of `period` and of the period before, from what `viewer` may read (narrowed
+    to `department` when given). Nine queries, whatever the number of requests.
+
+    The backlog is counted at the end of each period (now, for the period under way): requests
+    created before then and neither resolved nor closed by then. The SLA compliance and the
+    median time to resolution cover the requests resolved in the period, except those settled
+    at first contact (counted by the first-contact rate)."""
+    now = now or timezone.now()
+    previous = period.previous()
+    window = Q(created_at__gte=previous.start, created_at__lt=period.end)
+    current_q, previous_q = Q(created_at__gte=period.start), Q(created_at__lt=period.start)
+    filters = RequestFilters(department_code=department.code if department else "")
+    requests = request_list(viewer=viewer, filters=filters).order_by()
+    interactions = interaction_list(viewer=viewer).order_by()
+    if department is not None:
+        interactions = interactions.filter(department=department)
+
+    def volumes(*fields: str) -> list[dict[str, Any]]:
+        return list(
+            requests.filter(window)
+            .values(*fields)
+            .annotate(
+                current=Count("pk", filter=current_q), previous=Count("pk", filter=previous_q)
+            )
+        )
+
+    by_type = [
+        CountRow(
+            row["service_type__code"],
+            _localized(row["service_type__name_fr"], row["service_type__name_en"]),
+            row["current"],
+            row["previous"],
+        )
+        for row in volumes("service_type__code", "service_type__name_fr", "service_type__name_en")
+    ]
+    channel_labels = dict(Channel.choices)
+    by_channel = [
+        CountRow(
+            row["channel"],
+            str(channel_labels.get(row["channel"], row["channel"])),
+            row["current"],
+            row["previous"],
+        )
+        for row in volumes("channel")
+    ]
+    by_department = [
+        CountRow(
+            row["department__code"],
+            _localized(row["department__name_fr"], row["department__name_en"]),
+            row["current"],
+            row["previous"],
+        )
+        for row in volumes("department__code", "department__name_fr", "department__name_en")
+    ]
+
+    backlog, backlog_age = _backlog(requests, ends=(min(period.end, now), period.start))
+    resolution_rows, resolution_total = _resolution(requests, period, previous)
+    by_agent, by_channel_fcr, by_department_fcr = _first_contact(interactions, period, previous)
+    first_contact = Compared(
+        Rate(
+            sum(r.current.part for r in by_channel_fcr),
+            sum(r.current.whole for r in by_channel_fcr),
+        ),
+        Rate(
+            sum(r.previous.part for r in by_channel_fcr),
+            sum(r.previous.whole for r in by_channel_fcr),
+        ),
+    )
+    return DashboardFigures(
+        period=period,
+        previous_period=previous,
+        department=department,
+        created=Compared(sum(r.current for r in by_channel), sum(r.previous for r in by_channel)),
+        by_service_type=_ranked(by_type),
+        by_channel=_ranked(by_channel),
+        by_department=_ranked(by_department),
+        backlog=backlog,
+        backlog_age=backlog_age,
+        resolved=Compared(
+            resolution_total["resolved_current"], resolution_total["resolved_previous"]
+        ),
+        sla_compliance=Compared(
+            Rate(resolution_total["met_current"], resolution_total["due_current"]),
+            Rate(resolution_total["met_previous"], resolution_total["due_previous"]),
+        ),
+        median_resolution=Compared(
+            resolution_total["median_current"], resolution_total["median_previous"]
+        ),
+        resolution_by_department=resolution_rows,
+        first_contact=first_contact,
+        first_contact_by_agent=by_agent,
+        first_contact_by_channel=by_channel_fcr,
+        first_contact_by_department=by_department_fcr,
+    )
+
+
+def _ranked(rows: list[CountRow]) -> list[CountRow]:
+    return sorted(rows, key=lambda row: (-row.current, -row.previous, row.label))
+
+
+def _open_at(moment: datetime) -> Q:
+    return Q(created_at__lt=moment) & (Q(finished_at__isnull=True) | Q(finished_at__gte=moment))
+
+
+def _backlog(
+    requests: QuerySet, *, ends: tuple[datetime, datetime]
+) -> tuple[Compared, list[CountRow]]:
+    """Open requests at the end of the period and at the end of the one before, by age. One
+    query."""
+    current_end, previous_end = ends
+    counts: dict[str, Any] = {}
+    for which, moment in (("current", current_end), ("previous", previous_end)):
+        is_open = _open_at(moment)
+        counts[f"{which}_all"] = Count("pk", filter=is_open)
+        for key, _label, low, high in AGE_BUCKETS:
+            aged = Q(created_at__lte=moment - timedelta(days=low))
+            if high is not None:
+                aged &= Q(created_at__gt=moment - timedelta(days=high))
+            counts[f"{which}_{key}"] = Count("pk", filter=is_open & aged)
+    figures = (
+        requests.annotate(
+            finished_at=Coalesce("resolved_at", "closed_at", output_field=DateTimeField())
+        )
+        .filter(_open_at(current_end) | _open_at(previous_end))
+        .aggregate(**counts)
+    )
+    return (
+        Compared(figures["current_all"], figures["previous_all"]),
+        [
+            CountRow(key, str(label), figures[f"current_{key}"], figures[f"previous_{key}"])
+            for key, label, _low, _high in AGE_BUCKETS
+        ],
+    )
+
+
+def _resolution(
+    requests: QuerySet, period: Period, previous: Period
+) -> tuple[list[RateRow], dict[str, Any]]:
+    """Requests resolved in each period (not at first contact), within their due time, and the
+    median time they took: by department, then for all. Two queries."""
+    resolved = requests.filter(
+        resolved_at__gte=previous.start,
+        resolved_at__lt=period.end,
+        first_contact_resolution=False,
+    )
+    took = F("resolved_at") - F("created_at")
+    aggregates: dict[str, Any] = {}
+    for which, in_period in (
+        ("current", Q(resolved_at__gte=period.start)),
+        ("previous", Q(resolved_at__lt=period.start)),
+    ):
+        aggregates[f"resolved_{which}"] = Count("pk", filter=in_period)
+        aggregates[f"due_{which}"] = Count("pk", filter=in_period & Q(sla_due_at__isnull=False))
+        aggregates[f"met_{which}"] = Count(
+            "pk", filter=in_period & Q(resolved_at__lte=F("sla_due_at"))
+        )
+    by_department = [
+        RateRow(
+            row["department__code"],
+            _localized(row["department__name_fr"], row["department__name_en"]),
+            Rate(row["met_current"], row["due_current"]),
+            Rate(row["met_previous"], row["due_previous"]),
+        )
+        for row in resolved.values("department__code", "department__name_fr", "department__name_en")
+        .annotate(**aggregates)
+        .order_by("department__name_fr")
+    ]
+    total = resolved.aggregate(
+        **aggregates,
+        median_current=Median(took, filter=Q(resolved_at__gte=period.start)),
+        median_previous=Median(took, filter=Q(resolved_at__lt=period.start)),
+    )
+    return by_department, total
+
+
+def _first_contact(
+    interactions: QuerySet, period: Period, previous: Period
+) -> tuple[list[RateRow], list[RateRow], list[RateRow]]:
+    """First-contact resolution of the interactions of each period, by agent, by channel and by
+    department. Three queries."""
+    window = interactions.filter(created_at__gte=previous.start, created_at__lt=period.end)
+    current_q, previous_q = Q(created_at__gte=period.start), Q(created_at__lt=period.start)
+    settled = Q(resolved_at_first_contact=True)
+    aggregates = {
+        "all_current": Count("pk", filter=current_q),
+        "settled_current": Count("pk", filter=current_q & settled),
+        "all_previous": Count("pk", filter=previous_q),
+        "settled_previous": Count("pk", filter=previous_q & settled),
+    }
+
+    def rows(*fields: str) -> list[dict[str, Any]]:
+        return list(window.values(*fields).annotate(**aggregates))
+
+    def row_of(key: str, label: str, row: dict[str, Any]) -> RateRow:
+        return RateRow(
+            key,
+            label,
+            Rate(row["settled_current"], row["all_current"]),
+            Rate(row["settled_previous"], row["all_previous"]),
+        )
+
+    channel_labels = dict(Channel.choices)
+    by_agent = [
+        row_of(
+            str(row["agent_id"] or ""),
+            " ".join(filter(None, [row["agent__first_name"], row["agent__last_name"]]))
+            or row["agent__email"]
+            or _("(sans agent)"),
+            row,
+        )
+        for row in rows("agent_id", "agent__first_name", "agent__last_name", "agent__email")
+    ]
+    by_channel = [
+        row_of(row["channel"], str(channel_labels.get(row["channel"], row["channel"])), row)
+        for row in rows("channel")
+    ]
+    by_department = [
+        row_of(
+            row["department__code"] or "",
+            _localized(row["department__name_fr"], row["department__name_en"])
+            if row["department__code"]
+            else _("(sans service)"),
+            row,
+        )
+        for row in rows("department__code", "department__name_fr", "department__name_en")
+    ]
+
+    def ranked(found: list[RateRow]) -> list[RateRow]:
+        return sorted(found, key=lambda r: (-r.current.whole, -r.previous.whole, r.label))
+
+    return ranked(by_agent), ranked(by_channel), ranked(by_department)
