@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -239,6 +240,13 @@ class ServiceRequest(models.Model):
         indexes = [
             models.Index(fields=["status", "department"], name="request_queue_idx"),
             models.Index(fields=["service_type", "latitude", "longitude"], name="request_geo_idx"),
+            # The dashboards: requests resolved in a period, and those still open at a moment
+            # (never finished, or finished after it).
+            models.Index(fields=["resolved_at"], name="request_resolved_idx"),
+            models.Index(
+                Coalesce("resolved_at", "closed_at", output_field=models.DateTimeField()),
+                name="request_finished_idx",
+            ),
         ]
 
     def __str__(self) -> str:

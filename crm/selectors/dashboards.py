@@ -18,12 +18,16 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import (
     Aggregate,
+    Case,
+    CharField,
     Count,
     DateTimeField,
     DurationField,
     F,
     Q,
     QuerySet,
+    Value,
+    When,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -304,32 +308,52 @@ def _open_at(moment: datetime) -> Q:
     return Q(created_at__lt=moment) & (Q(finished_at__isnull=True) | Q(finished_at__gte=moment))
 
 
+def _age_bucket(moment: datetime) -> Case:
+    """The age bucket of a request open at `moment` (NULL when it was not open then)."""
+    return Case(
+        *[
+            When(
+                _open_at(moment)
+                & Q(created_at__lte=moment - timedelta(days=low))
+                & (Q() if high is None else Q(created_at__gt=moment - timedelta(days=high))),
+                then=Value(key),
+            )
+            for key, _label, low, high in AGE_BUCKETS
+        ],
+        default=Value(None),
+        output_field=CharField(),
+    )
+
+
 def _backlog(
     requests: QuerySet, *, ends: tuple[datetime, datetime]
 ) -> tuple[Compared, list[CountRow]]:
     """Open requests at the end of the period and at the end of the one before, by age. One
-    query."""
+    query: rows grouped by their two buckets, each row's conditions evaluated once."""
     current_end, previous_end = ends
-    counts: dict[str, Any] = {}
-    for which, moment in (("current", current_end), ("previous", previous_end)):
-        is_open = _open_at(moment)
-        counts[f"{which}_all"] = Count("pk", filter=is_open)
-        for key, _label, low, high in AGE_BUCKETS:
-            aged = Q(created_at__lte=moment - timedelta(days=low))
-            if high is not None:
-                aged &= Q(created_at__gt=moment - timedelta(days=high))
-            counts[f"{which}_{key}"] = Count("pk", filter=is_open & aged)
-    figures = (
+    grouped = (
         requests.annotate(
             finished_at=Coalesce("resolved_at", "closed_at", output_field=DateTimeField())
         )
-        .filter(_open_at(current_end) | _open_at(previous_end))
-        .aggregate(**counts)
+        # The rows open at either moment, said in the form the finished-at index answers.
+        .filter(Q(finished_at__isnull=True) | Q(finished_at__gte=previous_end))
+        .filter(created_at__lt=current_end)
+        .annotate(current=_age_bucket(current_end), previous=_age_bucket(previous_end))
+        .values("current", "previous")
+        .annotate(count=Count("pk"))
+        .order_by()
     )
+    current: dict[str, int] = {}
+    previous: dict[str, int] = {}
+    for row in grouped:
+        if row["current"] is not None:
+            current[row["current"]] = current.get(row["current"], 0) + row["count"]
+        if row["previous"] is not None:
+            previous[row["previous"]] = previous.get(row["previous"], 0) + row["count"]
     return (
-        Compared(figures["current_all"], figures["previous_all"]),
+        Compared(sum(current.values()), sum(previous.values())),
         [
-            CountRow(key, str(label), figures[f"current_{key}"], figures[f"previous_{key}"])
+            CountRow(key, str(label), current.get(key, 0), previous.get(key, 0))
             for key, label, _low, _high in AGE_BUCKETS
         ],
     )
