@@ -47,13 +47,17 @@ def _unquote(line: str) -> str:
 
 
 def _catalogue(po_file: Path) -> dict[str, str]:
-    """msgid → msgstr (first form for plurals) of a .po file, header excluded."""
+    """msgid → msgstr (first form for plurals) of a .po file, header excluded. An entry with a
+    context is keyed `context\x04msgid`, as the compiled catalogue stores it (pgettext)."""
     entries: dict[str, str] = {}
     msgid = msgstr = None
+    context = ""
     target: str | None = None
     for line in [*po_file.read_text(encoding="utf-8").splitlines(), ""]:
-        if line.startswith("msgid "):
-            msgid, msgstr, target = _unquote(line[6:]), "", "id"
+        if line.startswith("msgctxt "):
+            context = _unquote(line[8:]) + "\x04"
+        elif line.startswith("msgid "):
+            msgid, msgstr, target = context + _unquote(line[6:]), "", "id"
         elif line.startswith(("msgstr ", "msgstr[0] ")):
             msgstr, target = _unquote(line.split(" ", 1)[1]), "str"
         elif line.startswith(("msgid_plural", "msgstr[")):
@@ -66,6 +70,7 @@ def _catalogue(po_file: Path) -> dict[str, str]:
             if msgid:
                 entries[msgid] = msgstr or ""
             msgid = msgstr = target = None
+            context = ""
     return entries
 
 
