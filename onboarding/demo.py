@@ -14,7 +14,8 @@ from django.conf import settings
 from django.db import transaction
 from django_tenants.utils import schema_context
 
-from crm.demo import build_crm_demo
+from crm.demo import LAVAL, LEVIS, DemoPlace, build_crm_demo, demo_staff
+from crm.models import StaffRole
 from crm.services import catalog_copy_from
 from onboarding.models import ConsoleMember, ConsoleRole, Plan
 from onboarding.services import (
@@ -39,6 +40,7 @@ class DemoAccount:
     url: str
     email: str
     password: str
+    role: str = ""  # what the account is, as `make run` prints it
 
 
 @dataclass(frozen=True)
@@ -51,9 +53,11 @@ class DemoTown:
     population: int
     privacy_officer_name: str
     primary_colour: str
-    # The host city carries the demo catalog, bank and requests; a partner is onboarded from
-    # it (a copy of its catalog and information bank) and has no requests of its own.
+    # The host city carries the demo catalog and bank; a partner is onboarded from it (a copy
+    # of its catalog and information bank).
     with_crm_demo: bool = False
+    # Each town's own demo staff, citizens and last 90 days of requests (None: none).
+    place: DemoPlace | None = None
 
 
 TOWNS = (
@@ -67,6 +71,7 @@ TOWNS = (
         privacy_officer_name="Service du greffe de Laval",
         primary_colour="#00558c",
         with_crm_demo=True,
+        place=LAVAL,
     ),
     DemoTown(
         name="Ville de Lévis",
@@ -77,6 +82,7 @@ TOWNS = (
         population=149_683,
         privacy_officer_name="Service du greffe de Lévis",
         primary_colour="#1b5e20",
+        place=LEVIS,
     ),
 )
 
@@ -100,7 +106,15 @@ def build_demo(*, port: int, towns: tuple[DemoTown, ...] = TOWNS) -> list[DemoAc
         ConsoleMember.objects.update_or_create(
             user=operator, defaults={"role": ConsoleRole.OPERATOR}
         )
-    accounts.append(DemoAccount("Plateforme", _url(base, port), operator_email, DEMO_PASSWORD))
+    accounts.append(
+        DemoAccount(
+            "Plateforme",
+            _url(base, port),
+            operator_email,
+            DEMO_PASSWORD,
+            "opératrice de la console",
+        )
+    )
 
     host: Municipality | None = None
     for town in towns:
@@ -143,12 +157,33 @@ def build_demo(*, port: int, towns: tuple[DemoTown, ...] = TOWNS) -> list[DemoAc
             )
         if town.with_crm_demo:
             with schema_context(municipality.schema_name):
-                build_crm_demo()
+                build_crm_demo(domain=domain, place=town.place or LAVAL)
         elif municipality.host is not None:
             with schema_context(municipality.schema_name):  # what the host added since
                 catalog_copy_from(source_schema=municipality.host.schema_name)
-        accounts.append(DemoAccount(town.name, _url(domain, port), admin_email, DEMO_PASSWORD))
+                if town.place is not None:
+                    build_crm_demo(domain=domain, place=town.place, with_catalog=False)
+        url = _url(domain, port)
+        accounts.append(
+            DemoAccount(town.name, url, admin_email, DEMO_PASSWORD, _role_label("administrator"))
+        )
+        if town.place is not None:
+            accounts += [
+                DemoAccount(
+                    town.name,
+                    url,
+                    member.email,
+                    DEMO_PASSWORD,
+                    _role_label(member.role, member.department_code),
+                )
+                for member in demo_staff(domain=domain)
+            ]
     return accounts
+
+
+def _role_label(role: str, department_code: str | None = None) -> str:
+    label = str(StaffRole(role).label)
+    return f"{label} ({department_code})" if department_code else label
 
 
 def _onboard_through_the_wizard(

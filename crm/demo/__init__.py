@@ -1,6 +1,22 @@
-"""The demo town's CRM (`make run`): a catalog, an information bank, staff, citizens and a year of
-requests and interactions, built through the services like real data."""
+"""The demo towns' CRM (`make run`): a catalog, an information bank, staff of each role,
+citizens and 90 days of requests and interactions, built through the services like real data."""
 
-from crm.demo.build import CrmDemoCounts, build_crm_demo
+from crm.demo.build import (
+    LAVAL,
+    LEVIS,
+    CrmDemoCounts,
+    DemoPlace,
+    DemoStaffMember,
+    build_crm_demo,
+    demo_staff,
+)
 
-__all__ = ["CrmDemoCounts", "build_crm_demo"]
+__all__ = [
+    "LAVAL",
+    "LEVIS",
+    "CrmDemoCounts",
+    "DemoPlace",
+    "DemoStaffMember",
+    "build_crm_demo",
+    "demo_staff",
+]

@@ -1,6 +1,9 @@
-"""Demo data of a host town's CRM (Laval): catalog, information bank, citizens, a few hundred
-requests over the last months, interactions. Idempotent: what exists is kept or brought back to
-the demo state, and requests are only added up to the target count.
+"""Demo data of a town's CRM: for the host (Laval) its catalog and information bank; for every
+demo town its staff of each role, citizens, a few hundred requests and interactions over the last
+90 days (resolved or not, some past their due time, handled by several agents), so that the
+dashboards show something. Idempotent: what exists is kept or brought back to the demo state,
+and requests are only added up to the target count of the last 90 days (a demo database run
+again months later is topped up, not left with old figures only).
 
 Called by `onboarding.demo.build_demo` inside the town's schema, through the CRM's services.
 """
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
@@ -39,8 +43,8 @@ from crm.services import staff_role_set
 from tenants.accounts.models import User
 from tenants.accounts.services import account_email_verify
 
-TARGET_REQUESTS = 320
-TARGET_INTERACTIONS = 160
+# The dashboards look back 90 days at most (a month beside the month before, and the backlog).
+DEMO_DAYS = 90
 FIRST_NAMES = [
     "Camille",
     "Léa",
@@ -98,13 +102,63 @@ STREETS = [
     "avenue Papineau",
     "rue Notre-Dame",
 ]
-# Staff with their role (and department) for the staff workspace and the API.
-AGENTS = [
-    ("agente.311@laval.localhost", "Sophie", "Lachance", "agent", None),
-    ("agent.311@laval.localhost", "Marc", "Dupuis", "agent", None),
-    ("voirie@laval.localhost", "Isabelle", "Thériault", "supervisor", "travaux-publics"),
-    ("collectes@laval.localhost", "Kevin", "Nadeau", "department", "environnement"),
+# Staff of each demo town with their role (and department), at the town's domain: the 311
+# agents first (they take the calls), then the people who handle the requests.
+STAFF = [
+    ("agente.311", "Sophie", "Lachance", "agent", None),
+    ("agent.311", "Marc", "Dupuis", "agent", None),
+    ("agente.comptoir", "Nadia", "Bouchard", "agent", None),
+    ("voirie", "Isabelle", "Thériault", "supervisor", "travaux-publics"),
+    ("environnement", "Julie", "Gendron", "supervisor", "environnement"),
+    ("collectes", "Kevin", "Nadeau", "department", "environnement"),
 ]
+AGENT_COUNT = 3
+
+
+@dataclass(frozen=True)
+class DemoPlace:
+    """Where a demo town's requests are: its streets, a box of coordinates, its area code, and
+    how many requests and interactions its last 90 days hold."""
+
+    streets: tuple[str, ...]
+    latitudes: tuple[float, float]
+    longitudes: tuple[float, float]
+    area_code: str
+    requests: int
+    interactions: int
+
+
+LAVAL = DemoPlace(
+    streets=tuple(STREETS),
+    latitudes=(45.53, 45.65),
+    longitudes=(-73.85, -73.62),
+    area_code="450",
+    requests=320,
+    interactions=200,
+)
+LEVIS = DemoPlace(
+    streets=(
+        "boulevard Guillaume-Couture",
+        "route du Président-Kennedy",
+        "rue Saint-Laurent",
+        "avenue Bégin",
+        "rue Saint-Georges",
+        "boulevard de la Rive-Sud",
+        "chemin du Sault",
+    ),
+    latitudes=(46.70, 46.82),
+    longitudes=(-71.30, -71.10),
+    area_code="418",
+    requests=100,
+    interactions=60,
+)
+
+
+@dataclass(frozen=True)
+class DemoStaffMember:
+    email: str
+    role: str
+    department_code: str | None
 
 
 @dataclass(frozen=True)
@@ -280,12 +334,25 @@ def _faq() -> None:
                 )
 
 
-def _staff() -> list[User]:
+def demo_staff(*, domain: str) -> list[DemoStaffMember]:
+    """The demo staff accounts of the town at `domain`, as `_staff` makes them."""
+    return [
+        DemoStaffMember(f"{local}@{domain}", role, department)
+        for local, _first, _last, role, department in STAFF
+    ]
+
+
+def _staff(domain: str) -> list[User]:
     staff = []
-    for email, first, last, role, department in AGENTS:
+    # Hashed once for every new account: a hash costs a third of a second by design.
+    hashed = ""
+    for local, first, last, role, department in STAFF:
+        email = f"{local}@{domain}"
         user = User.objects.filter(email=email).first()
         if user is None:
-            user = User.objects.create_user(email=email, password="relais-demo-2026")  # noqa: S106
+            hashed = hashed or make_password("relais-demo-2026")
+            user = User.objects.create_user(email=email)
+            user.password = hashed
         user.first_name, user.last_name, user.is_staff = first, last, True
         user.save()
         account_email_verify(user=user)
@@ -298,7 +365,7 @@ def _staff() -> list[User]:
     return staff
 
 
-def _citizens(rng: random.Random) -> list[Citizen]:
+def _citizens(rng: random.Random, place: DemoPlace) -> list[Citizen]:
     citizens = []
     for index in range(40):
         first, last = FIRST_NAMES[index % 20], LAST_NAMES[(index * 7) % 20]
@@ -308,8 +375,8 @@ def _citizens(rng: random.Random) -> list[Citizen]:
             first_name=first,
             last_name=last,
             email=email,
-            phone=f"450555{index:04d}",
-            address=f"{rng.randint(10, 4999)}, {rng.choice(STREETS)}",
+            phone=f"{place.area_code}555{index:04d}",
+            address=f"{rng.randint(10, 4999)}, {rng.choice(place.streets)}",
             preferred_language="en" if index % 8 == 0 else "fr",
         )
         citizens.append(citizen)
@@ -348,10 +415,14 @@ OUTCOMES = [
 ]
 
 
+def _since(now: datetime) -> datetime:
+    return now - timedelta(days=DEMO_DAYS)
+
+
 def _requests(
-    rng: random.Random, citizens: list[Citizen], staff: list[User], now: datetime
+    rng: random.Random, place: DemoPlace, citizens: list[Citizen], staff: list[User], now: datetime
 ) -> None:
-    missing = TARGET_REQUESTS - ServiceRequest.objects.count()
+    missing = place.requests - ServiceRequest.objects.filter(created_at__gte=_since(now)).count()
     if missing <= 0:
         return
     types = list(
@@ -361,21 +432,22 @@ def _requests(
     outcomes, weights = zip(*OUTCOMES, strict=True)
     created: list[ServiceRequest] = []
     # Oldest first, so that numbers follow dates as they would have.
-    moments = sorted(now - timedelta(days=rng.uniform(0, 120)) for _ in range(missing))
+    agents, handlers = staff[:AGENT_COUNT], staff[AGENT_COUNT:]
+    moments = sorted(now - timedelta(days=rng.uniform(0, DEMO_DAYS)) for _ in range(missing))
     for when in moments:
         service_type = rng.choice(types)
         outcome = rng.choices(outcomes, weights)[0]
         located = service_type.location_required or rng.random() < 0.3
         request = services.request_create(
-            actor=rng.choice(staff[:2]),
+            actor=rng.choice(agents),
             service_type=service_type,
             channel=rng.choice(["phone", "phone", "web", "app", "counter", "email"]),
             description=f"Signalé par un citoyen : {service_type.name_fr.lower()}.",
             citizen=rng.choice(citizens) if rng.random() < 0.8 else None,
-            address=f"{rng.randint(10, 4999)}, {rng.choice(STREETS)}" if located else "",
-            latitude=Decimal(f"{rng.uniform(45.53, 45.65):.6f}") if located else None,
-            longitude=Decimal(f"{rng.uniform(-73.85, -73.62):.6f}") if located else None,
-            sector=rng.choice(sectors) if located else None,
+            address=f"{rng.randint(10, 4999)}, {rng.choice(place.streets)}" if located else "",
+            latitude=Decimal(f"{rng.uniform(*place.latitudes):.6f}") if located else None,
+            longitude=Decimal(f"{rng.uniform(*place.longitudes):.6f}") if located else None,
+            sector=rng.choice(sectors) if located and sectors else None,
             attributes=_answers(service_type, when, rng),
             now=when,
         )
@@ -390,12 +462,12 @@ def _requests(
             parent = next((r for r in reversed(created) if r.is_open), None)
             if parent is not None:
                 services.request_merge(
-                    actor=staff[0], duplicate=request, parent=parent, now=later(1)
+                    actor=agents[0], duplicate=request, parent=parent, now=later(1)
                 )
                 continue
         if outcome == "cancelled":
             services.request_cancel(
-                actor=staff[1],
+                actor=agents[1],
                 service_request=request,
                 reason="Réglé par le citoyen avant notre passage.",
                 now=later(rng.uniform(1, 48)),
@@ -403,69 +475,72 @@ def _requests(
             continue
         if outcome != "new":
             request = services.request_assign(
-                actor=staff[0],
+                actor=agents[0],
                 service_request=request,
-                assignee=rng.choice(staff[2:]),
+                assignee=rng.choice(handlers),
                 now=later(rng.uniform(0.5, 8)),
             )
         if outcome in {"in_progress", "on_hold", "resolved", "closed"}:
             request = services.request_change_status(
-                actor=staff[2],
+                actor=handlers[0],
                 service_request=request,
                 status="in_progress",
                 now=later(rng.uniform(2, 30)),
             )
         if outcome == "on_hold":
             services.request_add_note(
-                actor=staff[2],
+                actor=handlers[0],
                 service_request=request,
                 message="En attente d'une pièce.",
                 public=False,
                 now=later(1),
             )
             request = services.request_change_status(
-                actor=staff[2], service_request=request, status="on_hold", now=later(4)
+                actor=handlers[0], service_request=request, status="on_hold", now=later(4)
             )
         if outcome in {"resolved", "closed"}:
             services.request_add_note(
-                actor=staff[2],
+                actor=handlers[0],
                 service_request=request,
                 message="Travaux effectués. Merci de votre signalement.",
                 public=True,
                 now=later(rng.uniform(4, 90)),
             )
             request = services.request_change_status(
-                actor=staff[2],
+                actor=handlers[0],
                 service_request=request,
                 status="resolved",
                 now=later(0.1),
             )
         if outcome == "closed":
             request = services.request_change_status(
-                actor=staff[0], service_request=request, status="closed", now=later(48)
+                actor=agents[0], service_request=request, status="closed", now=later(48)
             )
         created.append(request)
     services.request_check_sla(now=now)
 
 
 def _interactions(
-    rng: random.Random, citizens: list[Citizen], staff: list[User], now: datetime
+    rng: random.Random, place: DemoPlace, citizens: list[Citizen], staff: list[User], now: datetime
 ) -> None:
-    missing = TARGET_INTERACTIONS - Interaction.objects.count()
+    missing = place.interactions - Interaction.objects.filter(created_at__gte=_since(now)).count()
     if missing <= 0:
         return
+    agents = staff[:AGENT_COUNT]
     information_types = list(ServiceType.objects.filter(kind="information"))
     articles = list(FaqArticle.objects.filter(audience="public").order_by("id")[:60])
     open_requests = list(
         ServiceRequest.objects.filter(status__in=["new", "assigned", "in_progress"]).order_by("id")
     )
     requests = rng.sample(open_requests, k=min(missing, len(open_requests)))
-    moments = sorted(now - timedelta(days=rng.uniform(0, 120)) for _ in range(missing))
+    moments = sorted(now - timedelta(days=rng.uniform(0, DEMO_DAYS)) for _ in range(missing))
     for index, when in enumerate(moments):
-        if rng.random() < 0.6:
+        agent_index = rng.randrange(len(agents))
+        # Each agent settles a different share at first contact: the dashboards compare them.
+        if rng.random() < (0.7, 0.55, 0.4)[agent_index % 3]:
             article = rng.choice(articles)
             services.information_call_answer(
-                actor=rng.choice(staff[:2]),
+                actor=agents[agent_index],
                 channel=rng.choice(["phone", "phone", "counter", "email"]),
                 summary=f"Question répondue : {article.question_fr}",
                 faq_articles=[article],
@@ -477,7 +552,7 @@ def _interactions(
         else:
             request = requests[index % len(requests)] if requests else None
             services.interaction_record(
-                actor=rng.choice(staff[:2]),
+                actor=agents[agent_index],
                 channel=rng.choice(["phone", "web", "counter"]),
                 summary="Suivi d'une requête en cours.",
                 citizen=request.citizen if request else None,
@@ -487,17 +562,26 @@ def _interactions(
             )
 
 
-def build_crm_demo(*, seed: int = 2026, now: datetime | None = None) -> CrmDemoCounts:
-    """Fill the current schema's CRM with the demo data (call inside the town's schema)."""
+def build_crm_demo(
+    *,
+    domain: str = "laval.localhost",
+    place: DemoPlace = LAVAL,
+    with_catalog: bool = True,
+    seed: int = 2026,
+    now: datetime | None = None,
+) -> CrmDemoCounts:
+    """Fill the current schema's CRM with the demo data (call inside the town's schema).
+    `with_catalog`: the host's catalog and bank too (a partner has a copy of them already)."""
     rng = random.Random(seed)
     now = now or timezone.now()
     with transaction.atomic():
-        _catalog()
-        _faq()
-        staff = _staff()
-        citizens = _citizens(rng)
-        _requests(rng, citizens, staff, now)
-        _interactions(rng, citizens, staff, now)
+        if with_catalog:
+            _catalog()
+            _faq()
+        staff = _staff(domain)
+        citizens = _citizens(rng, place)
+        _requests(rng, place, citizens, staff, now)
+        _interactions(rng, place, citizens, staff, now)
     return CrmDemoCounts(
         departments=Department.objects.count(),
         service_types=ServiceType.objects.count(),
@@ -508,4 +592,13 @@ def build_crm_demo(*, seed: int = 2026, now: datetime | None = None) -> CrmDemoC
     )
 
 
-__all__ = ["CrmDemoCounts", "RequestStatus", "build_crm_demo"]
+__all__ = [
+    "LAVAL",
+    "LEVIS",
+    "CrmDemoCounts",
+    "DemoPlace",
+    "DemoStaffMember",
+    "RequestStatus",
+    "build_crm_demo",
+    "demo_staff",
+]

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from onboarding.demo import build_demo
+from onboarding.demo import DEMO_PASSWORD, build_demo
 
 
 class Command(BaseCommand):
@@ -28,15 +28,29 @@ class Command(BaseCommand):
                 "elle ne s'exécute qu'avec DEBUG=1."
             )
         accounts = build_demo(port=options["port"])
-        self.stdout.write(self.style.SUCCESS("Démonstration prête :"))
-        for account in accounts:
-            self.stdout.write(
-                f"  {account.where:<16} {account.url:<32} {account.email} / {account.password}"
-            )
-        self.stdout.write("  Espace du personnel : ajoutez /admin/ à l'adresse de chaque ville.")
         self.stdout.write(
-            f"  Console de la plateforme : {accounts[0].url}/console/ (la double "
-            "authentification s'active à la première connexion)."
+            self.style.SUCCESS(
+                f"Démonstration prête (mot de passe de tous les comptes : {DEMO_PASSWORD}) :"
+            )
+        )
+        where = ""
+        for account in accounts:
+            if account.where != where:
+                where = account.where
+                self.stdout.write(f"  {account.where} — {account.url}")
+            self.stdout.write(f"    {account.email:<38} {account.role}")
+        self.stdout.write(
+            "  Espace du personnel : /personnel/ à l'adresse de chaque ville (tableaux de bord : "
+            "/personnel/tableaux-de-bord/ pour les superviseurs et les administrateurs)."
+        )
+        self.stdout.write(
+            "  Double authentification : chaque compte (console et personnel des villes) "
+            "configure un code TOTP à sa première connexion, les villes l'exigeant de tout leur "
+            "personnel. Gardez une application d'authentification à portée de main."
+        )
+        self.stdout.write(
+            f"  Console de la plateforme : {accounts[0].url}/console/ ; administration Django : "
+            "/admin/ sur chaque ville."
         )
         self.stdout.write(
             "  API : /api/docs/ sur chaque ville ; clé d'intégration : "
