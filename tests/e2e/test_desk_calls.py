@@ -53,7 +53,7 @@ def _create_catalog() -> None:
     with schema_context(TOWN):
         department = Department.objects.create(code=DEPARTMENT, name_fr="Travaux publics (essai)")
         ServiceAttributeFactory(
-            service_type__code="e2e-nid-de-poule",
+            service_type__code="e2e-appels-nid",
             service_type__name_fr="Nid-de-poule (essai)",
             service_type__department=department,
             code="taille",
@@ -189,7 +189,7 @@ def test_an_agent_creates_a_request_for_a_citizen(desk_page, live_port, desk_cat
         expect(page.get_by_role("heading", name="Créer une requête", level=1)).to_be_visible()
         expect(page.get_by_text("La requête est faite au nom de Hélène Bérubé.")).to_be_visible()
         type_field = page.get_by_label("Type de requête")
-        type_field.fill("e2e-nid-de-poule")
+        type_field.fill("e2e-appels-nid")
         type_field.press("Tab")  # leaving the field shows the type's questions (htmx)
         page.get_by_label("Grand").check()
         page.locator("#carte").click(position={"x": 120, "y": 90})
@@ -208,7 +208,7 @@ def test_an_agent_creates_a_request_for_a_citizen(desk_page, live_port, desk_cat
         document(page, "desk-request-created")
 
         page.goto(
-            f"http://{HOST}:{live_port}/en/staff/nouvelle-requete/?service_type=e2e-nid-de-poule"
+            f"http://{HOST}:{live_port}/en/staff/nouvelle-requete/?service_type=e2e-appels-nid"
         )
         _no_violations(page, states, "English request form")
 

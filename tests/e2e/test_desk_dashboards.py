@@ -45,7 +45,7 @@ def _activity(user_id: int) -> None:
                     "sla_unit": "days",
                 },
             )[0]
-            for code, name in (("e2e-nid-de-poule", "Nid-de-poule"), ("e2e-panneau", "Panneau"))
+            for code, name in (("e2e-tdb-nid", "Nid-de-poule"), ("e2e-panneau", "Panneau"))
         ]
         now = timezone.now()
         for index in range(16):
