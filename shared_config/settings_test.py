@@ -30,7 +30,8 @@ STORAGES = {
     "private": {"BACKEND": "tenants.storage.PrivateTownStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-# Attachments tests upload go to a folder of this run, not the developer's .data/.
+# Files tests upload go to folders of this run, not the developer's .data/.
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="relais-tests-media-"))
 RELAIS_PRIVATE_ROOT = Path(tempfile.mkdtemp(prefix="relais-tests-private-"))
 # Tasks run at once in the test process (the immediate backend), unless a test starts a real
 # worker process (RELAIS_TASKS_BACKEND=database in its environment).

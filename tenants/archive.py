@@ -2,7 +2,8 @@
 
 The archive (`.tar.gz`) holds a manifest (the town's record, the migrations applied, the row
 count of every table), one CSV file per table written by PostgreSQL's COPY (exact types, any
-volume), and the town's uploaded files. Restoring provisions a new town (a fresh, fully
+volume; generated columns are left out, PostgreSQL computes them again), and the town's files,
+public uploads and private ones (the staff's attachments). Restoring provisions a new town (a fresh, fully
 migrated schema), loads every table back with its ids, maps content types and permissions by
 their natural keys (ids differ between schemas), moves the sequences past the restored ids and
 copies the files. Sessions are not exported: nobody stays signed in through an archive.
@@ -102,6 +103,25 @@ def _tables(cursor: Any, schema: str) -> list[str]:
     return [row[0] for row in cursor.fetchall() if row[0] not in SKIPPED]
 
 
+def _file_roots(schema: str) -> dict[str, Path]:
+    """The town's folders of files, by their folder in the archive."""
+    return {
+        "media": Path(settings.MEDIA_ROOT) / schema,
+        "private": Path(settings.RELAIS_PRIVATE_ROOT) / schema,
+    }
+
+
+def _stored_columns(cursor: Any, table: str) -> list[str]:
+    """The columns of `table` in the current schema that hold data (not generated ones)."""
+    cursor.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND table_name = %s AND is_generated = 'NEVER' "
+        "ORDER BY ordinal_position",
+        [table],
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
 def _copy_out(cursor: Any, query: str, target: Any) -> int:
     """Stream `query` as CSV into the open file `target`; returns the number of rows."""
     with cursor.cursor.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)") as copy:
@@ -134,8 +154,13 @@ def town_archive_write(*, municipality: Municipality, output: Path) -> ArchiveSu
     it (`town_export_record`) in a transaction of its own, which the snapshot cannot be part
     of."""
     counts: dict[str, int] = {}
-    media = Path(settings.MEDIA_ROOT) / municipality.schema_name
-    files = [p for p in media.rglob("*") if p.is_file()] if media.is_dir() else []
+    files = [
+        (folder, root, path)
+        for folder, root in _file_roots(municipality.schema_name).items()
+        if root.is_dir()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    ]
     partial = output.with_name(f".{output.name}.partial")
     fresh_transaction = not connection.in_atomic_block
     try:
@@ -160,12 +185,16 @@ def town_archive_write(*, municipality: Municipality, output: Path) -> ArchiveSu
                 for table in _tables(cursor, municipality.schema_name):
                     csv_path = Path(scratch) / f"{table}.csv"
                     with csv_path.open("wb") as target:
-                        query = NATURAL.get(table, f'SELECT * FROM "{table}"')
+                        if table in NATURAL:
+                            query = NATURAL[table]
+                        else:
+                            columns = ", ".join(f'"{c}"' for c in _stored_columns(cursor, table))
+                            query = f'SELECT {columns} FROM "{table}"'
                         counts[table] = _copy_out(cursor, query, target)
                     archive.add(csv_path, arcname=f"tables/{table}.csv")
                     csv_path.unlink()
-                for path in files:
-                    archive.add(path, arcname=f"media/{path.relative_to(media)}")
+                for folder, root, path in files:
+                    archive.add(path, arcname=f"{folder}/{path.relative_to(root)}")
                 manifest = {
                     "format": FORMAT,
                     "exported_at": timezone.now().isoformat(),
@@ -305,13 +334,14 @@ def town_restore(
             # Files are staged now and moved into place only if the transaction commits, so a
             # failed restore leaves nothing for the next town of that name to inherit.
             staged = Path(tempfile.mkdtemp(prefix="relais-restore-"))
-            copied = _restore_media(root / "media", staged)
-            target = Path(settings.MEDIA_ROOT) / town.schema_name
+            targets = _file_roots(town.schema_name)
+            copied = sum(_restore_media(root / folder, staged / folder) for folder in targets)
 
             def move_files() -> None:
-                if copied:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copytree(staged, target, dirs_exist_ok=True)
+                for folder, target in targets.items():
+                    if (staged / folder).is_dir():
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copytree(staged / folder, target, dirs_exist_ok=True)
                 shutil.rmtree(staged, ignore_errors=True)
 
             transaction.on_commit(move_files)
@@ -326,12 +356,7 @@ def _copy_in(cursor: Any, table: str, path: Path) -> int:
         header = next(csv.reader(handle), None)
     if not header:
         return 0
-    cursor.execute(
-        "SELECT column_name FROM information_schema.columns "
-        "WHERE table_schema = current_schema() AND table_name = %s",
-        [table],
-    )
-    allowed = {row[0] for row in cursor.fetchall()} | (
+    allowed = set(_stored_columns(cursor, table)) | (
         {"_app_label", "_model", "_codename"} if table in RESTORE_NATURAL else set()
     )
     if table in RESTORE_NATURAL:

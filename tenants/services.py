@@ -183,14 +183,16 @@ def municipality_delete(*, municipality: Municipality, confirmation: str) -> Non
             status=409,
         )
     schema = municipality.schema_name
-    media = Path(settings.MEDIA_ROOT) / schema
+    folders = [Path(settings.MEDIA_ROOT) / schema, Path(settings.RELAIS_PRIVATE_ROOT) / schema]
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:  # DROP refuses to run with FK checks pending
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             Domain.objects.filter(tenant=municipality).delete()
             municipality.delete(force_drop=True)
-            transaction.on_commit(lambda: shutil.rmtree(media, ignore_errors=True))
+            transaction.on_commit(
+                lambda: [shutil.rmtree(folder, ignore_errors=True) for folder in folders]
+            )
     except ProtectedError as error:
         # Platform records that must outlive nothing: e.g. onboarding projects it hosts.
         kinds = sorted({str(obj._meta.verbose_name_plural) for obj in error.protected_objects})

@@ -110,6 +110,8 @@ ACCESS: list[tuple[str, Access]] = [
     ("console:town_import_requests", Access.STAFF),
     ("console:audit", Access.STAFF),
     ("console:members", Access.STAFF),
+    # The staff workspace: every page and action needs a staff account of the town.
+    ("desk:*", Access.STAFF),
 ]
 
 
@@ -136,7 +138,7 @@ class Route:
             if isinstance(level, LocalePrefixPattern):
                 parts.append(level.language_prefix)
             elif isinstance(level, RoutePattern):
-                parts.append(re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m.group(1)], str(level)))
+                parts.append(re.sub(r"<(?:[\w-]+:)?(\w+)>", lambda m: values[m.group(1)], str(level)))
             elif isinstance(level, RegexPattern):
                 text = str(level).lstrip("^").rstrip("$")
                 text = re.sub(

@@ -105,6 +105,10 @@ def _values(route: Route, world: World) -> dict[str, str]:
         "url": "crm/citizen/inconnu/",
         "slug": "laval",
         "step": "identite",
+        "other": world.roads_request.number,
+        "question": "1",
+        "department": "travaux-sonde",
+        "month": "2026-11",
     }
 
 

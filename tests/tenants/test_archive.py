@@ -17,20 +17,25 @@ from crm.models import (
     AccessLog,
     Citizen,
     FaqArticle,
+    RequestAttachment,
     RequestEvent,
     ServiceRequest,
     ServiceType,
 )
+from crm.roles import Viewer
+from crm.selectors import desk_citizen_search
 from crm.search import faq_search
 from crm.services import (
     access_log_record,
     citizen_create,
     faq_article_create,
     request_add_note,
+    request_attach,
     request_create,
 )
 from tenants.accounts.models import User
 from tenants.models import Municipality
+from tests.crm.desk.request_files import PNG, upload
 from tests.factories import ServiceAttributeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +49,13 @@ def laval_data(laval):
         attribute = ServiceAttributeFactory(
             code="taille", datatype="singlevaluelist", required=True, choices=["petit", "grand"]
         )
-        citizen = citizen_create(actor=None, email="camille@exemple.qc.ca", phone="4505550101")
+        citizen = citizen_create(
+            actor=None,
+            first_name="Camille",
+            last_name="Bélanger",
+            email="camille@exemple.qc.ca",
+            phone="4505550101",
+        )
         request = request_create(
             actor=agent,
             service_type=attribute.service_type,
@@ -56,6 +67,7 @@ def laval_data(laval):
         request_add_note(
             actor=agent, service_request=request, message="Équipe jeudi.", public=False
         )
+        request_attach(actor=agent, service_request=request, upload=upload("trou.png", PNG))
         faq_article_create(
             actor=agent,
             question_fr="Quand passe le déneigement?",
@@ -85,6 +97,7 @@ def _counts() -> dict[str, int]:
             ServiceType,
             ServiceRequest,
             RequestEvent,
+            RequestAttachment,
             FaqArticle,
             AccessLog,
             LogEntry,
@@ -92,20 +105,23 @@ def _counts() -> dict[str, int]:
     }
 
 
-def test_a_town_comes_back_whole_in_a_new_schema(laval, laval_data, tmp_path, client_for):
+def test_a_town_comes_back_whole_in_a_new_schema(
+    laval, laval_data, tmp_path, client_for, django_capture_on_commit_callbacks
+):
     archive = tmp_path / "laval.tar.gz"
     with schema_context(laval.schema_name):
         expected = _counts()
 
     call_command("export_tenant", tenant="laval", output=str(archive), stdout=StringIO())
     out = StringIO()
-    call_command(
-        "restore_tenant",
-        input=str(archive),
-        slug="laval-copie",
-        domain="laval-copie.localhost",
-        stdout=out,
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # the files move in at commit
+        call_command(
+            "restore_tenant",
+            input=str(archive),
+            slug="laval-copie",
+            domain="laval-copie.localhost",
+            stdout=out,
+        )
 
     assert out.getvalue().splitlines()[-1] == "http://laval-copie.localhost/"
     copy = Municipality.objects.get(slug="laval-copie")
@@ -115,7 +131,20 @@ def test_a_town_comes_back_whole_in_a_new_schema(laval, laval_data, tmp_path, cl
         request = ServiceRequest.objects.get(number=laval_data["request"])
         assert request.attributes == {"taille": "grand"}
         assert request.citizen.phone == "4505550101"
-        assert [e.kind for e in request.events.order_by("id")] == ["created", "internal_note"]
+        assert [e.kind for e in request.events.order_by("id")] == [
+            "created",
+            "internal_note",
+            "internal_note",
+        ]
+        # The staff's attachment (a private file) came with it, and generated columns were
+        # computed again (the desk's accent-free search finds the citizen).
+        attachment = RequestAttachment.objects.get()
+        with attachment.file.open("rb") as handle:
+            assert handle.read() == PNG
+        administrator = Viewer(role="administrator", user=request.created_by)
+        assert [c.email for c in desk_citizen_search(viewer=administrator, query="belanger")] == [
+            "camille@exemple.qc.ca"
+        ]
         agent = User.objects.get(email="agent@laval.qc.ca")
         assert agent.has_perm("crm.view_citizen")
         assert LogEntry.objects.get().content_type.model == "citizen"

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from io import StringIO
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django_tenants.utils import schema_exists
 
@@ -65,7 +67,15 @@ def test_an_archived_town_cannot_come_back_live_directly(town):
     assert town.status == "archived"
 
 
-def test_deletion_needs_archive_export_and_typed_confirmation(town, tmp_path):
+def test_deletion_needs_archive_export_and_typed_confirmation(
+    town, tmp_path, django_capture_on_commit_callbacks
+):
+    folders = [
+        Path(root) / "terrebonne" for root in (settings.MEDIA_ROOT, settings.RELAIS_PRIVATE_ROOT)
+    ]
+    for folder in folders:  # an uploaded logo, a staff's attachment
+        (folder / "pieces").mkdir(parents=True, exist_ok=True)
+        (folder / "pieces" / "fichier.pdf").write_bytes(b"%PDF-1.4")
     with pytest.raises(TenancyError) as not_archived:
         municipality_delete(municipality=town, confirmation="terrebonne")
     municipality_set_status(municipality=town, status="archived")
@@ -80,12 +90,14 @@ def test_deletion_needs_archive_export_and_typed_confirmation(town, tmp_path):
 
     assert (not_archived.value.code, no_export.value.code) == ("not_archived", "no_export")
     assert schema_exists("terrebonne")
-    assert _run("--tenant", "terrebonne", "delete", "--confirm", "terrebonne") == (
-        "terrebonne : supprimée."
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _run("--tenant", "terrebonne", "delete", "--confirm", "terrebonne") == (
+            "terrebonne : supprimée."
+        )
     assert not schema_exists("terrebonne")
     assert not Municipality.objects.filter(slug="terrebonne").exists()
     assert not Domain.objects.filter(domain="terrebonne.localhost").exists()
+    assert [folder.exists() for folder in folders] == [False, False]  # its files went with it
 
 
 def test_an_export_older_than_the_archiving_does_not_count(town, tmp_path):
