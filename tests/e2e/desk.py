@@ -17,6 +17,7 @@ from typing import Any
 
 from axe_playwright_python.sync_playwright import Axe
 from django.db import connection, transaction
+from django.db.models import Q
 from django_tenants.utils import schema_context
 
 from crm.models import (
@@ -24,11 +25,15 @@ from crm.models import (
     Citizen,
     CitizenChange,
     Department,
+    FaqArticle,
+    FaqArticleVersion,
     Interaction,
     RequestAttachment,
     RequestEvent,
     SavedView,
+    ServiceCategory,
     ServiceRequest,
+    ServiceType,
     StaffProfile,
 )
 from tenants.accounts.models import User
@@ -41,6 +46,9 @@ HOST = "laval.localhost"
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "staff"
 # Citizens a browser test creates use this domain, so that the clean-up finds them.
 CITIZEN_DOMAIN = "e2e.exemple.qc.ca"
+# Departments, categories and service types the browser tests commit have codes starting with
+# this, so that `remove_e2e_catalog` finds them whichever file made them.
+CODE_PREFIX = "e2e-"
 
 
 @dataclass
@@ -80,6 +88,34 @@ def _remove(email: str) -> None:
             user.delete()
 
 
+def remove_e2e_catalog() -> None:
+    """Every department, category and service type of Laval's whose code starts with
+    CODE_PREFIX, with what points to them (requests and their timeline, articles and their
+    versions, staff profiles): other tests count Laval's catalog. As a replica, like `_remove`."""
+    with schema_context(TOWN), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL session_replication_role = replica")
+        departments = Department.objects.filter(code__startswith=CODE_PREFIX)
+        types = ServiceType.objects.filter(
+            Q(code__startswith=CODE_PREFIX) | Q(department__in=departments)
+        )
+        requests = ServiceRequest.objects.filter(
+            Q(service_type__in=types) | Q(department__in=departments)
+        )
+        RequestEvent.objects.filter(request__in=requests).delete()
+        RequestAttachment.objects.filter(request__in=requests).delete()
+        Interaction.objects.filter(Q(request__in=requests) | Q(department__in=departments)).delete()
+        ServiceRequest.objects.filter(duplicate_of__in=requests).update(duplicate_of=None)
+        requests.delete()
+        articles = FaqArticle.objects.filter(owner_department__in=departments)
+        FaqArticleVersion.objects.filter(article__in=articles).delete()
+        articles.delete()
+        StaffProfile.objects.filter(department__in=departments).delete()
+        types.delete()
+        ServiceCategory.objects.filter(code__startswith=CODE_PREFIX).delete()
+        departments.delete()
+
+
 @contextmanager
 def desk_account(
     email: str, role: str, *, department: str | None = None, first_name: str = "Agnès"
@@ -113,6 +149,7 @@ def desk_account(
         yield DeskAccount(email, state["secret"], state["user_id"])
     finally:
         committed(lambda: _remove(email))
+        committed(remove_e2e_catalog)
 
 
 def sign_in(page: Any, port: int, account: DeskAccount, *, path: str = "/personnel/") -> None:

@@ -13,23 +13,23 @@ from django.utils import timezone, translation
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
-from crm.models import Department, FaqArticle, ServiceCategory, ServiceType
+from crm.models import Department, ServiceCategory, ServiceType
 from crm.services import faq_article_create
-from tests.e2e.desk import HOST, TOWN, axe_violations, desk_account, document, sign_in
+from tests.e2e.desk import (
+    HOST,
+    TOWN,
+    axe_violations,
+    desk_account,
+    document,
+    remove_e2e_catalog,
+    sign_in,
+)
 from tests.e2e.test_accessibility import committed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
 CODE = "e2e-banque"
 QUESTION = "Quand passe la collecte des feuilles mortes?"
-
-
-def _remove_items() -> None:
-    with schema_context(TOWN):
-        FaqArticle.objects.filter(owner_department__code=CODE).delete()
-        ServiceType.objects.filter(code=CODE).delete()
-        ServiceCategory.objects.filter(code=CODE).delete()
-        Department.objects.filter(code=CODE).delete()
 
 
 def _create_items(ids: dict[str, int]) -> None:
@@ -77,7 +77,7 @@ def test_an_administrator_edits_an_article_with_a_preview_and_sees_its_diff(
     page: Any, live_port: int
 ) -> None:
     ids: dict[str, int] = {}
-    committed(_remove_items)
+    committed(remove_e2e_catalog)
     committed(lambda: _create_items(ids))
     try:
         with desk_account("e2e-banque@laval.localhost", "administrator") as admin:
@@ -139,4 +139,4 @@ def test_an_administrator_edits_an_article_with_a_preview_and_sees_its_diff(
             expect(page.get_by_role("link", name=QUESTION)).to_be_visible()
             document(page, "bank-review")
     finally:
-        committed(_remove_items)
+        committed(remove_e2e_catalog)

@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
-from crm.models import Citizen, Department, FaqArticle, FaqArticleVersion, ServiceType
+from crm.models import Citizen, Department
 from crm.services import faq_article_create
 from tests.e2e.desk import (
     HOST,
@@ -21,6 +21,7 @@ from tests.e2e.desk import (
     axe_violations,
     desk_account,
     document,
+    remove_e2e_catalog,
     sign_in,
 )
 from tests.e2e.test_accessibility import committed
@@ -38,15 +39,11 @@ PIXEL = base64.b64decode(
 
 
 def _remove_catalog() -> None:
+    remove_e2e_catalog()
     with schema_context(TOWN), transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL session_replication_role = replica")
-        articles = FaqArticle.objects.filter(owner_department__code=DEPARTMENT)
-        FaqArticleVersion.objects.filter(article__in=articles).delete()
-        articles.delete()
-        ServiceType.objects.filter(department__code=DEPARTMENT).delete()
         Citizen.objects.filter(email=CALLER_EMAIL).delete()
-        Department.objects.filter(code=DEPARTMENT).delete()
 
 
 def _create_catalog() -> None:
@@ -56,6 +53,7 @@ def _create_catalog() -> None:
             service_type__code="e2e-appels-nid",
             service_type__name_fr="Nid-de-poule (essai)",
             service_type__department=department,
+            service_type__category__code="e2e-appels",
             code="taille",
             label_fr="Taille du trou",
             datatype="singlevaluelist",

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from crm.models import Department, ServiceCategory, ServiceRequest, ServiceType
 from tenants.accounts.models import User
-from tests.e2e.desk import TOWN, axe_violations, desk_account, document, sign_in
+from tests.e2e.desk import TOWN, axe_violations, desk_account, document, remove_e2e_catalog, sign_in
 from tests.e2e.test_accessibility import committed
 from tests.factories import ServiceRequestFactory
 
@@ -24,18 +24,12 @@ DEPARTMENT = "e2e-voirie"
 TYPE_CODE = "e2e-files-nid-de-poule"
 
 
-def _remove_type() -> None:
-    with schema_context(TOWN):
-        ServiceType.objects.filter(code=TYPE_CODE).delete()
-        ServiceCategory.objects.filter(code=TYPE_CODE).delete()
-
-
 @pytest.fixture
 def requests_of() -> Callable[[str, int], list[str]]:
     """`requests_of(email, count)`: requests of the e2e department, filed by that committed
     account (so that its clean-up removes them), the first one late; their numbers."""
     made: list[str] = []
-    committed(_remove_type)
+    committed(remove_e2e_catalog)
 
     def make(email: str, count: int) -> list[str]:
         def create() -> None:
@@ -128,4 +122,4 @@ def test_a_supervisor_filters_saves_a_view_and_bulk_assigns(page, live_port, req
         page.goto(f"http://laval.localhost:{live_port}/en/staff/queues/?status=perdue")
         expect(page.get_by_role("alert")).to_be_visible()
         assert axe_violations(page) == []
-    committed(_remove_type)
+    committed(remove_e2e_catalog)

@@ -12,7 +12,7 @@ from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
 from crm import services
-from crm.models import Citizen, Department, ServiceCategory, ServiceType
+from crm.models import Citizen, ServiceType
 from tenants.accounts.models import User
 from tests.crm.desk.request_files import PNG, upload
 from tests.e2e.desk import (
@@ -22,6 +22,7 @@ from tests.e2e.desk import (
     axe_violations,
     desk_account,
     document,
+    remove_e2e_catalog,
     sign_in,
 )
 from tests.e2e.test_accessibility import committed
@@ -34,20 +35,13 @@ TYPE_CODE = "e2e-nid-de-poule"
 DEPARTMENT_CODE = "e2e-voirie"
 
 
-def _remove_type() -> None:
-    with schema_context(TOWN):
-        ServiceType.objects.filter(code=TYPE_CODE).delete()
-        ServiceCategory.objects.filter(code=DEPARTMENT_CODE).delete()
-        Department.objects.filter(code=DEPARTMENT_CODE).delete()
-
-
 @pytest.fixture
 def pothole_type() -> Iterator[None]:
     """A committed service type of Laval's for these tests, removed afterwards (other tests
     list Laval's catalog); its requests are removed with the account that filed them."""
-    committed(_remove_type)
+    committed(remove_e2e_catalog)
     yield
-    committed(_remove_type)
+    committed(remove_e2e_catalog)
 
 
 def _pothole_and_twin(user_id: int) -> dict[str, str]:
