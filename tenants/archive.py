@@ -3,10 +3,11 @@
 The archive (`.tar.gz`) holds a manifest (the town's record, the migrations applied, the row
 count of every table), one CSV file per table written by PostgreSQL's COPY (exact types, any
 volume; generated columns are left out, PostgreSQL computes them again), and the town's files,
-public uploads and private ones (the staff's attachments). Restoring provisions a new town (a fresh, fully
-migrated schema), loads every table back with its ids, maps content types and permissions by
-their natural keys (ids differ between schemas), moves the sequences past the restored ids and
-copies the files. Sessions are not exported: nobody stays signed in through an archive.
+public uploads and private ones (the staff's attachments). Restoring provisions a new town (a
+fresh, fully migrated schema), loads every table back with its ids, maps content types and
+permissions by their natural keys (ids differ between schemas), moves the sequences past the
+restored ids and copies the files. Sessions are not exported: nobody stays signed in through
+an archive.
 """
 
 from __future__ import annotations

@@ -190,9 +190,7 @@ def municipality_delete(*, municipality: Municipality, confirmation: str) -> Non
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             Domain.objects.filter(tenant=municipality).delete()
             municipality.delete(force_drop=True)
-            transaction.on_commit(
-                lambda: [shutil.rmtree(folder, ignore_errors=True) for folder in folders]
-            )
+            transaction.on_commit(lambda: _remove_folders(folders))
     except ProtectedError as error:
         # Platform records that must outlive nothing: e.g. onboarding projects it hosts.
         kinds = sorted({str(obj._meta.verbose_name_plural) for obj in error.protected_objects})
@@ -279,3 +277,8 @@ def administrator_ensure(*, municipality: Municipality, email: str, password: st
             user.save()
         account_email_verify(user=user)
     return user
+
+
+def _remove_folders(folders: list[Path]) -> None:
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -17,6 +17,8 @@ from django import forms
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from crm.desk.plain_forms import PlainHiddenInput
+
 SUBMISSION_FIELD = "submission"
 # Long enough for a person to come back with the back button; the cache's entry then expires.
 CLAIM_SECONDS = 6 * 3600
@@ -27,7 +29,7 @@ class SubmissionField(forms.CharField):
     """The hidden token; a new one each time the form is shown."""
 
     def __init__(self) -> None:
-        super().__init__(widget=forms.HiddenInput, initial=lambda: uuid.uuid4().hex, max_length=64)
+        super().__init__(widget=PlainHiddenInput, initial=lambda: uuid.uuid4().hex, max_length=64)
 
 
 @dataclass

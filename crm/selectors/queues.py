@@ -192,12 +192,41 @@ class QueuePage:
     statuses: frozenset[str]
 
 
+# What a row of the queue's page shows, and nothing else: a request's description, attributes
+# and the related rows' other columns made reading a page of 50 rows ten times slower.
+_ROW_FIELDS = (
+    "number",
+    "status",
+    "priority",
+    "channel",
+    "created_at",
+    "sla_due_at",
+    "sla_warn_at",
+    "sla_breached_at",
+    "sla_paused_at",
+    "service_type__code",
+    "service_type__name_fr",
+    "service_type__name_en",
+    "department__code",
+    "department__name_fr",
+    "department__name_en",
+    "sector__code",
+    "sector__name_fr",
+    "sector__name_en",
+    "assignee__first_name",
+    "assignee__last_name",
+    "assignee__email",
+)
+
+
 def queue_page(
     *, viewer: Viewer, filters: QueueFilters, page_number: str | None, now: datetime
 ) -> QueuePage:
     """One page of the queue in two queries (its count, its rows), whatever its length. A page
-    number out of range or unreadable gives the nearest page."""
-    paginator = Paginator(queue_requests(viewer=viewer, filters=filters, now=now), QUEUE_PAGE_SIZE)
+    number out of range or unreadable gives the nearest page. The rows carry the columns the
+    page shows (`_ROW_FIELDS`); reading another one costs a query per row."""
+    requests = queue_requests(viewer=viewer, filters=filters, now=now).only(*_ROW_FIELDS)
+    paginator = Paginator(requests, QUEUE_PAGE_SIZE)
     page = paginator.get_page(page_number)
     rows = [_row(service_request, now) for service_request in page.object_list]
     return QueuePage(rows, page, frozenset(row.request.status for row in rows))

@@ -138,7 +138,9 @@ class Route:
             if isinstance(level, LocalePrefixPattern):
                 parts.append(level.language_prefix)
             elif isinstance(level, RoutePattern):
-                parts.append(re.sub(r"<(?:[\w-]+:)?(\w+)>", lambda m: values[m.group(1)], str(level)))
+                # Converters may have dashes in their names (`<yyyy-mm:month>`).
+                pattern = r"<(?:[\w-]+:)?(\w+)>"
+                parts.append(re.sub(pattern, lambda m: values[m.group(1)], str(level)))
             elif isinstance(level, RegexPattern):
                 text = str(level).lstrip("^").rstrip("$")
                 text = re.sub(

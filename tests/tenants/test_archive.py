@@ -23,8 +23,8 @@ from crm.models import (
     ServiceType,
 )
 from crm.roles import Viewer
-from crm.selectors import desk_citizen_search
 from crm.search import faq_search
+from crm.selectors import desk_citizen_search
 from crm.services import (
     access_log_record,
     citizen_create,

@@ -11,6 +11,7 @@ from django import forms
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
+from crm.desk.plain_forms import PlainDateInput, PlainForm, PlainHiddenInput, PlainSelect
 from crm.models import OPEN_STATUSES, Channel, Priority, RequestStatus, ServiceRequest
 from crm.roles import Viewer
 from crm.selectors import QUEUE_DEFAULT_SORT, QUEUE_SORTS, QueueChoices, QueueFilters, QueueScope
@@ -42,22 +43,16 @@ SORT_CHOICES = [
 ]
 
 
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self) -> None:
-        super().__init__(format="%Y-%m-%d")
-
-
 class QueueFilterSet(django_filters.FilterSet):
     """Parses a queue's query string; `queue_filters()` turns a valid one into the selector's
     `QueueFilters`. A filter of the wrong shape gets a message next to its field."""
 
     scope = django_filters.ChoiceFilter(
-        label=_("File"), choices=SCOPE_CHOICES, empty_label=None, widget=forms.HiddenInput
+        label=_("File"), choices=SCOPE_CHOICES, empty_label=None, widget=PlainHiddenInput
     )
     status = django_filters.ChoiceFilter(
         label=_("Statut"),
+        widget=PlainSelect,
         choices=[
             (OPEN, _("Ouvertes")),
             (ALL, _("Tous les statuts")),
@@ -65,26 +60,33 @@ class QueueFilterSet(django_filters.FilterSet):
         ],
         empty_label=None,
     )
-    service_type = django_filters.ChoiceFilter(label=_("Type de requête"), empty_label=_("Tous"))
-    department = django_filters.ChoiceFilter(label=_("Service"), empty_label=_("Tous"))
-    priority = django_filters.ChoiceFilter(
-        label=_("Priorité"), choices=Priority.choices, empty_label=_("Toutes")
+    service_type = django_filters.ChoiceFilter(
+        label=_("Type de requête"), empty_label=_("Tous"), widget=PlainSelect
     )
-    sector = django_filters.ChoiceFilter(label=_("Secteur"), empty_label=_("Tous"))
+    department = django_filters.ChoiceFilter(
+        label=_("Service"), empty_label=_("Tous"), widget=PlainSelect
+    )
+    priority = django_filters.ChoiceFilter(
+        label=_("Priorité"), choices=Priority.choices, empty_label=_("Toutes"), widget=PlainSelect
+    )
+    sector = django_filters.ChoiceFilter(
+        label=_("Secteur"), empty_label=_("Tous"), widget=PlainSelect
+    )
     channel = django_filters.ChoiceFilter(
-        label=_("Canal"), choices=Channel.choices, empty_label=_("Tous")
+        label=_("Canal"), choices=Channel.choices, empty_label=_("Tous"), widget=PlainSelect
     )
     overdue = django_filters.BooleanFilter(
         label=_("En retard seulement"), widget=forms.CheckboxInput
     )
-    created_from = django_filters.DateFilter(label=_("Reçues du"), widget=DateInput())
-    created_to = django_filters.DateFilter(label=_("au"), widget=DateInput())
+    created_from = django_filters.DateFilter(label=_("Reçues du"), widget=PlainDateInput())
+    created_to = django_filters.DateFilter(label=_("au"), widget=PlainDateInput())
     sort = django_filters.ChoiceFilter(
-        label=_("Tri"), choices=SORT_CHOICES, empty_label=None, widget=forms.HiddenInput
+        label=_("Tri"), choices=SORT_CHOICES, empty_label=None, widget=PlainHiddenInput
     )
 
     class Meta:
         model = ServiceRequest  # django-filter asks for one; its queryset is never read
+        form = PlainForm
         fields: list[str] = []
 
     def __init__(self, data: QueryDict | None, *, viewer: Viewer, choices: QueueChoices) -> None:

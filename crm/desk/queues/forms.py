@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from crm.desk.once import SubmissionField
+from crm.desk.plain_forms import PlainForm, PlainHiddenInput, PlainSelect, PlainTextInput
 from crm.models import Department, RequestStatus
 from crm.services import BULK_MAX
 
@@ -42,7 +43,7 @@ class AssigneeChoiceField(forms.ModelChoiceField):
         return obj.get_full_name() or obj.email
 
 
-class BulkForm(forms.Form):
+class BulkForm(PlainForm):
     """A bulk assignment (department and/or person) or status change of the checked rows,
     said by the button pressed (`action`). Only the choices the viewer may use are offered:
     a supervisor's own department and its people; the statuses the rows shown can reach."""
@@ -51,18 +52,18 @@ class BulkForm(forms.Form):
     requests = NumbersField(required=False)
     action = forms.ChoiceField(
         choices=[(ASSIGN, _("Assigner")), (CHANGE_STATUS, _("Changer le statut"))],
-        widget=forms.HiddenInput,
+        widget=PlainHiddenInput,
     )
-    department = forms.ChoiceField(label=_("Service"), required=False)
+    department = forms.ChoiceField(label=_("Service"), required=False, widget=PlainSelect)
     assignee = AssigneeChoiceField(
-        label=_("Personne"), queryset=None, required=False, empty_label=_("—")
+        label=_("Personne"), queryset=None, required=False, empty_label=_("—"), widget=PlainSelect
     )
-    status = forms.ChoiceField(label=_("Nouveau statut"), required=False)
+    status = forms.ChoiceField(label=_("Nouveau statut"), required=False, widget=PlainSelect)
     message = forms.CharField(
         label=_("Message au citoyen (facultatif)"),
         required=False,
         max_length=4000,
-        widget=forms.TextInput,
+        widget=PlainTextInput,
     )
 
     def __init__(
@@ -96,10 +97,10 @@ class BulkForm(forms.Form):
         return data
 
 
-class SavedViewForm(forms.Form):
+class SavedViewForm(PlainForm):
     submission = SubmissionField()
     name = forms.CharField(label=_("Nom de la vue"), max_length=80)
-    query = forms.CharField(required=False, max_length=1000, widget=forms.HiddenInput)
+    query = forms.CharField(required=False, max_length=1000, widget=PlainHiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "vue-%s")
@@ -107,5 +108,5 @@ class SavedViewForm(forms.Form):
         self.fields["name"].widget.attrs["autocomplete"] = "off"
 
 
-class DeleteForm(forms.Form):
+class DeleteForm(PlainForm):
     submission = SubmissionField()
