@@ -24,6 +24,7 @@ class Migration(migrations.Migration):
                     "resolved_at", "closed_at", output_field=models.DateTimeField()
                 ),
                 name="request_finished_idx",
+                include=["resolved_at", "closed_at", "created_at", "department"],
             ),
         ),
     ]

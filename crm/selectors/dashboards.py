@@ -309,17 +309,23 @@ def _open_at(moment: datetime) -> Q:
 
 
 def _age_bucket(moment: datetime) -> Case:
-    """The age bucket of a request open at `moment` (NULL when it was not open then)."""
+    """The age bucket of a request open at `moment` (NULL when it was not open then). Whether it
+    was open is evaluated once, then its age against each bucket's upper bound in turn: a
+    backlog of 50,000 rows spent most of its time re-evaluating these conditions."""
+    *younger, (oldest, _label, _low, _high) = AGE_BUCKETS
     return Case(
-        *[
-            When(
-                _open_at(moment)
-                & Q(created_at__lte=moment - timedelta(days=low))
-                & (Q() if high is None else Q(created_at__gt=moment - timedelta(days=high))),
-                then=Value(key),
-            )
-            for key, _label, low, high in AGE_BUCKETS
-        ],
+        When(
+            _open_at(moment),
+            then=Case(
+                *[
+                    When(created_at__gt=moment - timedelta(days=high), then=Value(key))
+                    for key, _label, _low, high in younger
+                    if high is not None
+                ],
+                default=Value(oldest),
+                output_field=CharField(),
+            ),
+        ),
         default=Value(None),
         output_field=CharField(),
     )
@@ -340,7 +346,7 @@ def _backlog(
         .filter(created_at__lt=current_end)
         .annotate(current=_age_bucket(current_end), previous=_age_bucket(previous_end))
         .values("current", "previous")
-        .annotate(count=Count("pk"))
+        .annotate(count=Count("*"))  # COUNT(*): the covering index answers alone
         .order_by()
     )
     current: dict[str, int] = {}

@@ -14,6 +14,7 @@ from enum import StrEnum
 from django.core.paginator import Page, Paginator
 from django.db.models import Case, F, IntegerField, OrderBy, QuerySet, Value, When
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from crm.models import (
     OPEN_STATUSES,
@@ -32,6 +33,7 @@ from crm.sla import SlaState, sla_overdue, sla_state
 from tenants.accounts.models import User
 
 __all__ = [
+    "QUEUE_COUNT_CAP",
     "QUEUE_DEFAULT_SORT",
     "QUEUE_EXPORT_CHUNK",
     "QUEUE_PAGE_SIZE",
@@ -51,6 +53,9 @@ __all__ = [
 ]
 
 QUEUE_PAGE_SIZE = 50
+# A queue counts its requests up to this many, then says "more than": counting a backlog of
+# 50,000 took longer than reading the page, and nobody pages through it (they filter).
+QUEUE_COUNT_CAP = 5_000
 # Rows fetched per round trip by an export, and logged per INSERT when they name citizens.
 QUEUE_EXPORT_CHUNK = 2000
 
@@ -191,6 +196,19 @@ class QueuePage:
     # The statuses of the rows shown (what a bulk status change may start from).
     statuses: frozenset[str]
 
+    @property
+    def capped(self) -> bool:
+        """More than QUEUE_COUNT_CAP requests: the count and the last page are not known."""
+        return bool(self.page.paginator.count > QUEUE_COUNT_CAP)
+
+
+class _CappedPaginator(Paginator):
+    """Counts at most QUEUE_COUNT_CAP + 1 rows (`SELECT count(*) FROM (... LIMIT n)`)."""
+
+    @cached_property
+    def count(self) -> int:
+        return int(self.object_list.order_by()[: QUEUE_COUNT_CAP + 1].count())
+
 
 # What a row of the queue's page shows, and nothing else: a request's description, attributes
 # and the related rows' other columns made reading a page of 50 rows ten times slower.
@@ -222,11 +240,11 @@ _ROW_FIELDS = (
 def queue_page(
     *, viewer: Viewer, filters: QueueFilters, page_number: str | None, now: datetime
 ) -> QueuePage:
-    """One page of the queue in two queries (its count, its rows), whatever its length. A page
+    """One page of the queue in two queries (its count up to QUEUE_COUNT_CAP, its rows). A page
     number out of range or unreadable gives the nearest page. The rows carry the columns the
     page shows (`_ROW_FIELDS`); reading another one costs a query per row."""
     requests = queue_requests(viewer=viewer, filters=filters, now=now).only(*_ROW_FIELDS)
-    paginator = Paginator(requests, QUEUE_PAGE_SIZE)
+    paginator = _CappedPaginator(requests, QUEUE_PAGE_SIZE)
     page = paginator.get_page(page_number)
     rows = [_row(service_request, now) for service_request in page.object_list]
     return QueuePage(rows, page, frozenset(row.request.status for row in rows))

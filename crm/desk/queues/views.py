@@ -16,6 +16,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.formats import number_format
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -32,7 +33,7 @@ from crm.desk.rendering import desk_render
 from crm.errors import CrmError
 from crm.models import Channel, Priority, RequestStatus, ServiceRequest
 from crm.roles import Viewer
-from crm.selectors import QueueFilters, QueueRow, QueueScope
+from crm.selectors import QUEUE_COUNT_CAP, QueueFilters, QueueRow, QueueScope
 
 # Where the error summary's links lead, for the fields that are not inputs of their own.
 _FILTER_ANCHORS = {"scope": "filtre-sort_error", "sort": "filtre-sort_error"}
@@ -149,6 +150,7 @@ def _render_queue(
         "view_form": view_form or SavedViewForm(initial={"query": query}),
         "saved_views": [(view, _queue_url(view.query), DeleteForm()) for view in saved_views],
         "current_view": next((v for v in saved_views if v.query == query), None),
+        "count_cap": number_format(QUEUE_COUNT_CAP, force_grouping=True),
         "export_url": f"{reverse('desk:queue_export')}?{query}"
         if query
         else reverse("desk:queue_export"),

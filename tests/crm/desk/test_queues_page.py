@@ -256,6 +256,26 @@ def test_fifty_requests_a_page_then_the_next(
     assert 'href="/personnel/files/?sort=number&amp;page=2" rel="next"' in first.text
 
 
+def test_a_long_backlog_is_counted_up_to_a_cap_and_still_paged(
+    laval: Municipality, desk_client: Callable[..., Client], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("crm.selectors.queues.QUEUE_COUNT_CAP", 50)
+    monkeypatch.setattr("crm.desk.queues.views.QUEUE_COUNT_CAP", 50)
+    roads = _department(laval, "voirie")
+    numbers = _requests(laval, roads, 51)
+    client = desk_client("agent")
+
+    first = client.get(QUEUE, {"sort": "number"})
+    second = client.get(QUEUE, {"sort": "number", "page": "2"})
+    english = client.get("/en/staff/queues/", {"sort": "number"})
+
+    assert "Plus de 50 requêtes : filtrez la file pour les voir toutes — page 1" in first.text
+    assert "sur 2" not in first.text
+    assert 'href="/personnel/files/?sort=number&amp;page=2" rel="next"' in first.text
+    assert _numbers_shown(second) == {numbers[-1]}
+    assert "More than 50 requests: filter the queue to see them all — page 1" in english.text
+
+
 def test_sla_badges_say_late_due_soon_paused_in_words(
     laval: Municipality, desk_client: Callable[..., Client]
 ) -> None:
