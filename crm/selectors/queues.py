@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import cast
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Case, F, IntegerField, OrderBy, QuerySet, Value, When
@@ -207,7 +208,8 @@ class _CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return int(self.object_list.order_by()[: QUEUE_COUNT_CAP + 1].count())
+        requests = cast(QuerySet[ServiceRequest], self.object_list)
+        return requests.order_by()[: QUEUE_COUNT_CAP + 1].count()
 
 
 # What a row of the queue's page shows, and nothing else: a request's description, attributes
