@@ -43,6 +43,10 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy .
 
+# The suite runs in one process per core (pytest-xdist; at most 4), each with its own test
+# database (`test_<name>_gw0`, …). `make pytest PYTEST_ARGS="…"` replaces these options.
+PYTEST_ARGS ?= --numprocesses=auto --maxprocesses=4
+
 pytest: $(VENV)/.installed
 	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
