@@ -44,12 +44,17 @@ typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy .
 
 # The suite runs in one process per core (pytest-xdist; at most 4), each with its own test
-# database (`test_<name>_gw0`, …). `make pytest PYTEST_ARGS="…"` replaces these options.
-PYTEST_ARGS ?= --numprocesses=auto --maxprocesses=4
-
+# database (`test_<name>_gw0`, …), then, alone, the tests that restart the database server
+# (they would cut the other processes' connections). `make pytest PYTEST_ARGS="…"` runs
+# pytest once, in one process, with those arguments instead.
 pytest: $(VENV)/.installed
 	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(PY) manage.py makemigrations --check --dry-run
+ifdef PYTEST_ARGS
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+else
+	$(VENV)/bin/pytest --numprocesses=auto --maxprocesses=4 -m "not server_restart"
+	$(VENV)/bin/pytest -m server_restart
+endif
 
 # Regenerate the translation catalogues after changing user-facing text.
 messages: $(VENV)/.installed

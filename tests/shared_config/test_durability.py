@@ -183,6 +183,7 @@ def _postmaster_pid(data: Path) -> int:
     return int((data / "postgres" / "postmaster.pid").read_text().split()[0])
 
 
+@pytest.mark.server_restart
 def test_acknowledged_requests_survive_a_database_restart_and_the_service_recovers(
     town, tmp_path, queued_task
 ):
