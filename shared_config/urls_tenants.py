@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import pgettext_lazy
 
-from crm import views as crm_views
+from crm.portal import views as portal_views
 from shared_config.urls_accounts import account_patterns, invitation_patterns
 
 urlpatterns = [
@@ -21,7 +21,9 @@ urlpatterns = [
         *account_patterns,
         # The staff workspace: /personnel/ in French, /en/staff/ in English.
         path(pgettext_lazy("url", "personnel/"), include("crm.desk.urls")),
-        path("", crm_views.home, name="home"),
+        # The citizen portal: the home page, /reponses/, /suivi/ (French), /en/… (English).
+        path("", portal_views.home, name="home"),
+        path("", include("crm.portal.urls")),
         prefix_default_language=False,
     ),
 ]

@@ -25,7 +25,16 @@ from crm.models.catalog import (
 )
 from crm.models.citizens import Citizen, CitizenChange, CitizenMerge, Consent, ConsentPurpose
 from crm.models.desk import RequestAttachment, SavedView
-from crm.models.faq import FaqArticle, FaqArticleVersion, FaqAudience, FaqStatus, Fold, fold_text
+from crm.models.faq import (
+    FaqArticle,
+    FaqArticleVersion,
+    FaqAudience,
+    FaqConsultation,
+    FaqFeedback,
+    FaqStatus,
+    Fold,
+    fold_text,
+)
 from crm.models.interactions import AccessAction, AccessLog, Interaction
 from crm.models.privacy import IncidentRisk, IncidentStatus, PrivacyIncident, PrivacyIncidentVersion
 from crm.models.requests import (
@@ -69,6 +78,8 @@ __all__ = [
     "FaqArticle",
     "FaqArticleVersion",
     "FaqAudience",
+    "FaqConsultation",
+    "FaqFeedback",
     "FaqStatus",
     "Fold",
     "IncidentRisk",

@@ -149,3 +149,40 @@ class FaqArticleVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.article_id} v{self.version}"
+
+
+class FaqConsultation(models.Model):
+    """How many times a public answer was read on the portal, per day: the home page's "most
+    consulted" answers. A count, never who read it."""
+
+    article = models.ForeignKey(FaqArticle, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField(_("jour"))
+    count = models.PositiveIntegerField(_("consultations"), default=0)
+
+    class Meta:
+        verbose_name = _("consultation d'une réponse")
+        verbose_name_plural = _("consultations des réponses")
+        constraints = [
+            models.UniqueConstraint(fields=["article", "day"], name="faq_consultation_unique_day")
+        ]
+        indexes = [models.Index(fields=["day", "article"], name="faq_consultation_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.article_id} {self.day}: {self.count}"
+
+
+class FaqFeedback(models.Model):
+    """A portal reader's answer to « Cette réponse vous a-t-elle aidé? »: yes or no, in which
+    language, and when. Anonymous: nothing about the person is kept."""
+
+    article = models.ForeignKey(FaqArticle, on_delete=models.CASCADE, related_name="feedback")
+    helpful = models.BooleanField(_("utile"))
+    language = models.CharField(_("langue"), max_length=2)
+    created_at = models.DateTimeField(_("le"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("avis sur une réponse")
+        verbose_name_plural = _("avis sur les réponses")
+
+    def __str__(self) -> str:
+        return f"{self.article_id}: {'oui' if self.helpful else 'non'}"

@@ -10,6 +10,7 @@ from crm.selectors.dashboards import *  # noqa: F403
 from crm.selectors.desk import *  # noqa: F403
 from crm.selectors.faq import *  # noqa: F403
 from crm.selectors.interactions import *  # noqa: F403
+from crm.selectors.portal import *  # noqa: F403
 from crm.selectors.queues import *  # noqa: F403
 from crm.selectors.reports import *  # noqa: F403
 from crm.selectors.request_page import *  # noqa: F403

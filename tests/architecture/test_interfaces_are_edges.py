@@ -19,7 +19,6 @@ INTERFACES = (
     "crm/api",
     "crm/admin.py",
     "crm/admin_privacy.py",
-    "crm/views.py",
     "crm/desk",
     "crm/portal",
 )

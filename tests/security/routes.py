@@ -34,6 +34,8 @@ class Access(Enum):
 ACCESS: list[tuple[str, Access]] = [
     # Pages and sign-in flows open to all.
     ("home", Access.PUBLIC),
+    # The citizen portal: answers and following a request (by its number and secret token).
+    ("portal:*", Access.PUBLIC),
     ("account_login", Access.PUBLIC),
     ("account_logout", Access.PUBLIC),
     ("account_signup", Access.PUBLIC),

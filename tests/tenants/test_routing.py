@@ -73,23 +73,29 @@ def test_host_matching_ignores_case_and_port(client_for, laval):
     assert "Bienvenue à Laval" in response.text
 
 
+# A town's page that reads nothing from the database itself (its home page now reads the
+# information bank): what these tests count is the routing's own queries.
+QUIET_PAGE = "/page-qui-n-existe-pas/"
+
+
 def test_routing_costs_no_query_once_warm(client_for, laval, django_assert_num_queries):
     client = client_for(laval)
-    client.get("/")  # loads the routing table
+    client.get(QUIET_PAGE)  # loads the routing table
 
     with django_assert_num_queries(0):
-        response = client.get("/")
+        response = client.get(QUIET_PAGE)
         client_for("inconnue.localhost").get("/")
 
-    assert response.status_code == 200
+    assert response.status_code == 404
+    assert "Ville de Laval" in response.text or "Laval" in response.text
 
 
 def test_cold_routing_table_is_one_query_for_every_host(
     client_for, laval, levis, django_assert_max_num_queries
 ):
     with django_assert_max_num_queries(2) as captured:
-        client_for(laval).get("/")
-        client_for(levis).get("/")
+        client_for(laval).get(QUIET_PAGE)
+        client_for(levis).get(QUIET_PAGE)
         client_for("inconnue.localhost").get("/")
 
     domain_queries = [q for q in captured.captured_queries if "tenants_domain" in q["sql"]]

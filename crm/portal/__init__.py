@@ -1,0 +1,1 @@
+"""The citizen portal: the town's public site (answers, following a request)."""

@@ -1,0 +1,18 @@
+"""The portal's URLs: a contract (bookmarks, printed flyers, e-mails). French at the root,
+English under /en/ with translated segments (`pgettext_lazy("url", ...)`, English in
+locale/en): /reponses/ and /en/answers/, /suivi/ and /en/track/."""
+
+from django.urls import path
+from django.utils.translation import pgettext_lazy
+
+from crm.portal import views
+
+app_name = "portal"
+
+urlpatterns = [
+    path(pgettext_lazy("url", "reponses/"), views.answers, name="answers"),
+    path(pgettext_lazy("url", "reponses/<int:pk>-<slug:slug>/"), views.answer, name="answer"),
+    path(pgettext_lazy("url", "reponses/<int:pk>/avis/"), views.feedback, name="feedback"),
+    path(pgettext_lazy("url", "suivi/"), views.track, name="track"),
+    path(pgettext_lazy("url", "suivi/<str:number>/"), views.tracked, name="tracked"),
+]

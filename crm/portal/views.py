@@ -1,0 +1,248 @@
+"""The citizen portal's pages: home, answers (search, categories, one answer and whether it
+helped), and following a request by its number and tracking code.
+
+Each view parses a form, calls the selectors and services of `crm`, and renders; nothing here
+decides what is public (the selectors do)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from crm import selectors, services
+from crm.models import FaqArticle, RequestStatus, ServiceRequest
+from crm.portal.forms import AnswerSearchForm, FeedbackForm, TrackForm
+from crm.selectors import working_calendar
+
+SEARCH_RESULTS = 20
+POPULAR_ANSWERS = 6
+# The session remembers which answers this browser already rated: one vote per article.
+FEEDBACK_SESSION_KEY = "portail_avis"
+RESULTS_TARGET = "resultats-reponses"
+
+
+def _language() -> str:
+    return "en" if (translation.get_language() or "fr").startswith("en") else "fr"
+
+
+def answer_url(article: FaqArticle) -> str:
+    slug = slugify(article.localized("question"))[:80] or "reponse"
+    return reverse("portal:answer", kwargs={"pk": article.pk, "slug": slug})
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    today = timezone.now().astimezone(working_calendar().tz).date()
+    popular = selectors.portal_popular_answers(today=today, limit=POPULAR_ANSWERS)
+    return render(
+        request,
+        "portal/home.html",
+        {
+            "form": AnswerSearchForm(),
+            "categories": _categories(),
+            "popular": [(article, answer_url(article)) for article in popular],
+            "portal_section": "home",
+        },
+    )
+
+
+def _categories() -> list[tuple[Any, str]]:
+    return [
+        (
+            item,
+            f"{reverse('portal:answers')}?{urlencode({'categorie': item.category.code})}",
+        )
+        for item in selectors.portal_categories()
+    ]
+
+
+@require_GET
+def answers(request: HttpRequest) -> HttpResponse:
+    """Search results (as you type with htmx, or the page), a category's answers, or every
+    category when nothing is asked."""
+    form = AnswerSearchForm(request.GET)
+    query = form.cleaned_data["q"].strip() if form.is_valid() else ""
+    category = None
+    code = request.GET.get("categorie", "").strip()
+    if code:
+        category = selectors.portal_category(code=code)
+        if category is None:
+            raise Http404(_("Cette catégorie n'existe pas."))
+    context: dict[str, Any] = {"form": form, "query": query, "category": category}
+    if query:
+        hits = selectors.portal_search(query=query, language=_language(), limit=SEARCH_RESULTS)
+        context["hits"] = [(hit, answer_url(hit.article)) for hit in hits]
+    elif category is not None:
+        context["listed"] = [
+            (article, answer_url(article))
+            for article in selectors.portal_answers_in(category=category)
+        ]
+    else:
+        context["categories"] = _categories()
+    context["portal_section"] = "answers"
+    status = 200 if form.is_valid() else 400
+    if getattr(request, "htmx", False) and request.headers.get("HX-Target") == RESULTS_TARGET:
+        context["partial"] = True
+        return render(request, "portal/_answers_results.html", context, status=status)
+    return render(request, "portal/answers.html", context, status=status)
+
+
+def _article_or_404(pk: int) -> FaqArticle:
+    article = selectors.portal_answer(pk=pk)
+    if article is None:
+        raise Http404(_("Cette réponse n'existe pas ou n'est plus publiée."))
+    return article
+
+
+@require_GET
+def answer(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
+    article = _article_or_404(pk)
+    canonical = answer_url(article)
+    if request.path != canonical:  # an old or a foreign-language title: the current address
+        return redirect(canonical, permanent=True)
+    services.faq_consultation_record(
+        article=article, day=timezone.now().astimezone(working_calendar().tz).date()
+    )
+    return _answer_page(request, article, FeedbackForm())
+
+
+def _answer_page(
+    request: HttpRequest, article: FaqArticle, form: FeedbackForm, status: int = 200
+) -> HttpResponse:
+    given = request.session.get(FEEDBACK_SESSION_KEY, {}).get(str(article.pk))
+    return render(
+        request,
+        "portal/answer.html",
+        {
+            "article": article,
+            "answer_text": article.localized("answer"),
+            "form": form,
+            "search_form": AnswerSearchForm(),
+            "given": given,
+            "feedback_url": reverse("portal:feedback", kwargs={"pk": article.pk}),
+            "category_url": (
+                f"{reverse('portal:answers')}?{urlencode({'categorie': article.category.code})}"
+                if article.category
+                else None
+            ),
+            "portal_section": "answers",
+        },
+        status=status,
+    )
+
+
+@require_POST
+def feedback(request: HttpRequest, pk: int) -> HttpResponse:
+    """« Cette réponse vous a-t-elle aidé? »: recorded once per browser and answer (a double
+    click or the back button records nothing more), then back to the answer."""
+    article = _article_or_404(pk)
+    form = FeedbackForm(request.POST)
+    if not form.is_valid():
+        return _answer_page(request, article, form, status=400)
+    given = dict(request.session.get(FEEDBACK_SESSION_KEY, {}))
+    if str(article.pk) not in given:
+        helpful = form.cleaned_data["utile"] == "oui"
+        services.faq_feedback_record(article=article, helpful=helpful, language=_language())
+        given[str(article.pk)] = form.cleaned_data["utile"]
+        request.session[FEEDBACK_SESSION_KEY] = given
+    messages.success(request, _("Merci! Votre avis aide la Ville à améliorer ses réponses."))
+    return redirect(f"{answer_url(article)}#avis")
+
+
+# What each status means for the person who made the request.
+STATUS_WORDS: dict[str, Promise] = {
+    RequestStatus.NEW: gettext_lazy("Reçue : votre demande attend d'être prise en charge."),
+    RequestStatus.ASSIGNED: gettext_lazy(
+        "Prise en charge : elle est confiée à l'équipe responsable."
+    ),
+    RequestStatus.IN_PROGRESS: gettext_lazy("En traitement : l'équipe responsable y travaille."),
+    RequestStatus.ON_HOLD: gettext_lazy("En attente : son traitement est suspendu pour le moment."),
+    RequestStatus.RESOLVED: gettext_lazy("Résolue : l'équipe responsable a réglé la situation."),
+    RequestStatus.CLOSED: gettext_lazy("Fermée : le dossier est terminé."),
+    RequestStatus.CANCELLED: gettext_lazy("Annulée : la demande ne sera pas traitée."),
+    RequestStatus.DUPLICATE: gettext_lazy("Jumelée : elle est traitée avec une autre demande."),
+}
+
+
+@require_GET
+def track(request: HttpRequest) -> HttpResponse:
+    """Follow a request: its number and tracking code, typed or from the e-mail's link."""
+    if not request.GET:
+        return _track_page(request, TrackForm())
+    form = TrackForm(request.GET)
+    if not form.is_valid():
+        return _track_page(request, form, status=400)
+    found = selectors.portal_tracked_request(
+        number=form.cleaned_data["numero"], token=form.cleaned_data["jeton"]
+    )
+    if found is None:
+        form.add_error(
+            None,
+            _(
+                "Aucune demande ne correspond à ce numéro et à ce code de suivi. Vérifiez-les "
+                "dans le courriel de confirmation."
+            ),
+        )
+        return _track_page(request, form, status=404)
+    return redirect(tracking_url(found))
+
+
+def _track_page(
+    request: HttpRequest, form: TrackForm, status: int = 200, problem: str = ""
+) -> HttpResponse:
+    return render(
+        request,
+        "portal/track.html",
+        {"form": form, "problem": problem, "portal_section": "track"},
+        status=status,
+    )
+
+
+def tracking_url(service_request: ServiceRequest) -> str:
+    """The request's tracking address: the token travels in the query string, which the access
+    logs leave out."""
+    path = reverse("portal:tracked", kwargs={"number": service_request.number})
+    return f"{path}?{urlencode({'jeton': service_request.tracking_token})}"
+
+
+@require_GET
+def tracked(request: HttpRequest, number: str) -> HttpResponse:
+    found = selectors.portal_tracked_request(number=number, token=request.GET.get("jeton", ""))
+    if found is None:
+        problem = _(
+            "Ce lien de suivi n'est pas valide. Vérifiez le numéro et le code de suivi dans le "
+            "courriel de confirmation."
+        )
+        return _track_page(
+            request, TrackForm(initial={"numero": number}), status=404, problem=problem
+        )
+    calendar = working_calendar()
+    response = render(
+        request,
+        "portal/tracked.html",
+        {
+            "request_": found,
+            "status_words": STATUS_WORDS.get(found.status, found.get_status_display()),
+            "is_open": found.is_open,
+            "due": found.sla_due_at.astimezone(calendar.tz)
+            if found.sla_due_at and found.is_open and not found.sla_paused_at
+            else None,
+            "events": selectors.portal_request_events(service_request=found),
+            "portal_section": "track",
+        },
+    )
+    # The page is the citizen's own: kept by no shared cache, and out of search engines.
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex"
+    return response

@@ -1,0 +1,146 @@
+"""Reads of the citizen portal: the public information bank (categories, most consulted answers,
+search, one answer) and a request followed by its number and tracking token.
+
+Only published articles for the public are ever returned; a request is found only with both its
+number and its token (the token is the secret the citizen was given)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
+
+from crm.models import (
+    EventKind,
+    FaqArticle,
+    FaqAudience,
+    FaqConsultation,
+    FaqStatus,
+    RequestEvent,
+    ServiceCategory,
+    ServiceRequest,
+    Visibility,
+)
+from crm.search import FaqHit, faq_search
+
+__all__ = [
+    "PORTAL_POPULAR_DAYS",
+    "PortalCategory",
+    "portal_answer",
+    "portal_answers_in",
+    "portal_categories",
+    "portal_category",
+    "portal_popular_answers",
+    "portal_request_events",
+    "portal_search",
+    "portal_tracked_request",
+]
+
+# The home page's "most consulted" answers count the readings of this many days.
+PORTAL_POPULAR_DAYS = 90
+
+
+def _public() -> Q:
+    return Q(audience=FaqAudience.PUBLIC, status=FaqStatus.PUBLISHED)
+
+
+@dataclass(frozen=True)
+class PortalCategory:
+    category: ServiceCategory
+    answers: int
+
+
+def portal_categories() -> list[PortalCategory]:
+    """The categories that hold at least one public answer, in the catalog's order, with their
+    number of answers. One query."""
+    categories = (
+        ServiceCategory.objects.annotate(
+            answers=Count(
+                "faq_articles", filter=Q(faq_articles__in=FaqArticle.objects.filter(_public()))
+            )
+        )
+        .filter(answers__gt=0)
+        .order_by("order", "name_fr")
+    )
+    return [PortalCategory(category, category.answers) for category in categories]
+
+
+def portal_category(*, code: str) -> ServiceCategory | None:
+    return ServiceCategory.objects.filter(code=code).first()
+
+
+def portal_answers_in(*, category: ServiceCategory) -> list[FaqArticle]:
+    """The public answers of `category`, by question (in French: the bank's order)."""
+    return list(
+        FaqArticle.objects.filter(_public(), category=category)
+        .defer("search_vector", "question_vector")
+        .order_by("question_fr")
+    )
+
+
+def portal_popular_answers(*, today: date, limit: int = 6) -> list[FaqArticle]:
+    """The public answers read most over the last PORTAL_POPULAR_DAYS days, most read first; a
+    town whose answers nobody read yet gets its answers by question. One query."""
+    readings = (
+        FaqConsultation.objects.filter(
+            article=OuterRef("pk"), day__gt=today - timedelta(days=PORTAL_POPULAR_DAYS)
+        )
+        .values("article")
+        .annotate(total=Sum("count"))
+        .values("total")
+    )
+    return list(
+        FaqArticle.objects.filter(_public())
+        .defer("search_vector", "question_vector")
+        .annotate(readings=Coalesce(Subquery(readings, output_field=IntegerField()), 0))
+        .order_by("-readings", "question_fr", "pk")[:limit]
+    )
+
+
+def portal_answer(*, pk: int) -> FaqArticle | None:
+    """The public, published answer `pk`, with its category and its related service types
+    (public ones: what a reader may report); None for anything else."""
+    return (
+        FaqArticle.objects.filter(_public(), pk=pk)
+        .defer("search_vector", "question_vector")
+        .select_related("category")
+        .first()
+    )
+
+
+def portal_search(*, query: str, language: str, limit: int = 20) -> list[FaqHit]:
+    """The public answers matching `query`, best first (the information bank's search)."""
+    if not query.strip():
+        return []
+    return faq_search(query=query, audience=FaqAudience.PUBLIC, language=language, limit=limit)
+
+
+def portal_tracked_request(*, number: str, token: str) -> ServiceRequest | None:
+    """The request numbered `number` when `token` is its tracking token, else None (a wrong
+    token and an unknown number look the same). The token is compared in constant time."""
+    number, token = number.strip().upper(), token.strip()
+    if not number or not token:
+        return None
+    found = (
+        ServiceRequest.objects.filter(number=number)
+        .select_related("service_type", "duplicate_of")
+        .first()
+    )
+    if found is None or not secrets.compare_digest(found.tracking_token, token):
+        return None
+    return found
+
+
+def portal_request_events(*, service_request: ServiceRequest) -> list[RequestEvent]:
+    """What the citizen may read of the request's timeline: its creation, status changes and
+    the town's public replies, oldest first."""
+    return list(
+        RequestEvent.objects.filter(
+            request=service_request,
+            visibility=Visibility.PUBLIC,
+            kind__in=[EventKind.CREATED, EventKind.STATUS_CHANGED, EventKind.PUBLIC_REPLY],
+        ).order_by("created_at", "id")
+    )

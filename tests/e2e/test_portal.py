@@ -1,0 +1,197 @@
+"""The citizen portal in Chromium: a citizen finds an answer as they type (and without
+JavaScript, and with the keyboard alone), says whether it helped, and follows a request by the
+e-mail's link or by its number and code; axe (WCAG 2.1 A/AA) on every portal page, in French
+and English.
+
+Screenshots for docs/portal.md: `RELAIS_DOC_SCREENSHOTS=1 make pytest PYTEST_ARGS="-m e2e
+tests/e2e/test_portal.py"` writes them to docs/portal/."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django_tenants.utils import schema_context
+
+from crm.models import ServiceCategory
+from crm.services import request_add_note
+from tests.e2e.desk import HOST, TOWN, axe_violations, remove_e2e_catalog
+from tests.e2e.test_accessibility import committed
+from tests.factories import (
+    DepartmentFactory,
+    FaqArticleFactory,
+    ServiceRequestFactory,
+    ServiceTypeFactory,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "portal"
+
+
+def document(page: Any, name: str) -> None:
+    if os.environ.get("RELAIS_DOC_SCREENSHOTS"):
+        DOCS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(DOCS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def portal_town() -> Iterator[dict[str, Any]]:
+    """Laval's answers about garbage collection and a pothole request with a public reply,
+    committed for the live server; removed afterwards."""
+    state: dict[str, Any] = {}
+
+    def create() -> None:
+        with schema_context(TOWN):
+            department = DepartmentFactory(
+                code="e2e-collectes", name_fr="Collectes", name_en="Pickups"
+            )
+            category = ServiceCategory.objects.create(
+                code="e2e-collectes", name_fr="Collectes et déchets", name_en="Waste pickups"
+            )
+            bins = FaqArticleFactory(
+                question_fr="Quand passe la collecte des ordures ménagères?",
+                answer_fr="La collecte des ordures a lieu chaque mardi.\nSortez le bac la veille.",
+                question_en="When is household garbage collected?",
+                answer_en="Garbage is collected every Tuesday.\nPut the bin out the night before.",
+                category=category,
+                owner_department=department,
+            )
+            FaqArticleFactory(
+                question_fr="Que mettre dans le bac de recyclage?",
+                answer_fr="Papier, carton, plastique et verre : la collecte du recyclage.",
+                question_en="What goes in the recycling bin?",
+                answer_en="Paper, cardboard, plastic and glass.",
+                category=category,
+                owner_department=department,
+            )
+            potholes = ServiceTypeFactory(
+                code="e2e-nid-de-poule",
+                name_fr="Nid-de-poule",
+                name_en="Pothole",
+                department=department,
+            )
+            request = ServiceRequestFactory(
+                service_type=potholes,
+                description="Un gros nid-de-poule devant le 12.",
+                address="12, boulevard des Laurentides",
+            )
+            request_add_note(
+                actor=None,
+                service_request=request,
+                message="Une équipe passera d'ici vendredi.",
+                public=True,
+            )
+            state.update(bins=bins.pk, number=request.number, token=request.tracking_token)
+
+    committed(create)
+    try:
+        yield state
+    finally:
+        committed(remove_e2e_catalog)
+
+
+def _url(port: int, path: str) -> str:
+    return f"http://{HOST}:{port}{path}"
+
+
+def test_a_citizen_finds_an_answer_as_they_type_and_says_it_helped(page, live_port, portal_town):
+    page.goto(_url(live_port, "/"))
+    assert axe_violations(page) == []
+    document(page, "home")
+
+    page.get_by_label("Rechercher une réponse").fill("collecte ordures")
+    result = page.locator("#resultats-reponses").get_by_role(
+        "link", name="Quand passe la collecte des ordures ménagères?"
+    )
+    result.wait_for()
+    assert page.locator("#etat-recherche").text_content() in {
+        "1 réponse trouvée",
+        "2 réponses trouvées",
+    }
+    assert axe_violations(page) == []
+    document(page, "home-search")
+
+    result.click()
+    page.wait_for_url("**/reponses/*-quand-passe-la-collecte-des-ordures-menageres/")
+    assert page.get_by_role("heading", level=1).inner_text() == (
+        "Quand passe la collecte des ordures ménagères?"
+    )
+    assert axe_violations(page) == []
+    document(page, "answer")
+
+    page.get_by_role("button", name="Oui").click()
+    page.get_by_text("Merci! Votre avis aide la Ville à améliorer ses réponses.").wait_for()
+    assert page.get_by_role("button", name="Oui").count() == 0
+    assert axe_violations(page) == []
+
+
+def test_the_answers_work_without_javascript_and_with_the_keyboard(browser, live_port, portal_town):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(_url(live_port, "/reponses/"))
+        page.keyboard.press("Tab")  # the skip link
+        page.keyboard.press("Enter")
+        search = page.get_by_label("Rechercher une réponse")
+        search.focus()
+        page.keyboard.type("recyclage")
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/reponses/?q=recyclage")
+        link = page.get_by_role("link", name="Que mettre dans le bac de recyclage?")
+        link.focus()
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/reponses/*-que-mettre-dans-le-bac-de-recyclage/")
+        page.get_by_role("button", name="Non").focus()
+        page.keyboard.press("Enter")
+        page.get_by_text("l'équipe responsable révisera cette réponse").wait_for()
+        assert page.get_by_label("Rechercher une réponse").count() == 1  # search again
+        document(page, "answer-not-helpful")
+    finally:
+        context.close()
+
+
+def test_the_answers_in_english(page, live_port, portal_town):
+    page.goto(_url(live_port, "/en/"))
+    page.get_by_label("Search for an answer").fill("garbage")
+    page.locator("#resultats-reponses").get_by_role(
+        "link", name="When is household garbage collected?"
+    ).click()
+    page.wait_for_url("**/en/answers/*-when-is-household-garbage-collected/")
+    assert "Garbage is collected every Tuesday." in page.locator("article").inner_text()
+    assert axe_violations(page) == []
+    page.goto(_url(live_port, "/en/answers/"))
+    assert axe_violations(page) == []
+
+
+def test_a_citizen_follows_a_request_by_its_link_or_its_number_and_code(
+    page, live_port, portal_town
+):
+    number, token = portal_town["number"], portal_town["token"]
+    page.goto(_url(live_port, f"/suivi/{number}/?jeton={token}"))
+    assert page.get_by_role("heading", level=1).inner_text() == f"Demande {number}"
+    assert "Reçue : votre demande attend d'être prise en charge." in page.inner_text("main")
+    assert "Une équipe passera d'ici vendredi." in page.inner_text("main")
+    assert axe_violations(page) == []
+    document(page, "tracked")
+
+    page.goto(_url(live_port, "/suivi/"))
+    assert axe_violations(page) == []
+    page.get_by_label("Numéro de la demande").fill(number)
+    page.get_by_label("Code de suivi").fill("pas-le-bon-code")
+    page.get_by_role("button", name="Voir la demande").click()
+    page.get_by_text("Aucune demande ne correspond à ce numéro").wait_for()
+    assert axe_violations(page) == []
+    document(page, "track-error")
+
+    page.get_by_label("Code de suivi").fill(token)
+    page.get_by_role("button", name="Voir la demande").click()
+    page.wait_for_url(f"**/suivi/{number}/?jeton={token}")
+
+    page.goto(_url(live_port, f"/en/track/{number}/?jeton={token}"))
+    assert "Received: your request is waiting to be taken on." in page.inner_text("main")
+    assert axe_violations(page) == []
+    page.goto(_url(live_port, "/en/track/"))
+    assert axe_violations(page) == []
