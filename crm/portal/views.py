@@ -233,6 +233,7 @@ def tracked(request: HttpRequest, number: str) -> HttpResponse:
         "portal/tracked.html",
         {
             "request_": found,
+            "service_name": found.service_type.localized("name"),
             "status_words": STATUS_WORDS.get(found.status, found.get_status_display()),
             "is_open": found.is_open,
             "due": found.sla_due_at.astimezone(calendar.tz)

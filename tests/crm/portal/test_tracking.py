@@ -54,6 +54,7 @@ def test_the_link_shows_the_status_in_plain_words_and_the_public_replies_only(cl
     assert response.status_code == 200
     text = response.text
     assert f"<h1>Demande {service_request.number}</h1>" in text
+    assert f'<p class="type-demande">{service_request.service_type.name_fr}</p>' in text
     assert "Reçue : votre demande attend d&#x27;être prise en charge." in text or (
         "Reçue : votre demande attend d'être prise en charge." in text
     )
