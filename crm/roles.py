@@ -96,11 +96,12 @@ class Viewer:
 
     def intake_channel(self, chosen: str | None = None) -> str:
         """The channel of a request this caller files: the one staff say the citizen used
-        (the phone unless they say otherwise), the app for a citizen, the API for a key."""
+        (the phone unless they say otherwise), the app (or the web) for a citizen, the API for
+        a key, the web for anyone else (the portal)."""
         if self.is_staff:
             return chosen or Channel.PHONE
-        if self.role == CITIZEN:
-            return Channel.APP
+        if self.role == CITIZEN:  # the app, unless they say they used the portal
+            return Channel.WEB if chosen == Channel.WEB else Channel.APP
         if self.role == KEY:
             return Channel.API
         return Channel.WEB

@@ -192,6 +192,11 @@ class ServiceType(Bilingual, Provenance, UpstreamTracked):
     def __str__(self) -> str:
         return f"{self.code} — {self.localized('name')}"
 
+    @property
+    def localized_name(self) -> str:
+        """The name in the current language, without the code (what citizens read)."""
+        return self.localized("name")
+
 
 class UpstreamUpdate(ServiceType):
     """The admin's entry for the host's updates (crm.upstream); no table of its own."""

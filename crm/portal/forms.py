@@ -1,10 +1,17 @@
 """The portal's forms: searching the answers, saying whether an answer helped, following a
-request by its number and tracking code."""
+request by its number and tracking code, reporting a problem. They parse; the services validate
+(as for the APIs and the desk)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
+
+from crm.desk.once import SubmissionField
+from crm.intake_forms import QuestionsMixin
+from crm.models import ServiceType
 
 SEARCH_MAX = 200
 
@@ -34,14 +41,76 @@ class TrackForm(forms.Form):
     numero = forms.CharField(
         label=_("Numéro de la demande"),
         max_length=16,
-        help_text=_("Il est dans le courriel de confirmation, par exemple 2026-000123."),
+        help_text=_("Par exemple 2026-000123."),
         error_messages={"required": _("Indiquez le numéro de la demande.")},
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     jeton = forms.CharField(
         label=_("Code de suivi"),
         max_length=64,
-        help_text=_("Le code qui suit « jeton= » dans le lien du courriel de confirmation."),
+        help_text=_("Le code qui suit « jeton= » dans le lien de suivi."),
         error_messages={"required": _("Indiquez le code de suivi.")},
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
+
+
+class ReportForm(QuestionsMixin, forms.Form):
+    """A problem reported on the portal: the service type's questions, where, what, and how
+    to reach the person (all optional: the town's services say what each type requires)."""
+
+    description = forms.CharField(
+        label=_("Décrivez la situation"),
+        help_text=_("Ce que vous voyez, depuis quand, tout ce qui aide l'équipe à agir."),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=4000,
+        required=False,
+    )
+    address = forms.CharField(
+        label=_("Adresse ou lieu"),
+        help_text=_(
+            "Par exemple : 12, rue des Érables, ou l'intersection la plus proche. Vous pouvez "
+            "aussi placer le lieu sur la carte."
+        ),
+        max_length=300,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
+    )
+    latitude = forms.CharField(
+        label=_("Latitude"), max_length=30, required=False, widget=forms.HiddenInput
+    )
+    longitude = forms.CharField(
+        label=_("Longitude"), max_length=30, required=False, widget=forms.HiddenInput
+    )
+    first_name = forms.CharField(
+        label=_("Prénom"),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
+    )
+    last_name = forms.CharField(
+        label=_("Nom"),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
+    )
+    email = forms.EmailField(
+        label=_("Courriel"),
+        help_text=_("Pour que l'équipe puisse vous écrire au sujet de cette demande."),
+        required=False,
+        error_messages={
+            "invalid": _("Saisissez une adresse courriel valide, par exemple nom@exemple.ca.")
+        },
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    phone = forms.CharField(
+        label=_("Téléphone"),
+        help_text=_("Si l'équipe doit vous joindre."),
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+    )
+    submission = SubmissionField()
+
+    def __init__(self, *args: Any, service_type: ServiceType, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_questions(service_type)

@@ -1,6 +1,6 @@
 """The portal's URLs: a contract (bookmarks, printed flyers, e-mails). French at the root,
 English under /en/ with translated segments (`pgettext_lazy("url", ...)`, English in
-locale/en): /reponses/ and /en/answers/, /suivi/ and /en/track/."""
+locale/en): /reponses/ and /en/answers/, /signaler/ and /en/report/, /suivi/ and /en/track/."""
 
 from django.urls import path
 from django.utils.translation import pgettext_lazy
@@ -13,6 +13,8 @@ urlpatterns = [
     path(pgettext_lazy("url", "reponses/"), views.answers, name="answers"),
     path(pgettext_lazy("url", "reponses/<int:pk>-<slug:slug>/"), views.answer, name="answer"),
     path(pgettext_lazy("url", "reponses/<int:pk>/avis/"), views.feedback, name="feedback"),
+    path(pgettext_lazy("url", "signaler/"), views.report_choose, name="report_choose"),
+    path(pgettext_lazy("url", "signaler/<slug:code>/"), views.report, name="report"),
     path(pgettext_lazy("url", "suivi/"), views.track, name="track"),
     path(pgettext_lazy("url", "suivi/<str:number>/"), views.tracked, name="tracked"),
 ]

@@ -1,16 +1,19 @@
 """The citizen portal's pages: home, answers (search, categories, one answer and whether it
-helped), and following a request by its number and tracking code.
+helped), reporting a problem, and following a request by its number and tracking code.
 
 Each view parses a form, calls the selectors and services of `crm`, and renders; nothing here
 decides what is public (the selectors do)."""
 
 from __future__ import annotations
 
-from typing import Any
-from urllib.parse import urlencode
+from typing import Any, cast
+from urllib.parse import urlencode, urlsplit
 
+from csp.decorators import csp_update
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -21,9 +24,14 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from crm import selectors, services
-from crm.models import FaqArticle, RequestStatus, ServiceRequest
-from crm.portal.forms import AnswerSearchForm, FeedbackForm, TrackForm
+from crm.desk.once import SUBMISSION_FIELD, claimed
+from crm.errors import CrmError
+from crm.intake_forms import place_error
+from crm.models import Channel, FaqArticle, RequestStatus, ServiceRequest, ServiceType
+from crm.portal.forms import AnswerSearchForm, FeedbackForm, ReportForm, TrackForm
+from crm.roles import viewer_of
 from crm.selectors import working_calendar
+from crm.services import IntakeContact
 
 SEARCH_RESULTS = 20
 POPULAR_ANSWERS = 6
@@ -191,7 +199,7 @@ def track(request: HttpRequest) -> HttpResponse:
             None,
             _(
                 "Aucune demande ne correspond à ce numéro et à ce code de suivi. Vérifiez-les "
-                "dans le courriel de confirmation."
+                "dans le lien de suivi."
             ),
         )
         return _track_page(request, form, status=404)
@@ -221,8 +229,8 @@ def tracked(request: HttpRequest, number: str) -> HttpResponse:
     found = selectors.portal_tracked_request(number=number, token=request.GET.get("jeton", ""))
     if found is None:
         problem = _(
-            "Ce lien de suivi n'est pas valide. Vérifiez le numéro et le code de suivi dans le "
-            "courriel de confirmation."
+            "Ce lien de suivi n'est pas valide. Vérifiez qu'il est complet : il se termine par "
+            "le code de suivi."
         )
         return _track_page(
             request, TrackForm(initial={"numero": number}), status=404, problem=problem
@@ -247,3 +255,110 @@ def tracked(request: HttpRequest, number: str) -> HttpResponse:
     response["Cache-Control"] = "private, no-store"
     response["X-Robots-Tag"] = "noindex"
     return response
+
+
+# The tile server's origin, allowed for images on the report page only (as on the desk's).
+MAP_POLICY = {
+    "img-src": [
+        "{0.scheme}://{0.netloc}".format(urlsplit(settings.RELAIS_MAP_TILES_URL)).replace(
+            "{s}.", "*."
+        )
+    ]
+}
+
+
+@require_GET
+def report_choose(request: HttpRequest) -> HttpResponse:
+    """Report a problem, first step: the kind of problem, by subject or by a few words."""
+    form = AnswerSearchForm(request.GET)
+    query = form.cleaned_data["q"].strip() if form.is_valid() else ""
+    return render(
+        request,
+        "portal/report_choose.html",
+        {
+            "form": form,
+            "query": query,
+            "groups": selectors.portal_report_types(query=query),
+            "portal_section": "report",
+        },
+        status=200 if form.is_valid() else 400,
+    )
+
+
+def _map() -> dict[str, object]:
+    center = cast(tuple[float, float], settings.LEAFLET_CONFIG["DEFAULT_CENTER"])
+    return {
+        "tiles": settings.RELAIS_MAP_TILES_URL,
+        "attribution": settings.RELAIS_MAP_ATTRIBUTION,
+        "latitude": center[0],
+        "longitude": center[1],
+        "zoom": settings.LEAFLET_CONFIG["DEFAULT_ZOOM"],
+    }
+
+
+def _report_page(
+    request: HttpRequest, service_type: ServiceType, form: ReportForm, status: int = 200
+) -> HttpResponse:
+    return render(
+        request,
+        "portal/report.html",
+        {
+            "form": form,
+            "service_type": service_type,
+            "service_name": service_type.localized("name"),
+            "map": _map(),
+            "portal_section": "report",
+        },
+        status=status,
+    )
+
+
+# django-csp types a view as taking the request alone; this one also takes the type's code.
+@csp_update(MAP_POLICY)  # type: ignore[arg-type]
+def report(request: HttpRequest, code: str) -> HttpResponseBase:
+    """Report a problem of the type `code`: its questions, where, what, who; validated by
+    `request_intake` as the APIs' and the desk's requests are. A double submission files one
+    request."""
+    service_type = selectors.portal_report_type(code=code)
+    if service_type is None:
+        raise Http404(_("Ce type de problème ne peut pas être signalé en ligne."))
+    if request.method != "POST":
+        return _report_page(request, service_type, ReportForm(service_type=service_type))
+    form = ReportForm(request.POST, service_type=service_type)
+    with claimed(request, request.POST.get(SUBMISSION_FIELD, "")) as claim:
+        if not claim.first:
+            return redirect(claim.done_url or reverse("portal:report", kwargs={"code": code}))
+        if form.is_valid():
+            cleaned = form.cleaned_data
+            try:
+                service_request = services.request_intake(
+                    viewer=viewer_of(request),
+                    service_type=service_type,
+                    description=cleaned["description"],
+                    address=cleaned["address"],
+                    latitude=cleaned["latitude"] or None,
+                    longitude=cleaned["longitude"] or None,
+                    attributes=form.answers(),
+                    channel=Channel.WEB,
+                    contact=IntakeContact(
+                        email=cleaned["email"],
+                        phone=cleaned["phone"],
+                        first_name=cleaned["first_name"],
+                        last_name=cleaned["last_name"],
+                        language=_language(),
+                    ),
+                )
+            except CrmError as error:
+                place_error(form, error)
+            else:
+                done = tracking_url(service_request)
+                claim.done(done)
+                messages.success(
+                    request,
+                    _(
+                        "Merci! Votre demande {number} est reçue. Gardez l'adresse de cette page "
+                        "(ajoutez-la à vos favoris) : elle permet de suivre votre demande."
+                    ).format(number=service_request.number),
+                )
+                return redirect(done)
+    return _report_page(request, service_type, form, status=400)

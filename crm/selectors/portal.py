@@ -21,19 +21,27 @@ from crm.models import (
     FaqStatus,
     RequestEvent,
     ServiceCategory,
+    ServiceKind,
     ServiceRequest,
+    ServiceType,
     Visibility,
+    fold_text,
 )
+from crm.roles import PUBLIC, Viewer
 from crm.search import FaqHit, faq_search
+from crm.selectors.catalog import service_type_for_intake
 
 __all__ = [
     "PORTAL_POPULAR_DAYS",
     "PortalCategory",
+    "ReportGroup",
     "portal_answer",
     "portal_answers_in",
     "portal_categories",
     "portal_category",
     "portal_popular_answers",
+    "portal_report_type",
+    "portal_report_types",
     "portal_request_events",
     "portal_search",
     "portal_tracked_request",
@@ -144,3 +152,42 @@ def portal_request_events(*, service_request: ServiceRequest) -> list[RequestEve
             kind__in=[EventKind.CREATED, EventKind.STATUS_CHANGED, EventKind.PUBLIC_REPLY],
         ).order_by("created_at", "id")
     )
+
+
+@dataclass(frozen=True)
+class ReportGroup:
+    """A category of the catalog and the public types one may report in it."""
+
+    category: ServiceCategory | None
+    service_types: list[ServiceType]
+
+
+def portal_report_types(*, query: str = "") -> list[ReportGroup]:
+    """The active public service types a citizen may report (not the information calls), by
+    category in the catalog's order; with `query`, those whose name (either language) or code
+    holds it, accents and case folded. One query."""
+    types = (
+        ServiceType.objects.filter(is_active=True, is_public=True)
+        .exclude(kind=ServiceKind.INFORMATION)
+        .select_related("category")
+        .order_by("category__order", "category__name_fr", "name_fr", "code")
+    )
+    words = fold_text(query).split()
+    groups: dict[int | None, ReportGroup] = {}
+    for service_type in types:
+        names = fold_text(f"{service_type.name_fr} {service_type.name_en} {service_type.code}")
+        if any(word not in names for word in words):
+            continue
+        key = service_type.category_id
+        if key not in groups:
+            groups[key] = ReportGroup(service_type.category, [])
+        groups[key].service_types.append(service_type)
+    return list(groups.values())
+
+
+def portal_report_type(*, code: str) -> ServiceType | None:
+    """The public type `code` a citizen may report, with its questions; None otherwise."""
+    service_type = service_type_for_intake(viewer=Viewer(PUBLIC), code=code)
+    if service_type is None or service_type.kind == ServiceKind.INFORMATION:
+        return None
+    return service_type

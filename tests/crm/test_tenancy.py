@@ -23,6 +23,8 @@ from crm.services import (
     citizen_merge,
     consent_record,
     faq_article_update,
+    faq_consultation_record,
+    faq_feedback_record,
     information_call_answer,
     request_add_note,
 )
@@ -74,6 +76,8 @@ def _fill_laval() -> None:
         service_types=[service_type],
     )
     faq_article_update(actor=agent, article=article, answer_fr="R2")
+    faq_consultation_record(article=article, day=date(2026, 12, 1))
+    faq_feedback_record(article=article, helpful=False, language="fr")
     ApiKeyFactory(actor=agent, name="Intégration", scope="read")
     StaffProfileFactory(user=agent, role="agent")
     information_call_answer(

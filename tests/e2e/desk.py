@@ -29,6 +29,7 @@ from crm.models import (
     FaqArticleVersion,
     Interaction,
     RequestAttachment,
+    RequestCounter,
     RequestEvent,
     SavedView,
     ServiceCategory,
@@ -91,7 +92,9 @@ def _remove(email: str) -> None:
 def remove_e2e_catalog() -> None:
     """Every department, category and service type of Laval's whose code starts with
     CODE_PREFIX, with what points to them (requests and their timeline, articles and their
-    versions, staff profiles): other tests count Laval's catalog. As a replica, like `_remove`."""
+    versions, staff profiles), the citizens of CITIZEN_DOMAIN, and the request numbering once no
+    request is left: other tests count Laval's catalog and number from 1. As a replica, like
+    `_remove`."""
     with schema_context(TOWN), transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL session_replication_role = replica")
@@ -114,6 +117,16 @@ def remove_e2e_catalog() -> None:
         types.delete()
         ServiceCategory.objects.filter(code__startswith=CODE_PREFIX).delete()
         departments.delete()
+        # The citizens the browser tests made (reporting on the portal, calls at the desk).
+        citizens = Citizen.objects.filter(email__endswith=f"@{CITIZEN_DOMAIN}")
+        Interaction.objects.filter(citizen__in=citizens).delete()
+        AccessLog.objects.filter(citizen__in=citizens).delete()
+        CitizenChange.objects.filter(citizen__in=citizens).delete()
+        ServiceRequest.objects.filter(citizen__in=citizens).update(citizen=None)
+        citizens.delete()
+        # The yearly numbering their requests advanced: other tests number from 1.
+        if not ServiceRequest.objects.exists():
+            RequestCounter.objects.all().delete()
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from django_tenants.utils import schema_context
 
 from crm.models import ServiceCategory
 from crm.services import request_add_note
-from tests.e2e.desk import HOST, TOWN, axe_violations, remove_e2e_catalog
+from tests.e2e.desk import CITIZEN_DOMAIN, HOST, TOWN, axe_violations, remove_e2e_catalog
 from tests.e2e.test_accessibility import committed
 from tests.factories import (
     DepartmentFactory,
@@ -72,6 +72,7 @@ def portal_town() -> Iterator[dict[str, Any]]:
                 name_fr="Nid-de-poule",
                 name_en="Pothole",
                 department=department,
+                category=category,
             )
             request = ServiceRequestFactory(
                 service_type=potholes,
@@ -194,4 +195,44 @@ def test_a_citizen_follows_a_request_by_its_link_or_its_number_and_code(
     assert "Received: your request is waiting to be taken on." in page.inner_text("main")
     assert axe_violations(page) == []
     page.goto(_url(live_port, "/en/track/"))
+    assert axe_violations(page) == []
+
+
+def test_a_citizen_reports_a_pothole_with_the_keyboard_and_follows_it(page, live_port, portal_town):
+    page.goto(_url(live_port, "/signaler/"))
+    assert axe_violations(page) == []
+    document(page, "report-choose")
+    link = page.get_by_role("link", name="Nid-de-poule")
+    link.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/signaler/e2e-nid-de-poule/")
+    assert axe_violations(page) == []
+
+    # Sent without the place the type requires: the refusal is next to the field, nothing lost.
+    page.get_by_label("Décrivez la situation").fill("Un trou profond devant l'école.")
+    page.get_by_role("button", name="Envoyer la demande").focus()
+    page.keyboard.press("Enter")
+    page.locator("#erreurs").wait_for()
+    assert page.get_by_label("Décrivez la situation").input_value() == (
+        "Un trou profond devant l'école."
+    )
+    assert axe_violations(page) == []
+    document(page, "report-errors")
+
+    page.get_by_label("Adresse ou lieu").fill("45, boulevard des Laurentides")
+    page.get_by_label("Courriel").fill(f"lea@{CITIZEN_DOMAIN}")
+    document(page, "report-form")
+    page.get_by_label("Courriel").press("Enter")
+    page.wait_for_url("**/suivi/*/?jeton=*")
+    assert "est reçue" in page.inner_text("main")
+    assert "Un trou profond devant l'école." in page.inner_text("main")
+    assert axe_violations(page) == []
+    document(page, "report-done")
+
+
+def test_the_report_in_english(page, live_port, portal_town):
+    page.goto(_url(live_port, "/en/report/"))
+    page.get_by_role("link", name="Pothole").click()
+    page.wait_for_url("**/en/report/e2e-nid-de-poule/")
+    assert page.get_by_role("heading", level=1).inner_text() == "Report: Pothole"
     assert axe_violations(page) == []

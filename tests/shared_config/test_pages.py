@@ -21,7 +21,7 @@ def test_layout_has_skip_link_landmarks_and_branding(client_for, laval):
     assert '<main id="contenu" class="contenu" tabindex="-1">' in html
     assert '<footer class="pied" role="contentinfo">' in html
     assert "--couleur-principale: #00558c" in html
-    assert "<title>Laval</title>" in html
+    assert "<title>Accueil — Laval</title>" in html
     assert html.count("<h1>") == 1
 
 

@@ -39,12 +39,12 @@ from crm.desk.calls.forms import (
     DeskPurposeForm,
     InformationCallForm,
     RequestForm,
-    place_error,
 )
 from crm.desk.navigation import DESK_ROLES, QUEUE_ROLES
 from crm.desk.once import SUBMISSION_FIELD, claimed
 from crm.desk.rendering import desk_render
 from crm.errors import CrmError
+from crm.intake_forms import place_error
 from crm.models import AccessAction, Channel, FaqArticle
 from crm.roles import Viewer, acting_user
 from crm.search import faq_search

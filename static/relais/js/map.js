@@ -1,4 +1,4 @@
-/* Relais — the staff workspace's map: set up from its element's data- attributes (tile URL,
+/* Relais — the map of the staff desk and the portal: set up from its element's data- attributes (tile URL,
    attribution, centre), a click places the request and fills the latitude and longitude fields,
    which also work on their own (the map is an aid; a typed address is always offered). */
 (function () {
