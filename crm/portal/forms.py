@@ -54,6 +54,20 @@ class TrackForm(forms.Form):
     )
 
 
+class PhotosInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class PhotosField(forms.FileField):
+    """Up to three photos in one input (`multiple`); each is checked by the service."""
+
+    widget = PhotosInput
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        files = data if isinstance(data, list | tuple) else ([data] if data else [])
+        return [super(PhotosField, self).clean(item, initial) for item in files]
+
+
 class ReportForm(QuestionsMixin, forms.Form):
     """A problem reported on the portal: the service type's questions, where, what, and how
     to reach the person (all optional: the town's services say what each type requires)."""
@@ -108,6 +122,15 @@ class ReportForm(QuestionsMixin, forms.Form):
         max_length=40,
         required=False,
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+    )
+    photos = PhotosField(
+        label=_("Photos (facultatives)"),
+        help_text=_(
+            "Jusqu'à 3 photos JPEG, PNG ou WebP, de 10 Mo au plus chacune. Leur position GPS et "
+            "leurs autres métadonnées sont retirées."
+        ),
+        required=False,
+        widget=PhotosInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
     )
     submission = SubmissionField()
 

@@ -27,7 +27,7 @@ from crm import selectors, services
 from crm.desk.once import SUBMISSION_FIELD, claimed
 from crm.errors import CrmError
 from crm.intake_forms import place_error
-from crm.models import Channel, FaqArticle, RequestStatus, ServiceRequest, ServiceType
+from crm.models import FaqArticle, RequestStatus, ServiceRequest, ServiceType
 from crm.portal.forms import AnswerSearchForm, FeedbackForm, ReportForm, TrackForm
 from crm.roles import viewer_of
 from crm.selectors import working_calendar
@@ -324,14 +324,14 @@ def report(request: HttpRequest, code: str) -> HttpResponseBase:
         raise Http404(_("Ce type de problème ne peut pas être signalé en ligne."))
     if request.method != "POST":
         return _report_page(request, service_type, ReportForm(service_type=service_type))
-    form = ReportForm(request.POST, service_type=service_type)
+    form = ReportForm(request.POST, request.FILES, service_type=service_type)
     with claimed(request, request.POST.get(SUBMISSION_FIELD, "")) as claim:
         if not claim.first:
             return redirect(claim.done_url or reverse("portal:report", kwargs={"code": code}))
         if form.is_valid():
             cleaned = form.cleaned_data
             try:
-                service_request = services.request_intake(
+                service_request = services.portal_report_file(
                     viewer=viewer_of(request),
                     service_type=service_type,
                     description=cleaned["description"],
@@ -339,7 +339,7 @@ def report(request: HttpRequest, code: str) -> HttpResponseBase:
                     latitude=cleaned["latitude"] or None,
                     longitude=cleaned["longitude"] or None,
                     attributes=form.answers(),
-                    channel=Channel.WEB,
+                    photos=cleaned["photos"],
                     contact=IntakeContact(
                         email=cleaned["email"],
                         phone=cleaned["phone"],

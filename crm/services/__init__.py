@@ -24,6 +24,7 @@ from crm.services.citizens import *  # noqa: F403
 from crm.services.desk import *  # noqa: F403
 from crm.services.faq import *  # noqa: F403
 from crm.services.interactions import *  # noqa: F403
+from crm.services.photos import *  # noqa: F403
 from crm.services.portal import *  # noqa: F403
 from crm.services.queues import *  # noqa: F403
 from crm.services.requests import *  # noqa: F403

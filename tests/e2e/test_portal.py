@@ -8,6 +8,7 @@ tests/e2e/test_portal.py"` writes them to docs/portal/."""
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +16,9 @@ from typing import Any
 
 import pytest
 from django_tenants.utils import schema_context
+from PIL import Image
 
-from crm.models import ServiceCategory
+from crm.models import RequestAttachment, ServiceCategory
 from crm.services import request_add_note
 from tests.e2e.desk import CITIZEN_DOMAIN, HOST, TOWN, axe_violations, remove_e2e_catalog
 from tests.e2e.test_accessibility import committed
@@ -92,6 +94,12 @@ def portal_town() -> Iterator[dict[str, Any]]:
         yield state
     finally:
         committed(remove_e2e_catalog)
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (90, 90, 90)).save(out, format="PNG")
+    return out.getvalue()
 
 
 def _url(port: int, path: str) -> str:
@@ -220,6 +228,9 @@ def test_a_citizen_reports_a_pothole_with_the_keyboard_and_follows_it(page, live
     document(page, "report-errors")
 
     page.get_by_label("Adresse ou lieu").fill("45, boulevard des Laurentides")
+    page.get_by_label("Photos (facultatives)").set_input_files(
+        files=[{"name": "trou.png", "mimeType": "image/png", "buffer": _png()}]
+    )
     page.get_by_label("Courriel").fill(f"lea@{CITIZEN_DOMAIN}")
     document(page, "report-form")
     page.get_by_label("Courriel").press("Enter")
@@ -228,6 +239,10 @@ def test_a_citizen_reports_a_pothole_with_the_keyboard_and_follows_it(page, live
     assert "Un trou profond devant l'école." in page.inner_text("main")
     assert axe_violations(page) == []
     document(page, "report-done")
+    number = page.url.split("/suivi/")[1].split("/")[0]
+    with schema_context(TOWN):
+        photos = RequestAttachment.objects.filter(request__number=number)
+        assert [photo.original_name for photo in photos] == ["photo-1.jpg"]
 
 
 def test_the_report_in_english(page, live_port, portal_town):
