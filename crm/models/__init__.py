@@ -49,6 +49,7 @@ from crm.models.requests import (
     RequestEvent,
     RequestStatus,
     RoutingRule,
+    SatisfactionResponse,
     ServiceRequest,
     Visibility,
 )
@@ -93,6 +94,7 @@ __all__ = [
     "RequestEvent",
     "RequestStatus",
     "RoutingRule",
+    "SatisfactionResponse",
     "SavedView",
     "Sector",
     "ServiceAttribute",

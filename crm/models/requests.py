@@ -322,3 +322,29 @@ class RequestEvent(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise PermissionDenied("RequestEvent is append-only.")
+
+
+class SatisfactionResponse(models.Model):
+    """The citizen's answer to the survey of a finished request (from its tracking page): a
+    score from 1 (very dissatisfied) to 5 (very satisfied) and an optional comment. One per
+    request. Anonymisation replaces the comment and keeps the score."""
+
+    request = models.OneToOneField(
+        ServiceRequest, on_delete=models.CASCADE, related_name="satisfaction"
+    )
+    score = models.PositiveSmallIntegerField(_("note"))
+    comment = models.TextField(_("commentaire"), blank=True)
+    language = models.CharField(_("langue"), max_length=2)
+    created_at = models.DateTimeField(_("le"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("avis de satisfaction")
+        verbose_name_plural = _("avis de satisfaction")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(score__gte=1, score__lte=5), name="satisfaction_score_1_to_5"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id}: {self.score}/5"

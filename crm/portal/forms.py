@@ -137,3 +137,32 @@ class ReportForm(QuestionsMixin, forms.Form):
     def __init__(self, *args: Any, service_type: ServiceType, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.add_questions(service_type)
+
+
+SCORES = [
+    ("5", _("5 — Très satisfait")),
+    ("4", _("4 — Satisfait")),
+    ("3", _("3 — Ni satisfait ni insatisfait")),
+    ("2", _("2 — Insatisfait")),
+    ("1", _("1 — Très insatisfait")),
+]
+
+
+class SatisfactionForm(forms.Form):
+    note = forms.TypedChoiceField(
+        label=_("Êtes-vous satisfait du traitement de votre demande?"),
+        choices=SCORES,
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choisissez une note de 1 à 5."),
+            "invalid_choice": _("Choisissez une note de 1 à 5."),
+        },
+    )
+    commentaire = forms.CharField(
+        label=_("Un commentaire? (facultatif)"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        required=False,
+    )
+    jeton = forms.CharField(widget=forms.HiddenInput, max_length=64)

@@ -17,4 +17,5 @@ urlpatterns = [
     path(pgettext_lazy("url", "signaler/<slug:code>/"), views.report, name="report"),
     path(pgettext_lazy("url", "suivi/"), views.track, name="track"),
     path(pgettext_lazy("url", "suivi/<str:number>/"), views.tracked, name="tracked"),
+    path(pgettext_lazy("url", "suivi/<str:number>/avis/"), views.satisfaction, name="satisfaction"),
 ]

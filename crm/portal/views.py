@@ -28,7 +28,13 @@ from crm.desk.once import SUBMISSION_FIELD, claimed
 from crm.errors import CrmError
 from crm.intake_forms import place_error
 from crm.models import FaqArticle, RequestStatus, ServiceRequest, ServiceType
-from crm.portal.forms import AnswerSearchForm, FeedbackForm, ReportForm, TrackForm
+from crm.portal.forms import (
+    AnswerSearchForm,
+    FeedbackForm,
+    ReportForm,
+    SatisfactionForm,
+    TrackForm,
+)
 from crm.roles import viewer_of
 from crm.selectors import working_calendar
 from crm.services import IntakeContact
@@ -227,6 +233,16 @@ def tracking_url(service_request: ServiceRequest) -> str:
 @require_GET
 def tracked(request: HttpRequest, number: str) -> HttpResponse:
     found = selectors.portal_tracked_request(number=number, token=request.GET.get("jeton", ""))
+    return _tracked_page(request, number, found)
+
+
+def _tracked_page(
+    request: HttpRequest,
+    number: str,
+    found: ServiceRequest | None,
+    survey: SatisfactionForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     if found is None:
         problem = _(
             "Ce lien de suivi n'est pas valide. Vérifiez qu'il est complet : il se termine par "
@@ -248,8 +264,13 @@ def tracked(request: HttpRequest, number: str) -> HttpResponse:
             if found.sla_due_at and found.is_open and not found.sla_paused_at
             else None,
             "events": selectors.portal_request_events(service_request=found),
+            "satisfaction": selectors.portal_satisfaction(service_request=found),
+            "survey": survey or SatisfactionForm(initial={"jeton": found.tracking_token}),
+            "survey_open": found.status in services.SURVEY_STATUSES,
+            "survey_url": reverse("portal:satisfaction", kwargs={"number": found.number}),
             "portal_section": "track",
         },
+        status=status,
     )
     # The page is the citizen's own: kept by no shared cache, and out of search engines.
     response["Cache-Control"] = "private, no-store"
@@ -362,3 +383,32 @@ def report(request: HttpRequest, code: str) -> HttpResponseBase:
                 )
                 return redirect(done)
     return _report_page(request, service_type, form, status=400)
+
+
+@require_POST
+def satisfaction(request: HttpRequest, number: str) -> HttpResponse:
+    """The survey of a finished request, answered from its tracking page (the token comes with
+    the form): once per request."""
+    form = SatisfactionForm(request.POST)
+    token = request.POST.get("jeton", "")
+    found = selectors.portal_tracked_request(number=number, token=token)
+    if found is None:
+        return _tracked_page(request, number, None)
+    if not form.is_valid():
+        return _tracked_page(request, number, found, survey=form, status=400)
+    try:
+        services.satisfaction_record(
+            service_request=found,
+            score=form.cleaned_data["note"],
+            comment=form.cleaned_data["commentaire"],
+            language=_language(),
+        )
+    except CrmError as error:
+        field = {"score": "note", "comment": "commentaire"}.get(error.field or "")
+        if field is not None:
+            form.add_error(field, error.message)
+            return _tracked_page(request, number, found, survey=form, status=400)
+        messages.info(request, error.message)  # not finished yet, or answered already
+    else:
+        messages.success(request, _("Merci! Votre avis aide la Ville à mieux vous servir."))
+    return redirect(f"{tracking_url(found)}#avis")

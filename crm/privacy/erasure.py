@@ -10,6 +10,7 @@ What goes (replaced by `ANONYMISED_TEXT` where the text was not empty):
   attached to them are deleted;
 - in their requests' timelines: messages of notes, replies, status changes and notices, and
   the personal keys of events' data (an app's device or account id);
+- the comments of their satisfaction surveys (the scores stay);
 - interactions with the person or about their requests: the summary;
 - the admin's history: the record's name in its entries.
 
@@ -181,6 +182,12 @@ def requests_scrub(
             },
         )
         requests = cursor.rowcount
+        cursor.execute(
+            "UPDATE crm_satisfactionresponse SET "
+            "comment = CASE WHEN comment = '' THEN '' ELSE %(marker)s END "
+            "WHERE request_id = ANY(%(ids)s)",
+            {"marker": ANONYMISED_TEXT, "ids": list(request_ids)},
+        )
     return requests, _scrub_events(request_ids)
 
 

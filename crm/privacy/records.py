@@ -57,7 +57,9 @@ def citizen_record_group(*, citizen: Citizen) -> list[int]:
 def citizen_requests(*, citizen_ids: list[int]) -> list[ServiceRequest]:
     return list(
         ServiceRequest.objects.filter(citizen_id__in=citizen_ids)
-        .select_related("service_type", "department", "sector", "duplicate_of", "assignee")
+        .select_related(
+            "service_type", "department", "sector", "duplicate_of", "assignee", "satisfaction"
+        )
         .prefetch_related(
             Prefetch(
                 "events",
@@ -191,6 +193,20 @@ def _request(service_request: ServiceRequest) -> dict[str, Any]:
         "closed_at": _value(service_request.closed_at),
         "anonymised_at": _value(service_request.anonymised_at),
         "timeline": [_event(event) for event in service_request.events.all()],
+        "satisfaction": _satisfaction(service_request),
+    }
+
+
+def _satisfaction(service_request: ServiceRequest) -> dict[str, Any] | None:
+    """The person's answer to the request's survey, if they gave one."""
+    answer = getattr(service_request, "satisfaction", None)
+    if answer is None:
+        return None
+    return {
+        "score": answer.score,
+        "comment": answer.comment,
+        "language": answer.language,
+        "created_at": _value(answer.created_at),
     }
 
 

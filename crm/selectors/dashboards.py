@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import (
     Aggregate,
+    Avg,
     Case,
     CharField,
     Count,
@@ -36,7 +37,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm.models import Channel, Department
+from crm.models import Channel, Department, SatisfactionResponse
 from crm.models.catalog import Bilingual
 from crm.roles import DEPARTMENT_ROLES, Viewer
 from crm.selectors.interactions import interaction_list
@@ -52,6 +53,7 @@ __all__ = [
     "PeriodKind",
     "Rate",
     "RateRow",
+    "Satisfaction",
     "dashboard_department",
     "dashboard_departments",
     "dashboard_figures",
@@ -126,6 +128,14 @@ class Rate:
 
 
 @dataclass(frozen=True)
+class Satisfaction:
+    """The survey answers of a period: how many, and their average score out of 5."""
+
+    answers: int
+    average: float | None
+
+
+@dataclass(frozen=True)
 class CountRow:
     key: str
     label: str
@@ -169,6 +179,7 @@ class DashboardFigures:
     first_contact_by_agent: list[RateRow]
     first_contact_by_channel: list[RateRow]
     first_contact_by_department: list[RateRow]
+    satisfaction: Compared  # of Satisfaction: the citizens' survey answers of the period
 
 
 class Median(Aggregate):
@@ -206,7 +217,7 @@ def dashboard_figures(
     now: datetime | None = None,
 ) -> DashboardFigures:
     """The figures of `period` and of the period before, from what `viewer` may read (narrowed
-    to `department` when given). Six queries, whatever the number of requests.
+    to `department` when given). Seven queries, whatever the number of requests.
 
     The backlog is counted at the end of each period (now, for the period under way): requests
     created before then and neither resolved nor closed by then. The SLA compliance and the
@@ -292,6 +303,7 @@ def dashboard_figures(
         first_contact_by_agent=by_agent,
         first_contact_by_channel=by_channel_fcr,
         first_contact_by_department=by_department_fcr,
+        satisfaction=_satisfaction(requests, period, previous),
     )
 
 
@@ -312,6 +324,26 @@ def _summed(
     return [
         CountRow(key, labels[key], current, previous) for key, (current, previous) in sums.items()
     ]
+
+
+def _satisfaction(requests: QuerySet, period: Period, previous: Period) -> Compared:
+    """The survey answers given in each period about the requests `requests` holds. One
+    query."""
+    current_q, previous_q = Q(created_at__gte=period.start), Q(created_at__lt=period.start)
+    found = SatisfactionResponse.objects.filter(
+        request__in=requests.values("pk"),
+        created_at__gte=previous.start,
+        created_at__lt=period.end,
+    ).aggregate(
+        answers_current=Count("pk", filter=current_q),
+        average_current=Avg("score", filter=current_q),
+        answers_previous=Count("pk", filter=previous_q),
+        average_previous=Avg("score", filter=previous_q),
+    )
+    return Compared(
+        Satisfaction(found["answers_current"], found["average_current"]),
+        Satisfaction(found["answers_previous"], found["average_previous"]),
+    )
 
 
 def _ranked(rows: list[CountRow]) -> list[CountRow]:

@@ -20,6 +20,7 @@ from crm.models import (
     FaqConsultation,
     FaqStatus,
     RequestEvent,
+    SatisfactionResponse,
     ServiceCategory,
     ServiceKind,
     ServiceRequest,
@@ -43,6 +44,7 @@ __all__ = [
     "portal_report_type",
     "portal_report_types",
     "portal_request_events",
+    "portal_satisfaction",
     "portal_search",
     "portal_tracked_request",
 ]
@@ -191,3 +193,8 @@ def portal_report_type(*, code: str) -> ServiceType | None:
     if service_type is None or service_type.kind == ServiceKind.INFORMATION:
         return None
     return service_type
+
+
+def portal_satisfaction(*, service_request: ServiceRequest) -> SatisfactionResponse | None:
+    """The survey answer given for the request, if any."""
+    return SatisfactionResponse.objects.filter(request=service_request).first()

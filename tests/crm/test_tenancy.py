@@ -27,6 +27,7 @@ from crm.services import (
     faq_feedback_record,
     information_call_answer,
     request_add_note,
+    satisfaction_record,
 )
 from tests.factories import (
     ApiKeyFactory,
@@ -77,6 +78,8 @@ def _fill_laval() -> None:
     )
     faq_article_update(actor=agent, article=article, answer_fr="R2")
     faq_consultation_record(article=article, day=date(2026, 12, 1))
+    resolved = ServiceRequestFactory(actor=agent, service_type=service_type, status="resolved")
+    satisfaction_record(service_request=resolved, score=4, comment="Merci", language="fr")
     faq_feedback_record(article=article, helpful=False, language="fr")
     ApiKeyFactory(actor=agent, name="Intégration", scope="read")
     StaffProfileFactory(user=agent, role="agent")

@@ -87,7 +87,18 @@ def portal_town() -> Iterator[dict[str, Any]]:
                 message="Une équipe passera d'ici vendredi.",
                 public=True,
             )
-            state.update(bins=bins.pk, number=request.number, token=request.tracking_token)
+            resolved = ServiceRequestFactory(
+                service_type=potholes,
+                description="Un lampadaire éteint.",
+                address="3, rue du Parc",
+                status="resolved",
+            )
+            state.update(
+                bins=bins.pk,
+                number=request.number,
+                token=request.tracking_token,
+                resolved=_link_of(resolved),
+            )
 
     committed(create)
     try:
@@ -100,6 +111,10 @@ def _png() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (640, 480), (90, 90, 90)).save(out, format="PNG")
     return out.getvalue()
+
+
+def _link_of(service_request: Any) -> str:
+    return f"/suivi/{service_request.number}/?jeton={service_request.tracking_token}"
 
 
 def _url(port: int, path: str) -> str:
@@ -250,4 +265,18 @@ def test_the_report_in_english(page, live_port, portal_town):
     page.get_by_role("link", name="Pothole").click()
     page.wait_for_url("**/en/report/e2e-nid-de-poule/")
     assert page.get_by_role("heading", level=1).inner_text() == "Report: Pothole"
+    assert axe_violations(page) == []
+
+
+def test_a_citizen_rates_a_resolved_request_with_the_keyboard(page, live_port, portal_town):
+    page.goto(_url(live_port, portal_town["resolved"]))
+    assert "Résolue : l'équipe responsable a réglé la situation." in page.inner_text("main")
+    assert axe_violations(page) == []
+    document(page, "survey")
+    page.get_by_label("4 — Satisfait").focus()
+    page.keyboard.press("Space")
+    page.get_by_label("Un commentaire? (facultatif)").fill("Réglé en deux jours, merci.")
+    page.get_by_role("button", name="Envoyer mon avis").focus()
+    page.keyboard.press("Enter")
+    page.get_by_text("Merci d'avoir donné votre avis : 4 sur 5.").wait_for()
     assert axe_violations(page) == []

@@ -10,9 +10,18 @@ from django.http import HttpRequest
 from django.utils.formats import date_format, number_format
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from crm.desk.dashboards.charts import comparison_chart
-from crm.selectors import CountRow, DashboardFigures, Period, PeriodKind, Rate, RateRow
+from crm.selectors import (
+    CountRow,
+    DashboardFigures,
+    Period,
+    PeriodKind,
+    Rate,
+    RateRow,
+    Satisfaction,
+)
 
 # A chart shows the busiest rows; its table shows them all.
 CHART_ROWS = 10
@@ -75,6 +84,16 @@ def duration(value: timedelta | None) -> str:
     return _("{hours} h {minutes} min").format(hours=hours, minutes=minutes)
 
 
+def satisfaction(value: Satisfaction) -> str:
+    if value.average is None:
+        return NOTHING
+    return ngettext(
+        "{average} sur 5 ({answers} avis)", "{average} sur 5 ({answers} avis)", value.answers
+    ).format(
+        average=number_format(round(value.average, 1), decimal_pos=1), answers=count(value.answers)
+    )
+
+
 def _share(rate: Rate) -> float:
     return round((rate.share or 0) * 100, 1)
 
@@ -112,6 +131,11 @@ def summary(figures: DashboardFigures) -> list[Row]:
             _("Règlement au premier contact"),
             percent(figures.first_contact.current),
             percent(figures.first_contact.previous),
+        ),
+        Row(
+            _("Satisfaction des citoyens (sondage après résolution)"),
+            satisfaction(figures.satisfaction.current),
+            satisfaction(figures.satisfaction.previous),
         ),
     ]
 
