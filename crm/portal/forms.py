@@ -166,3 +166,60 @@ class SatisfactionForm(forms.Form):
         required=False,
     )
     jeton = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+
+class ProfileForm(forms.Form):
+    """A citizen's contact details, as they keep them themselves (the e-mail address is the
+    account's: it changes with its verification, on the account's e-mail page)."""
+
+    first_name = forms.CharField(
+        label=_("Prénom"),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
+    )
+    last_name = forms.CharField(
+        label=_("Nom"),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
+    )
+    phone = forms.CharField(
+        label=_("Téléphone"),
+        help_text=_("10 chiffres, par exemple 450 555-1234."),
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+    )
+    address = forms.CharField(
+        label=_("Adresse"),
+        max_length=300,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
+    )
+    preferred_language = forms.ChoiceField(
+        label=_("Langue de communication"),
+        choices=[("fr", "Français"), ("en", "English")],
+        widget=forms.RadioSelect,
+    )
+
+
+CHANNEL_CHOICES = [
+    ("email", _("Par courriel")),
+    ("sms", _("Par texto")),
+    ("none", _("Aucun avis")),
+]
+
+
+class PreferencesForm(forms.Form):
+    """How the citizen wants to be told, topic by topic."""
+
+    def __init__(self, *args: Any, topics: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for purpose, label in topics:
+            self.fields[purpose] = forms.ChoiceField(
+                label=label,
+                choices=CHANNEL_CHOICES,
+                widget=forms.RadioSelect,
+                error_messages={"required": _("Choisissez comment être avisé.")},
+            )

@@ -10,6 +10,17 @@ from crm.portal import views
 app_name = "portal"
 
 urlpatterns = [
+    path(pgettext_lazy("url", "mon-compte/"), views.account, name="account"),
+    path(
+        pgettext_lazy("url", "mon-compte/coordonnees/"),
+        views.account_profile,
+        name="account_profile",
+    ),
+    path(
+        pgettext_lazy("url", "mon-compte/preferences/"),
+        views.account_preferences,
+        name="account_preferences",
+    ),
     path(pgettext_lazy("url", "reponses/"), views.answers, name="answers"),
     path(pgettext_lazy("url", "reponses/<int:pk>-<slug:slug>/"), views.answer, name="answer"),
     path(pgettext_lazy("url", "reponses/<int:pk>/avis/"), views.feedback, name="feedback"),

@@ -12,6 +12,7 @@ from urllib.parse import urlencode, urlsplit
 from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -27,15 +28,17 @@ from crm import selectors, services
 from crm.desk.once import SUBMISSION_FIELD, claimed
 from crm.errors import CrmError
 from crm.intake_forms import place_error
-from crm.models import FaqArticle, RequestStatus, ServiceRequest, ServiceType
+from crm.models import ConsentPurpose, FaqArticle, RequestStatus, ServiceRequest, ServiceType
 from crm.portal.forms import (
     AnswerSearchForm,
     FeedbackForm,
+    PreferencesForm,
+    ProfileForm,
     ReportForm,
     SatisfactionForm,
     TrackForm,
 )
-from crm.roles import viewer_of
+from crm.roles import acting_user, viewer_of
 from crm.selectors import working_calendar
 from crm.services import IntakeContact
 
@@ -412,3 +415,115 @@ def satisfaction(request: HttpRequest, number: str) -> HttpResponse:
     else:
         messages.success(request, _("Merci! Votre avis aide la Ville à mieux vous servir."))
     return redirect(f"{tracking_url(found)}#avis")
+
+
+def _account_citizen(request: HttpRequest) -> Any:
+    """The signed-in person's citizen record, or None (not signed in, or a staff account)."""
+    user = request.user
+    if not user.is_authenticated:
+        return None
+    return selectors.citizen_of_account(user=user)
+
+
+def _topics() -> list[tuple[str, str]]:
+    return [(str(value), str(label)) for value, label in ConsentPurpose.choices]
+
+
+def _account_page(
+    request: HttpRequest,
+    citizen: Any,
+    *,
+    profile: ProfileForm | None = None,
+    preferences: PreferencesForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    requests_ = selectors.portal_requests_of(citizen=citizen)
+    response = render(
+        request,
+        "portal/account.html",
+        {
+            "citizen": citizen,
+            "requests_": [
+                (r, STATUS_WORDS.get(r.status, r.get_status_display()), tracking_url(r))
+                for r in requests_
+            ],
+            "profile": profile
+            or ProfileForm(
+                initial={
+                    "first_name": citizen.first_name,
+                    "last_name": citizen.last_name,
+                    "phone": citizen.phone,
+                    "address": citizen.address,
+                    "preferred_language": citizen.preferred_language,
+                }
+            ),
+            "preferences": preferences
+            or PreferencesForm(
+                initial=selectors.portal_preferences_of(citizen=citizen), topics=_topics()
+            ),
+            "consents": selectors.portal_consents_of(citizen=citizen),
+            "portal_section": "account",
+        },
+        status=status,
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _signed_in_citizen(request: HttpRequest) -> tuple[Any, HttpResponseBase | None]:
+    citizen = _account_citizen(request)
+    if citizen is not None:
+        return citizen, None
+    if not request.user.is_authenticated:
+        return None, redirect_to_login(request.get_full_path(), reverse("account_login"))
+    # A staff account (or one without a citizen record): the portal's account is not theirs.
+    return None, render(
+        request, "portal/account_none.html", {"portal_section": "account"}, status=403
+    )
+
+
+def account(request: HttpRequest) -> HttpResponseBase:
+    """Mon compte: the person's requests, contact details, communication preferences and the
+    history of their consents."""
+    citizen, refusal = _signed_in_citizen(request)
+    if refusal is not None:
+        return refusal
+    return _account_page(request, citizen)
+
+
+@require_POST
+def account_profile(request: HttpRequest) -> HttpResponseBase:
+    citizen, refusal = _signed_in_citizen(request)
+    if refusal is not None:
+        return refusal
+    form = ProfileForm(request.POST)
+    if form.is_valid():
+        try:
+            services.citizen_update(
+                actor=acting_user(request), citizen=citizen, **form.cleaned_data
+            )
+        except CrmError as error:
+            place_error(form, error)
+        else:
+            messages.success(request, _("Vos coordonnées sont enregistrées."))
+            return redirect(f"{reverse('portal:account')}#coordonnees")
+    return _account_page(request, citizen, profile=form, status=400)
+
+
+@require_POST
+def account_preferences(request: HttpRequest) -> HttpResponseBase:
+    citizen, refusal = _signed_in_citizen(request)
+    if refusal is not None:
+        return refusal
+    form = PreferencesForm(request.POST, topics=_topics())
+    if form.is_valid():
+        try:
+            services.citizen_preferences_set(
+                actor=acting_user(request), citizen=citizen, choices=form.cleaned_data
+            )
+        except CrmError as error:
+            place_error(form, error)
+        else:
+            messages.success(request, _("Vos préférences de communication sont enregistrées."))
+            return redirect(f"{reverse('portal:account')}#preferences")
+    return _account_page(request, citizen, preferences=form, status=400)

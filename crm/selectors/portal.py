@@ -14,6 +14,9 @@ from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from crm.models import (
+    Citizen,
+    Consent,
+    ConsentPurpose,
     EventKind,
     FaqArticle,
     FaqAudience,
@@ -33,6 +36,7 @@ from crm.search import FaqHit, faq_search
 from crm.selectors.catalog import service_type_for_intake
 
 __all__ = [
+    "ACCOUNT_REQUESTS",
     "PORTAL_POPULAR_DAYS",
     "PortalCategory",
     "ReportGroup",
@@ -40,10 +44,13 @@ __all__ = [
     "portal_answers_in",
     "portal_categories",
     "portal_category",
+    "portal_consents_of",
     "portal_popular_answers",
+    "portal_preferences_of",
     "portal_report_type",
     "portal_report_types",
     "portal_request_events",
+    "portal_requests_of",
     "portal_satisfaction",
     "portal_search",
     "portal_tracked_request",
@@ -198,3 +205,46 @@ def portal_report_type(*, code: str) -> ServiceType | None:
 def portal_satisfaction(*, service_request: ServiceRequest) -> SatisfactionResponse | None:
     """The survey answer given for the request, if any."""
     return SatisfactionResponse.objects.filter(request=service_request).first()
+
+
+ACCOUNT_REQUESTS = 50
+
+
+def portal_requests_of(*, citizen: Citizen) -> list[ServiceRequest]:
+    """The citizen's requests, newest first (ACCOUNT_REQUESTS at most), with their type."""
+    return list(
+        ServiceRequest.objects.filter(citizen=citizen)
+        .select_related("service_type")
+        .only(
+            "number",
+            "status",
+            "created_at",
+            "tracking_token",
+            "service_type__name_fr",
+            "service_type__name_en",
+        )
+        .order_by("-created_at", "-id")[:ACCOUNT_REQUESTS]
+    )
+
+
+def portal_preferences_of(*, citizen: Citizen) -> dict[str, str]:
+    """The channel the citizen chose for each topic (a ConsentPurpose): "email", "sms" or
+    "none"; a topic never chosen is "email" for the follow-up of their requests (the reason
+    they gave an address), "none" for the others."""
+    chosen = {
+        consent.purpose: (consent.channel or "email") if consent.granted else "none"
+        for consent in Consent.objects.filter(citizen=citizen)
+        .order_by("purpose", "-recorded_at", "-id")
+        .distinct("purpose")
+    }
+    return {
+        purpose: chosen.get(
+            purpose, "email" if purpose == ConsentPurpose.REQUEST_FOLLOW_UP else "none"
+        )
+        for purpose in ConsentPurpose.values
+    }
+
+
+def portal_consents_of(*, citizen: Citizen) -> list[Consent]:
+    """The history of the citizen's consents, newest first."""
+    return list(Consent.objects.filter(citizen=citizen).order_by("-recorded_at", "-id"))

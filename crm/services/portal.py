@@ -1,8 +1,9 @@
 """Writes of the citizen portal: an answer's reading counted, a reader's "did this help?", the
-satisfaction survey of a finished request."""
+satisfaction survey of a finished request, a citizen's communication preferences."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 from django.db import connection, transaction
@@ -10,15 +11,22 @@ from django.utils.translation import gettext as _
 
 from crm.errors import CrmError, CrmErrorCode
 from crm.models import (
+    Citizen,
+    Consent,
+    ConsentPurpose,
     FaqArticle,
     FaqFeedback,
     RequestStatus,
     SatisfactionResponse,
     ServiceRequest,
 )
+from crm.services.citizens import consent_record
+from tenants.accounts.models import User
 
 __all__ = [
+    "CONTACT_CHANNELS",
     "SURVEY_STATUSES",
+    "citizen_preferences_set",
     "faq_consultation_record",
     "faq_feedback_record",
     "satisfaction_record",
@@ -88,3 +96,59 @@ def satisfaction_record(
             status=409,
         )
     return response
+
+
+# How a citizen may be reached on each topic: by e-mail, by text message, or not at all.
+CONTACT_CHANNELS = ("email", "sms", "none")
+
+
+def citizen_preferences_set(
+    *, actor: User | None, citizen: Citizen, choices: Mapping[str, str]
+) -> list[Consent]:
+    """Record the channel `citizen` chooses for each topic (a ConsentPurpose): a consent given
+    with its channel, or withdrawn for "none"; a topic gets a new entry when it was never
+    recorded or its choice changed (the history keeps the others' dates). Raises CrmError
+    `invalid_purpose`, `invalid_channel`, or `invalid_phone` when text messages are chosen
+    without a phone number on the record; nothing is recorded then."""
+    current = {
+        consent.purpose: consent
+        for consent in Consent.objects.filter(citizen=citizen)
+        .order_by("purpose", "-recorded_at", "-id")
+        .distinct("purpose")
+    }
+    for purpose, channel in choices.items():
+        if purpose not in ConsentPurpose.values:
+            raise CrmError(
+                CrmErrorCode.INVALID_PURPOSE,
+                _("Sujet inconnu : {purpose}.").format(purpose=purpose),
+                field=purpose,
+            )
+        if channel not in CONTACT_CHANNELS:
+            raise CrmError(
+                CrmErrorCode.INVALID_CHANNEL,
+                _("Choisissez le courriel, le texto ou aucun avis."),
+                field=purpose,
+            )
+        if channel == "sms" and not citizen.phone:
+            raise CrmError(
+                CrmErrorCode.INVALID_PHONE,
+                _("Ajoutez un numéro de téléphone à vos coordonnées pour recevoir des textos."),
+                field=purpose,
+            )
+    recorded = []
+    with transaction.atomic():
+        for purpose, channel in choices.items():
+            before = current.get(purpose)
+            was = (before.channel or "email") if before and before.granted else "none"
+            if before is not None and was == channel:
+                continue
+            recorded.append(
+                consent_record(
+                    actor=actor,
+                    citizen=citizen,
+                    purpose=purpose,
+                    granted=channel != "none",
+                    channel="" if channel == "none" else channel,
+                )
+            )
+    return recorded

@@ -15,14 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from allauth.account.models import EmailAddress
 from django_tenants.utils import schema_context
 from PIL import Image
 
-from crm.models import RequestAttachment, ServiceCategory
-from crm.services import request_add_note
+from crm.models import Citizen, CitizenChange, Consent, RequestAttachment, ServiceCategory
+from crm.services import citizen_for_account, request_add_note
+from tenants.accounts.models import User
 from tests.e2e.desk import CITIZEN_DOMAIN, HOST, TOWN, axe_violations, remove_e2e_catalog
 from tests.e2e.test_accessibility import committed
 from tests.factories import (
+    TEST_PASSWORD,
     DepartmentFactory,
     FaqArticleFactory,
     ServiceRequestFactory,
@@ -279,4 +282,64 @@ def test_a_citizen_rates_a_resolved_request_with_the_keyboard(page, live_port, p
     page.get_by_role("button", name="Envoyer mon avis").focus()
     page.keyboard.press("Enter")
     page.get_by_text("Merci d'avoir donné votre avis : 4 sur 5.").wait_for()
+    assert axe_violations(page) == []
+
+
+@pytest.fixture
+def citizen_account() -> Iterator[str]:
+    """A citizen of Laval with a verified e-mail and a password, committed; removed after."""
+    email = f"camille@{CITIZEN_DOMAIN}"
+
+    def create() -> None:
+        with schema_context(TOWN):
+            user = User.objects.create_user(email=email, password=TEST_PASSWORD)
+            EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+            citizen_for_account(user=user)
+
+    def remove() -> None:
+        with schema_context(TOWN):
+            user = User.objects.get(email=email)
+            Consent.objects.filter(citizen__account=user).delete()
+            CitizenChange.objects.filter(citizen__account=user).delete()
+            Citizen.objects.filter(account=user).delete()
+            EmailAddress.objects.filter(user=user).delete()
+            user.delete()
+
+    committed(create)
+    try:
+        yield email
+    finally:
+        committed(remove)
+
+
+def test_a_citizen_keeps_their_details_and_preferences_in_their_account(
+    page, live_port, citizen_account
+):
+    page.goto(_url(live_port, "/mon-compte/"))
+    page.wait_for_url("**/comptes/login/?next=/mon-compte/")
+    page.get_by_label("Courriel").fill(citizen_account)
+    page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Connexion").click()
+    page.wait_for_url("**/mon-compte/")
+    assert axe_violations(page) == []
+
+    page.get_by_label("Téléphone").fill("555")
+    page.get_by_role("button", name="Enregistrer mes coordonnées").click()
+    page.locator("#erreurs").wait_for()
+    assert axe_violations(page) == []
+    page.get_by_label("Téléphone").fill("450 555-1234")
+    page.get_by_role("button", name="Enregistrer mes coordonnées").click()
+    page.get_by_text("Vos coordonnées sont enregistrées.").wait_for()
+
+    page.locator("#preferences").get_by_role("group", name="Alertes municipales").get_by_label(
+        "Par texto"
+    ).check()
+    page.get_by_role("button", name="Enregistrer mes préférences").click()
+    page.get_by_text("Vos préférences de communication sont enregistrées.").wait_for()
+    assert "Accordé, par texto" in page.inner_text("#preferences")
+    assert axe_violations(page) == []
+    document(page, "account")
+
+    page.goto(_url(live_port, "/en/my-account/"))
+    assert page.get_by_role("heading", level=1).inner_text() == "My account"
     assert axe_violations(page) == []
