@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django_tenants.utils import schema_context
 
-from crm.demo import LAVAL, LEVIS, DemoPlace, build_crm_demo, demo_staff
+from crm.demo import LAVAL, LEVIS, DemoPlace, build_crm_demo, demo_citizen_email, demo_staff
 from crm.models import StaffRole
 from crm.services import catalog_copy_from
 from onboarding.models import ConsoleMember, ConsoleRole, Plan
@@ -178,6 +178,15 @@ def build_demo(*, port: int, towns: tuple[DemoTown, ...] = TOWNS) -> list[DemoAc
                 )
                 for member in demo_staff(domain=domain)
             ]
+            accounts.append(
+                DemoAccount(
+                    town.name,
+                    url,
+                    demo_citizen_email(domain=domain),
+                    DEMO_PASSWORD,
+                    "citoyenne (portail, « Mon compte »)",
+                )
+            )
     return accounts
 
 

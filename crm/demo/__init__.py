@@ -8,6 +8,7 @@ from crm.demo.build import (
     DemoPlace,
     DemoStaffMember,
     build_crm_demo,
+    demo_citizen_email,
     demo_staff,
 )
 
@@ -18,5 +19,6 @@ __all__ = [
     "DemoPlace",
     "DemoStaffMember",
     "build_crm_demo",
+    "demo_citizen_email",
     "demo_staff",
 ]

@@ -26,6 +26,7 @@ from crm.models import (
     BusinessCalendar,
     Citizen,
     ClosureDay,
+    Consent,
     Department,
     FaqArticle,
     Interaction,
@@ -383,6 +384,32 @@ def _citizens(rng: random.Random, place: DemoPlace) -> list[Citizen]:
     return citizens
 
 
+def demo_citizen_email(*, domain: str) -> str:
+    """The demo citizen account of the town at `domain` (the portal's « Mon compte »)."""
+    return f"citoyenne@{domain}"
+
+
+def _citizen_account(domain: str, citizen: Citizen) -> None:
+    """A citizen's own account, signed in on the portal, linked to the first demo citizen
+    (whose requests it then lists), with a verified address and their first preferences."""
+    email = demo_citizen_email(domain=domain)
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = User.objects.create_user(email=email, password="relais-demo-2026")  # noqa: S106
+    user.first_name, user.last_name = citizen.first_name, citizen.last_name
+    user.save()
+    account_email_verify(user=user)
+    if citizen.account_id != user.pk:
+        citizen.account = user
+        citizen.save(update_fields=["account"])
+    if not Consent.objects.filter(citizen=citizen).exists():
+        services.citizen_preferences_set(
+            actor=user,
+            citizen=citizen,
+            choices={"request_follow_up": "email", "alerts": "sms", "surveys": "email"},
+        )
+
+
 def _answers(service_type: ServiceType, when: datetime, rng: random.Random) -> dict[str, object]:
     answers: dict[str, object] = {}
     for attribute in service_type.attributes.all():
@@ -580,6 +607,7 @@ def build_crm_demo(
             _faq()
         staff = _staff(domain)
         citizens = _citizens(rng, place)
+        _citizen_account(domain, citizens[0])
         _requests(rng, place, citizens, staff, now)
         _interactions(rng, place, citizens, staff, now)
     return CrmDemoCounts(
@@ -600,5 +628,6 @@ __all__ = [
     "DemoStaffMember",
     "RequestStatus",
     "build_crm_demo",
+    "demo_citizen_email",
     "demo_staff",
 ]

@@ -61,6 +61,7 @@ STAFF_ROLES = [
     ("voirie", "superviseur (travaux-publics)"),
     ("environnement", "superviseur (environnement)"),
     ("collectes", "personnel d'un service (environnement)"),
+    ("citoyenne", "citoyenne (portail, « Mon compte »)"),
 ]
 
 
@@ -98,6 +99,11 @@ def test_demo_builds_the_platform_laval_and_levis_and_is_idempotent():
         }
         assert StaffProfile.objects.filter(role="supervisor").count() == 2
         assert User.objects.get(email="voirie@levis.localhost").check_password(DEMO_PASSWORD)
+        # The demo citizen's account holds a citizen record with requests and preferences.
+        citizen = Citizen.objects.get(account__email="citoyenne@levis.localhost")
+        assert citizen.account.check_password(DEMO_PASSWORD)
+        assert ServiceRequest.objects.filter(citizen=citizen).exists()
+        assert citizen.consents.count() == 3
     with schema_context("laval"):
         statuses = set(ServiceRequest.objects.values_list("status", flat=True))
         assert first["crm-laval"] == _state()["crm-laval"]  # the CRM demo is idempotent too
