@@ -8,6 +8,7 @@ releases its token, so that the person can correct it and send it again.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,9 @@ SUBMISSION_FIELD = "submission"
 # Long enough for a person to come back with the back button; the cache's entry then expires.
 CLAIM_SECONDS = 6 * 3600
 PENDING = "pending"
+# How long a second POST waits for the first one with the same token, and how often it looks.
+WAIT_SECONDS = 20.0
+WAIT_STEP = 0.2
 
 
 class SubmissionField(forms.CharField):
@@ -47,13 +51,26 @@ class Claim:
         cache.set(self.key, url, CLAIM_SECONDS)
 
 
+def _settled(key: str) -> str:
+    """What the first POST with this token left: where it sent the person, once it is done.
+    A double click arrives while the first is still at work (photos to prepare, a slow
+    database): wait for it, up to WAIT_SECONDS, so that the second answer leads to the same
+    page (the browser shows the second one only)."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    value = cache.get(key, "")
+    while value == PENDING and time.monotonic() < deadline:
+        time.sleep(WAIT_STEP)
+        value = cache.get(key, "")
+    return value or ""
+
+
 @contextmanager
 def claimed(request: HttpRequest, token: str) -> Iterator[Claim]:
     """Claim `token` for this account. If the block raises (the service refused the input, or
     failed), the claim is released and the error propagates."""
     key = f"desk-submission:{request.user.pk}:{token or uuid.uuid4().hex}"
     first = cache.add(key, PENDING, CLAIM_SECONDS)
-    previous = "" if first else cache.get(key, "")
+    previous = "" if first else _settled(key)
     claim = Claim(key, first, "" if previous == PENDING else previous)
     try:
         yield claim

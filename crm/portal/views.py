@@ -18,6 +18,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.cache import patch_vary_headers
 from django.utils.functional import Promise
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -111,8 +112,12 @@ def answers(request: HttpRequest) -> HttpResponse:
     status = 200 if form.is_valid() else 400
     if getattr(request, "htmx", False) and request.headers.get("HX-Target") == RESULTS_TARGET:
         context["partial"] = True
-        return render(request, "portal/_answers_results.html", context, status=status)
-    return render(request, "portal/answers.html", context, status=status)
+        response = render(request, "portal/_answers_results.html", context, status=status)
+    else:
+        response = render(request, "portal/answers.html", context, status=status)
+    # The same address answers the results alone (htmx) or the page: caches keep both apart.
+    patch_vary_headers(response, ["HX-Request", "HX-Target"])
+    return response
 
 
 def _article_or_404(pk: int) -> FaqArticle:
@@ -323,7 +328,7 @@ def _map() -> dict[str, object]:
 def _report_page(
     request: HttpRequest, service_type: ServiceType, form: ReportForm, status: int = 200
 ) -> HttpResponse:
-    return render(
+    response = render(
         request,
         "portal/report.html",
         {
@@ -331,10 +336,15 @@ def _report_page(
             "service_type": service_type,
             "service_name": service_type.localized("name"),
             "map": _map(),
+            # A signed-in citizen's request is theirs: no contact details to type.
+            "signed_in_citizen": viewer_of(request).citizen is not None,
             "portal_section": "report",
         },
         status=status,
     )
+    # A refused form shows back the contact details typed: kept by no shared cache.
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 # django-csp types a view as taking the request alone; this one also takes the type's code.

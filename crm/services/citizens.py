@@ -210,10 +210,11 @@ class IntakeContact:
         return not (self.email or self.phone or self.first_name or self.last_name)
 
 
-def citizen_for_contact(*, contact: IntakeContact) -> Citizen | None:
+def citizen_for_contact(*, contact: IntakeContact, match: bool = True) -> Citizen | None:
     """The citizen with this e-mail, else with this phone (and no other e-mail on file), else
     a new record; None when no contact data is given. A merged record is returned as is:
-    request_create follows it to the record it was merged into.
+    request_create follows it to the record it was merged into. `match=False`: always a new
+    record (contact data typed by an anonymous visitor proves nothing about who they are).
 
     Raises CrmError `invalid_phone` for a phone number without 10 digits."""
     if contact.is_empty():
@@ -229,11 +230,11 @@ def citizen_for_contact(*, contact: IntakeContact) -> Citizen | None:
         )
     active_first = (F("merged_into").asc(nulls_first=True), "pk")
     citizen = None
-    if contact.email:
+    if match and contact.email:
         citizen = (
             Citizen.objects.filter(email__iexact=contact.email).order_by(*active_first).first()
         )
-    if citizen is None and phone_digits:
+    if match and citizen is None and phone_digits:
         same_phone = Citizen.objects.filter(phone=phone_digits)
         if contact.email:
             same_phone = same_phone.filter(Q(email="") | Q(email__iexact=contact.email))

@@ -1,7 +1,8 @@
 """Photos sent with a problem reported on the portal: checked from their bytes, read by Pillow
 within a pixel budget (a decompression bomb is refused before it is decoded), turned upright,
 reduced to PHOTO_MAX_SIDE pixels and saved again as JPEG without any metadata (no EXIF, so no
-GPS position, camera or date). Then filed with the request, in the same transaction."""
+GPS position, camera or date; no comment, no ICC profile). Then filed with the request, in the
+same transaction."""
 
 from __future__ import annotations
 
@@ -84,8 +85,11 @@ def photo_prepare(upload: File, number: int) -> ContentFile:
             opened.load()
             upright = ImageOps.exif_transpose(opened).convert("RGB")
             upright.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
+            # Pillow carries what it read (a JPEG's comment, an ICC profile…) into what it
+            # saves: nothing of the original but its pixels may leave.
+            upright.info.clear()
             output = io.BytesIO()
-            upright.save(output, format="JPEG", quality=85, optimize=True)
+            upright.save(output, format="JPEG", quality=85, optimize=True, comment=b"")
     except CrmError:
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Warning) as error:

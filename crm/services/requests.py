@@ -578,7 +578,8 @@ def request_intake(
     `api`, the key's name as detail), for the citizen its `contact` names: found by e-mail,
     else by phone, else created. Staff say the `channel` (phone by default), name an existing
     citizen by `citizen_id` or a caller by `contact` (found or created the same way), and set
-    the `priority`; others get the type's.
+    the `priority`; others get the type's. An anonymous visitor's `contact` (the portal) gets a
+    new record, never an existing one.
     Raises CrmError as request_create does, `not_found` for an unknown citizen, and
     `invalid_phone` for a contact phone without 10 digits."""
     detail = ""
@@ -591,8 +592,11 @@ def request_intake(
             citizen = citizen_for_contact(contact=contact) if contact is not None else None
         elif citizen_id is not None:
             citizen = selectors.citizen_existing(pk=citizen_id)
-        elif contact is not None:  # staff taking a new caller's details
-            citizen = citizen_for_contact(contact=contact)
+        elif contact is not None:
+            # Staff taking a caller's details find the caller's record by e-mail or phone; an
+            # anonymous visitor's typed details get a record of their own, never someone
+            # else's (staff merge the two when they are the same person).
+            citizen = citizen_for_contact(contact=contact, match=viewer.is_staff)
         else:
             citizen = None
         return request_create(

@@ -121,7 +121,7 @@ def test_typing_asks_htmx_for_the_results_alone_with_a_status_for_screen_readers
     assert "<html" not in response.text
     assert "Comment signaler un nid-de-poule?" in response.text
     assert 'id="etat-recherche"' in response.text
-    assert 'hx-swap-oob="true"' in response.text
+    assert 'hx-swap-oob="innerHTML"' in response.text
     assert "1 réponse trouvée" in response.text
 
 

@@ -171,3 +171,40 @@ def test_the_report_in_english(client_for, laval):
 
     assert 'href="/en/report/nid-de-poule/">Pothole</a>' in listing.text
     assert "<h1>Report: Pothole</h1>" in form.text
+
+
+def test_a_second_click_waits_for_the_first_and_gets_the_same_page(monkeypatch):
+    """The first POST is still preparing photos when the second arrives: the second waits for
+    it (the shared cache says "pending", then where the first one went) and answers the same
+    page, since the browser shows the second answer only."""
+    from crm.desk import once
+
+    answers = iter([once.PENDING, once.PENDING, "/suivi/2026-000999/?jeton=le-premier"])
+
+    class SlowFirst:
+        def get(self, key: str, default: str = "") -> str:
+            return next(answers, "/suivi/2026-000999/?jeton=le-premier")
+
+    monkeypatch.setattr(once, "cache", SlowFirst())
+    monkeypatch.setattr(once, "WAIT_STEP", 0.01)
+
+    assert once._settled("desk-submission:None:jeton") == "/suivi/2026-000999/?jeton=le-premier"
+
+
+def test_an_anonymous_report_never_joins_an_existing_persons_record(client_for, laval):
+    """Typing a resident's e-mail proves nothing: the report gets a record of its own (staff
+    merge the two if they are the same person), and the resident's record is untouched."""
+    from crm.services import citizen_create
+
+    with schema_context(laval.schema_name):
+        _catalog()
+        resident = citizen_create(actor=None, email="lea.tremblay@exemple.qc.ca")
+    client = client_for(laval)
+
+    _post(client, client.get("/signaler/nid-de-poule/").text)
+
+    with schema_context(laval.schema_name):
+        filed = ServiceRequest.objects.get()
+        assert filed.citizen_id != resident.pk
+        assert filed.citizen.email == "lea.tremblay@exemple.qc.ca"
+        assert not ServiceRequest.objects.filter(citizen=resident).exists()
