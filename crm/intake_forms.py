@@ -1,14 +1,16 @@
 """Forms shared by the interfaces that file requests (the staff desk, the citizen portal): a
-service type's questions as fields that only parse, and a service's refusal placed next to the
-field it names. Whether an answer is required or valid is the services' to say, the same rule
-as for the REST API and Open311."""
+service type's questions as fields that only parse, a service's refusal placed next to the
+field it names, and the location map's settings. Whether an answer is required or valid is
+the services' to say, the same rule as for the REST API and Open311."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
+from urllib.parse import urlsplit
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from crm.errors import CrmError
@@ -107,3 +109,25 @@ def question_field(attribute: ServiceAttribute) -> forms.Field:
         if not attribute.is_list:  # a group of boxes says it in its legend's help
             field.widget.attrs["aria-required"] = "true"
     return field
+
+
+# The tile server's origin, allowed for images on the pages that show the map only.
+MAP_POLICY = {
+    "img-src": [
+        "{0.scheme}://{0.netloc}".format(urlsplit(settings.RELAIS_MAP_TILES_URL)).replace(
+            "{s}.", "*."
+        )
+    ]
+}
+
+
+def map_settings() -> dict[str, object]:
+    """What templates/_map.html needs: the tile server, its attribution, the town's centre."""
+    center = cast(tuple[float, float], settings.LEAFLET_CONFIG["DEFAULT_CENTER"])
+    return {
+        "tiles": settings.RELAIS_MAP_TILES_URL,
+        "attribution": settings.RELAIS_MAP_ATTRIBUTION,
+        "latitude": center[0],
+        "longitude": center[1],
+        "zoom": settings.LEAFLET_CONFIG["DEFAULT_ZOOM"],
+    }

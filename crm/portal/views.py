@@ -6,11 +6,10 @@ decides what is public (the selectors do)."""
 
 from __future__ import annotations
 
-from typing import Any, cast
-from urllib.parse import urlencode, urlsplit
+from typing import Any
+from urllib.parse import urlencode
 
 from csp.decorators import csp_update
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
@@ -28,7 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 from crm import selectors, services
 from crm.desk.once import SUBMISSION_FIELD, claimed
 from crm.errors import CrmError
-from crm.intake_forms import place_error
+from crm.intake_forms import MAP_POLICY, map_settings, place_error
 from crm.models import ConsentPurpose, FaqArticle, RequestStatus, ServiceRequest, ServiceType
 from crm.portal.forms import (
     AnswerSearchForm,
@@ -286,16 +285,6 @@ def _tracked_page(
     return response
 
 
-# The tile server's origin, allowed for images on the report page only (as on the desk's).
-MAP_POLICY = {
-    "img-src": [
-        "{0.scheme}://{0.netloc}".format(urlsplit(settings.RELAIS_MAP_TILES_URL)).replace(
-            "{s}.", "*."
-        )
-    ]
-}
-
-
 @require_GET
 def report_choose(request: HttpRequest) -> HttpResponse:
     """Report a problem, first step: the kind of problem, by subject or by a few words."""
@@ -314,17 +303,6 @@ def report_choose(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _map() -> dict[str, object]:
-    center = cast(tuple[float, float], settings.LEAFLET_CONFIG["DEFAULT_CENTER"])
-    return {
-        "tiles": settings.RELAIS_MAP_TILES_URL,
-        "attribution": settings.RELAIS_MAP_ATTRIBUTION,
-        "latitude": center[0],
-        "longitude": center[1],
-        "zoom": settings.LEAFLET_CONFIG["DEFAULT_ZOOM"],
-    }
-
-
 def _report_page(
     request: HttpRequest, service_type: ServiceType, form: ReportForm, status: int = 200
 ) -> HttpResponse:
@@ -335,7 +313,7 @@ def _report_page(
             "form": form,
             "service_type": service_type,
             "service_name": service_type.localized("name"),
-            "map": _map(),
+            "map": map_settings(),
             # A signed-in citizen's request is theirs: no contact details to type.
             "signed_in_citizen": viewer_of(request).citizen is not None,
             "portal_section": "report",

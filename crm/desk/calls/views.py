@@ -9,11 +9,10 @@ as a plain link or GET form without JavaScript; htmx only refreshes a panel as t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, cast
-from urllib.parse import urlencode, urlsplit
+from typing import Any
+from urllib.parse import urlencode
 
 from csp.decorators import csp_update
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.response import HttpResponseBase
@@ -44,7 +43,7 @@ from crm.desk.navigation import DESK_ROLES, QUEUE_ROLES
 from crm.desk.once import SUBMISSION_FIELD, claimed
 from crm.desk.rendering import desk_render
 from crm.errors import CrmError
-from crm.intake_forms import place_error
+from crm.intake_forms import MAP_POLICY, map_settings, place_error
 from crm.models import AccessAction, Channel, FaqArticle
 from crm.roles import Viewer, acting_user
 from crm.search import faq_search
@@ -54,14 +53,6 @@ STATE = ("q", "appelant", "citoyen", "article")
 ACCESS_CONTEXT = "desk"
 BANK_RESULTS = 8
 CITIZEN_RESULTS = 15
-# The tile server's origin, allowed for images on the pages that show the map only.
-MAP_POLICY = {
-    "img-src": [
-        "{0.scheme}://{0.netloc}".format(urlsplit(settings.RELAIS_MAP_TILES_URL)).replace(
-            "{s}.", "*."
-        )
-    ]
-}
 
 
 def _htmx_target(request: HttpRequest) -> str | None:
@@ -296,19 +287,12 @@ def log_call(request: HttpRequest, viewer: Viewer) -> HttpResponseBase:
 def _request_form_page(
     request: HttpRequest, viewer: Viewer, form: RequestForm, caller: Any, *, unknown: str = ""
 ) -> HttpResponse:
-    center = cast(tuple[float, float], settings.LEAFLET_CONFIG["DEFAULT_CENTER"])
     context = {
         "form": form,
         "unknown_type": unknown,
         "service_types": selectors.service_types_offered(viewer=viewer),
         "caller": caller,
-        "map": {
-            "tiles": settings.RELAIS_MAP_TILES_URL,
-            "attribution": settings.RELAIS_MAP_ATTRIBUTION,
-            "latitude": center[0],
-            "longitude": center[1],
-            "zoom": settings.LEAFLET_CONFIG["DEFAULT_ZOOM"],
-        },
+        "map": map_settings(),
     }
     if _htmx_target(request) == "questions":
         return desk_render(request, viewer, "desk/calls/_questions.html", context, section="desk")
