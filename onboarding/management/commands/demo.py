@@ -40,6 +40,10 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {account.where} — {account.url}")
             self.stdout.write(f"    {account.email:<38} {account.role}")
         self.stdout.write(
+            "  Portail citoyen : l'adresse de chaque ville (réponses, /signaler/, /suivi/, "
+            "/mon-compte/ pour le compte citoyen)."
+        )
+        self.stdout.write(
             "  Espace du personnel : /personnel/ à l'adresse de chaque ville (tableaux de bord : "
             "/personnel/tableaux-de-bord/ pour les superviseurs et les administrateurs)."
         )
