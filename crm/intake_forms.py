@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.errors import CrmError
 from crm.models import AttributeDatatype, ServiceAttribute, ServiceType
+from crm.services import IntakeContact
 
 # The service's name for an input, when the form calls it otherwise.
 SERVICE_FIELDS = {
@@ -131,3 +132,14 @@ def map_settings() -> dict[str, object]:
         "longitude": center[1],
         "zoom": settings.LEAFLET_CONFIG["DEFAULT_ZOOM"],
     }
+
+
+def contact_of(cleaned: dict[str, Any], language: str) -> IntakeContact:
+    """The contact details a form took (first_name, last_name, email, phone), for intake."""
+    return IntakeContact(
+        email=cleaned["email"],
+        phone=cleaned["phone"],
+        first_name=cleaned["first_name"],
+        last_name=cleaned["last_name"],
+        language=language,
+    )

@@ -68,7 +68,24 @@ class PhotosField(forms.FileField):
         return [super(PhotosField, self).clean(item, initial) for item in files]
 
 
-class ReportForm(QuestionsMixin, forms.Form):
+class NamesForm(forms.Form):
+    """A person's first and last names, as the report and the account ask them."""
+
+    first_name = forms.CharField(
+        label=_("Prénom"),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
+    )
+    last_name = forms.CharField(
+        label=_("Nom"),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
+    )
+
+
+class ReportForm(QuestionsMixin, NamesForm):
     """A problem reported on the portal: the service type's questions, where, what, and how
     to reach the person (all optional: the town's services say what each type requires)."""
 
@@ -94,18 +111,6 @@ class ReportForm(QuestionsMixin, forms.Form):
     )
     longitude = forms.CharField(
         label=_("Longitude"), max_length=30, required=False, widget=forms.HiddenInput
-    )
-    first_name = forms.CharField(
-        label=_("Prénom"),
-        max_length=100,
-        required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
-    )
-    last_name = forms.CharField(
-        label=_("Nom"),
-        max_length=100,
-        required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
     )
     email = forms.EmailField(
         label=_("Courriel"),
@@ -133,6 +138,8 @@ class ReportForm(QuestionsMixin, forms.Form):
         widget=PhotosInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
     )
     submission = SubmissionField()
+    # The page's order (the names come from NamesForm): the error summary follows it.
+    field_order = ("description", "address", "photos", "first_name", "last_name")
 
     def __init__(self, *args: Any, service_type: ServiceType, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -168,22 +175,10 @@ class SatisfactionForm(forms.Form):
     jeton = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
 
-class ProfileForm(forms.Form):
+class ProfileForm(NamesForm):
     """A citizen's contact details, as they keep them themselves (the e-mail address is the
     account's: it changes with its verification, on the account's e-mail page)."""
 
-    first_name = forms.CharField(
-        label=_("Prénom"),
-        max_length=100,
-        required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
-    )
-    last_name = forms.CharField(
-        label=_("Nom"),
-        max_length=100,
-        required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
-    )
     phone = forms.CharField(
         label=_("Téléphone"),
         help_text=_("10 chiffres, par exemple 450 555-1234."),

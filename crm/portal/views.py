@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 from crm import selectors, services
 from crm.desk.once import SUBMISSION_FIELD, claimed
 from crm.errors import CrmError
-from crm.intake_forms import MAP_POLICY, map_settings, place_error
+from crm.intake_forms import MAP_POLICY, contact_of, map_settings, place_error
 from crm.models import ConsentPurpose, FaqArticle, RequestStatus, ServiceRequest, ServiceType
 from crm.portal.forms import (
     AnswerSearchForm,
@@ -40,7 +40,6 @@ from crm.portal.forms import (
 )
 from crm.roles import acting_user, viewer_of
 from crm.selectors import working_calendar
-from crm.services import IntakeContact
 
 SEARCH_RESULTS = 20
 POPULAR_ANSWERS = 6
@@ -352,13 +351,7 @@ def report(request: HttpRequest, code: str) -> HttpResponseBase:
                     longitude=cleaned["longitude"] or None,
                     attributes=form.answers(),
                     photos=cleaned["photos"],
-                    contact=IntakeContact(
-                        email=cleaned["email"],
-                        phone=cleaned["phone"],
-                        first_name=cleaned["first_name"],
-                        last_name=cleaned["last_name"],
-                        language=_language(),
-                    ),
+                    contact=contact_of(cleaned, _language()),
                 )
             except CrmError as error:
                 place_error(form, error)

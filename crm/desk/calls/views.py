@@ -43,11 +43,10 @@ from crm.desk.navigation import DESK_ROLES, QUEUE_ROLES
 from crm.desk.once import SUBMISSION_FIELD, claimed
 from crm.desk.rendering import desk_render
 from crm.errors import CrmError
-from crm.intake_forms import MAP_POLICY, map_settings, place_error
+from crm.intake_forms import MAP_POLICY, contact_of, map_settings, place_error
 from crm.models import AccessAction, Channel, FaqArticle
 from crm.roles import Viewer, acting_user
 from crm.search import faq_search
-from crm.services import IntakeContact
 
 STATE = ("q", "appelant", "citoyen", "article")
 ACCESS_CONTEXT = "desk"
@@ -352,13 +351,7 @@ def new_request(request: HttpRequest, viewer: Viewer) -> HttpResponseBase:
                         attributes=form.answers(),
                         channel=cleaned["channel"],
                         citizen_id=caller.pk if caller else None,
-                        contact=IntakeContact(
-                            email=cleaned["email"],
-                            phone=cleaned["phone"],
-                            first_name=cleaned["first_name"],
-                            last_name=cleaned["last_name"],
-                            language=translation.get_language() or "fr",
-                        ),
+                        contact=contact_of(cleaned, translation.get_language() or "fr"),
                     )
                 except CrmError as error:
                     place_error(form, error)
