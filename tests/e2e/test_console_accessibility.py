@@ -7,6 +7,7 @@ import pytest
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
 from django.db import connection
 from django_tenants.utils import schema_context
 
@@ -136,7 +137,8 @@ def test_console_pages_have_no_wcag_aa_violation(page, live_port, console_accoun
     # A form sent with errors stays accessible (errors tied to their fields).
     page.goto(f"{base}/console/projets/{project}/")
     page.get_by_role("button", name="Consigner").click()
-    assert page.locator(".errorlist").count() > 0
+    # The click returns before the answer to the POST is shown: wait for it.
+    expect(page.locator(".errorlist").first).to_be_visible()
     violations += _violations(page)
 
     # The historical-requests import: upload, then the column-mapping step.
@@ -147,10 +149,10 @@ def test_console_pages_have_no_wcag_aa_violation(page, live_port, console_accoun
         ]
     )
     page.get_by_role("button", name="Téléverser et associer les colonnes").click()
-    assert "/import-requetes/" in page.url
+    page.wait_for_url("**/import-requetes/**")
     violations += _violations(page)
     page.get_by_role("button", name="Vérifier (rien n'est écrit)").click()
-    assert page.locator("[role=alert]").count() > 0  # the validation report
+    expect(page.locator("[role=alert]").first).to_be_visible()  # the validation report
     violations += _violations(page)
 
     assert violations == []
