@@ -5,6 +5,7 @@ from __future__ import annotations
 from django_tasks import task
 from django_tenants.utils import schema_context
 
+from crm.outbox import notification_deliver
 from crm.privacy import retention_apply
 
 
@@ -18,3 +19,10 @@ def apply_retention(schema_name: str) -> dict[str, int]:
         "interactions": result.interactions,
         "citizens": result.citizens,
     }
+
+
+@task()
+def deliver_notification(schema_name: str, notification_id: int) -> str:
+    """Send one message of the town's outbox (crm/outbox.py); safe to run twice."""
+    with schema_context(schema_name):
+        return str(notification_deliver(notification_id=notification_id))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -63,3 +64,40 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if raw is None:
         return list(default or [])
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def email_settings(url: str) -> dict[str, object]:
+    """Django's e-mail settings from `EMAIL_URL`:
+
+    - `smtp://user:password@host:port`: SMTP without encryption (a relay on the machine);
+    - `smtp+tls://…` (port 587 by default): SMTP with STARTTLS;
+    - `smtps://…` (port 465 by default): SMTP over TLS;
+    - a `?timeout=` in seconds (10 by default). User and password are URL-encoded.
+    """
+    parts = urlsplit(url)
+    schemes = {
+        "smtp": (25, False, False),
+        "smtp+tls": (587, True, False),
+        "smtps": (465, False, True),
+    }
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ImproperlyConfigured(
+            "EMAIL_URL must look like smtp://host:25, smtp+tls://user:password@host:587 or "
+            "smtps://user:password@host:465."
+        )
+    port, use_tls, use_ssl = schemes[parts.scheme]
+    query = parse_qs(parts.query)
+    try:
+        timeout = int(query.get("timeout", ["10"])[0])
+        port = parts.port or port
+    except ValueError as error:
+        raise ImproperlyConfigured(f"EMAIL_URL has a bad port or timeout: {error}") from error
+    return {
+        "EMAIL_HOST": parts.hostname,
+        "EMAIL_PORT": port,
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_TLS": use_tls,
+        "EMAIL_USE_SSL": use_ssl,
+        "EMAIL_TIMEOUT": timeout,
+    }

@@ -10,7 +10,14 @@ from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from shared_config.env import env_bool, env_int, env_list, env_str, load_dotenv
+from shared_config.env import (
+    email_settings,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    load_dotenv,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 _dotenv = env_str("RELAIS_DOTENV", str(BASE_DIR / ".env"))
@@ -426,21 +433,21 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
     "xr-spatial-tracking": [],
 }
 
-# --- Email (files under .data/mail until EMAIL_HOST is set) -------------------------------------
+# --- Email (files under .data/mail until EMAIL_URL is set) --------------------------------------
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"Relais <ne-pas-repondre@{RELAIS_BASE_DOMAIN}>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-EMAIL_HOST = env_str("EMAIL_HOST")
-if EMAIL_HOST:
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_PORT = env_int("EMAIL_PORT", 587)
-    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
-    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
-    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=EMAIL_PORT == 587)
-    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=EMAIL_PORT == 465)
-    EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+EMAIL_URL = env_str("EMAIL_URL")
+if EMAIL_URL:
+    # The SMTP backend that tells the outbox when a message is handed over (crm/outbox.py).
+    EMAIL_BACKEND = "crm.mail.HandoverSMTPBackend"
+    globals().update(email_settings(EMAIL_URL))
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = BASE_DIR / ".data" / "mail"
+# Text messages: a class with `send(*, to, body, reference)` (crm/sms.py). The default writes
+# them as files under .data/sms, like e-mails without EMAIL_URL.
+RELAIS_SMS_SENDER = env_str("RELAIS_SMS_SENDER", "crm.sms.FileSmsSender")
+RELAIS_SMS_FILE_PATH = BASE_DIR / ".data" / "sms"
 
 # --- Stripe (off until STRIPE_SECRET_KEY is set) ------------------------------------------------
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")

@@ -11,7 +11,7 @@ os.environ.setdefault("SECRET_KEY", "relais-tests-only")
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("RELAIS_BASE_DOMAIN", "localhost")
 # Integrations stay off in tests even when a developer's .env configures them.
-for _name in ("SENTRY_DSN", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "EMAIL_HOST"):
+for _name in ("SENTRY_DSN", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "EMAIL_URL"):
     os.environ[_name] = ""
 # Tests speak plain HTTP (the test client, the browser tests' server): no redirect to HTTPS, no
 # HSTS, no secure cookies; and the policy is enforced, as in production.
@@ -39,3 +39,11 @@ if os.environ.get("RELAIS_TASKS_BACKEND") != "database":
     TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 # Tests fill the pool themselves when they need spares, never in a background thread.
 RELAIS_SPARE_POOL_SIZE = 0
+# Text messages are kept in memory (crm.sms.MemorySmsSender.outbox), like e-mails.
+RELAIS_SMS_SENDER = "crm.sms.MemorySmsSender"
+# A worker process a test starts sends through the test's own SMTP server on loopback.
+if os.environ.get("RELAIS_TEST_EMAIL_URL"):
+    from shared_config.env import email_settings
+
+    EMAIL_BACKEND = "crm.mail.HandoverSMTPBackend"
+    globals().update(email_settings(os.environ["RELAIS_TEST_EMAIL_URL"]))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import shutil
+from email.utils import formataddr, parseaddr
 from pathlib import Path
+from typing import Protocol
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
@@ -216,6 +218,24 @@ def town_url(municipality: Municipality, path: str = "/") -> str:
     domain = Domain.objects.filter(tenant=municipality, is_primary=True).first()
     host = domain.domain if domain else f"{municipality.slug}.{settings.RELAIS_BASE_DOMAIN}"
     return absolute_url(host, path)
+
+
+class NamedTown(Protocol):
+    """A town as its messages show it: a Municipality, or the routing's copy of one."""
+
+    @property
+    def public_name(self) -> str: ...
+
+    @property
+    def primary_colour(self) -> str: ...
+
+
+def town_sender(municipality: NamedTown | None) -> str:
+    """The From of messages sent for a town: its name, the deployment's address."""
+    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    if municipality is None or not address:
+        return str(settings.DEFAULT_FROM_EMAIL)
+    return formataddr((municipality.public_name, address))
 
 
 def administrator_invite(*, municipality: Municipality, email: str) -> User:

@@ -40,7 +40,7 @@ from crm.models import (
     SlaUnit,
     fold_text,
 )
-from crm.services import staff_role_set
+from crm.services import notifications_paused, staff_role_set
 from tenants.accounts.models import User
 from tenants.accounts.services import account_email_verify
 
@@ -601,7 +601,8 @@ def build_crm_demo(
     `with_catalog`: the host's catalog and bank too (a partner has a copy of them already)."""
     rng = random.Random(seed)
     now = now or timezone.now()
-    with transaction.atomic():
+    # The demo's history happened to nobody: no message is written for it.
+    with transaction.atomic(), notifications_paused():
         if with_catalog:
             _catalog()
             _faq()

@@ -9,6 +9,7 @@ from crm.models.access import (
     api_key_digest,
     new_api_key,
 )
+from crm.models.alerts import Alert, AlertSubscription, AlertTopic, RequestSubscription
 from crm.models.calendar import BusinessCalendar, ClosureDay, WorkingHours
 from crm.models.catalog import (
     AttributeDatatype,
@@ -36,6 +37,12 @@ from crm.models.faq import (
     fold_text,
 )
 from crm.models.interactions import AccessAction, AccessLog, Interaction
+from crm.models.notifications import (
+    Notification,
+    NotificationChannel,
+    NotificationKind,
+    NotificationStatus,
+)
 from crm.models.privacy import IncidentRisk, IncidentStatus, PrivacyIncident, PrivacyIncidentVersion
 from crm.models.requests import (
     ANONYMISED_TEXT,
@@ -62,6 +69,9 @@ __all__ = [
     "OPEN_STATUSES",
     "AccessAction",
     "AccessLog",
+    "Alert",
+    "AlertSubscription",
+    "AlertTopic",
     "ApiKey",
     "ApiScope",
     "AttributeDatatype",
@@ -86,6 +96,10 @@ __all__ = [
     "IncidentRisk",
     "IncidentStatus",
     "Interaction",
+    "Notification",
+    "NotificationChannel",
+    "NotificationKind",
+    "NotificationStatus",
     "Priority",
     "PrivacyIncident",
     "PrivacyIncidentVersion",
@@ -93,6 +107,7 @@ __all__ = [
     "RequestCounter",
     "RequestEvent",
     "RequestStatus",
+    "RequestSubscription",
     "RoutingRule",
     "SatisfactionResponse",
     "SavedView",

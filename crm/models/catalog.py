@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import get_language
@@ -89,6 +90,9 @@ class Sector(Bilingual, models.Model):
     code = models.CharField(_("code"), max_length=40, unique=True, validators=[code_validator])
     name_fr = models.CharField(_("nom (français)"), max_length=160)
     name_en = models.CharField(_("nom (anglais)"), max_length=160, blank=True)
+    # A GeoJSON Polygon or MultiPolygon (longitude, latitude): a request placed inside it gets
+    # this sector, and alerts for it reach the people subscribed to it.
+    boundary = models.JSONField(_("limites (GeoJSON)"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("secteur")
@@ -97,6 +101,17 @@ class Sector(Bilingual, models.Model):
 
     def __str__(self) -> str:
         return self.localized("name")
+
+    def clean(self) -> None:
+        super().clean()
+        if self.boundary is not None:
+            from crm.errors import CrmError
+            from crm.location import boundary_parse
+
+            try:
+                boundary_parse(self.boundary)
+            except CrmError as error:
+                raise ValidationError({"boundary": error.message}) from error
 
 
 class ServiceCategory(Bilingual, Provenance):

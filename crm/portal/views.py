@@ -18,17 +18,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
-from django.utils.functional import Promise
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from crm import selectors, services
 from crm.desk.once import SUBMISSION_FIELD, claimed
 from crm.errors import CrmError
 from crm.intake_forms import MAP_POLICY, contact_of, map_settings, place_error
-from crm.models import ConsentPurpose, FaqArticle, RequestStatus, ServiceRequest, ServiceType
+from crm.models import ConsentPurpose, FaqArticle, ServiceRequest, ServiceType
 from crm.portal.forms import (
     AnswerSearchForm,
     FeedbackForm,
@@ -38,6 +36,7 @@ from crm.portal.forms import (
     SatisfactionForm,
     TrackForm,
 )
+from crm.public import STATUS_WORDS, tracking_url
 from crm.roles import acting_user, viewer_of
 from crm.selectors import working_calendar
 
@@ -180,21 +179,6 @@ def feedback(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(f"{answer_url(article)}#avis")
 
 
-# What each status means for the person who made the request.
-STATUS_WORDS: dict[str, Promise] = {
-    RequestStatus.NEW: gettext_lazy("Reçue : votre demande attend d'être prise en charge."),
-    RequestStatus.ASSIGNED: gettext_lazy(
-        "Prise en charge : elle est confiée à l'équipe responsable."
-    ),
-    RequestStatus.IN_PROGRESS: gettext_lazy("En traitement : l'équipe responsable y travaille."),
-    RequestStatus.ON_HOLD: gettext_lazy("En attente : son traitement est suspendu pour le moment."),
-    RequestStatus.RESOLVED: gettext_lazy("Résolue : l'équipe responsable a réglé la situation."),
-    RequestStatus.CLOSED: gettext_lazy("Fermée : le dossier est terminé."),
-    RequestStatus.CANCELLED: gettext_lazy("Annulée : la demande ne sera pas traitée."),
-    RequestStatus.DUPLICATE: gettext_lazy("Jumelée : elle est traitée avec une autre demande."),
-}
-
-
 @require_GET
 def track(request: HttpRequest) -> HttpResponse:
     """Follow a request: its number and tracking code, typed or from the e-mail's link."""
@@ -227,13 +211,6 @@ def _track_page(
         {"form": form, "problem": problem, "portal_section": "track"},
         status=status,
     )
-
-
-def tracking_url(service_request: ServiceRequest) -> str:
-    """The request's tracking address: the token travels in the query string, which the access
-    logs leave out."""
-    path = reverse("portal:tracked", kwargs={"number": service_request.number})
-    return f"{path}?{urlencode({'jeton': service_request.tracking_token})}"
 
 
 @require_GET

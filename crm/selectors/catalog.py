@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
+from crm.errors import CrmError
+from crm.location import boundary_parse, contains
 from crm.models import (
     Department,
     RoutingRule,
@@ -22,6 +25,7 @@ __all__ = [
     "catalog_outline",
     "department_by_code",
     "routed_department",
+    "sector_at",
     "service_type_directory",
     "service_type_for_intake",
     "service_type_offered",
@@ -124,3 +128,16 @@ def catalog_outline() -> list[CatalogOutlineDepartment]:
 
 def department_by_code(*, code: str) -> Department | None:
     return Department.objects.filter(code=code).first()
+
+
+def sector_at(*, latitude: Decimal, longitude: Decimal) -> Sector | None:
+    """The sector whose boundary holds the point (the first by name when boundaries overlap),
+    or None when no sector has a boundary there."""
+    for sector in Sector.objects.exclude(boundary__isnull=True).order_by("name_fr", "id"):
+        try:
+            boundary = boundary_parse(sector.boundary)
+        except CrmError:
+            continue  # a boundary saved before the checks: ignored rather than fatal
+        if contains(boundary, latitude, longitude):
+            return sector
+    return None

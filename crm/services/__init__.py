@@ -16,6 +16,7 @@ from crm.imports.requests import (  # noqa: F401
     requests_import,
 )
 from crm.services.access import *  # noqa: F403
+from crm.services.alerts import *  # noqa: F403
 from crm.services.api_keys import *  # noqa: F403
 from crm.services.attachments import *  # noqa: F403
 from crm.services.bank import *  # noqa: F403
@@ -24,6 +25,7 @@ from crm.services.citizens import *  # noqa: F403
 from crm.services.desk import *  # noqa: F403
 from crm.services.faq import *  # noqa: F403
 from crm.services.interactions import *  # noqa: F403
+from crm.services.notifications import *  # noqa: F403
 from crm.services.photos import *  # noqa: F403
 from crm.services.portal import *  # noqa: F403
 from crm.services.queues import *  # noqa: F403

@@ -137,6 +137,12 @@ def citizen_preferences_set(
             )
     recorded = []
     with transaction.atomic():
+        follow_up = choices.get(ConsentPurpose.REQUEST_FOLLOW_UP)
+        if follow_up is not None:
+            # The record's own switches (the desk's, the API's) follow the citizen's choice.
+            citizen.notify_by_email = follow_up == "email"
+            citizen.notify_by_sms = follow_up == "sms"
+            citizen.save(update_fields=["notify_by_email", "notify_by_sms", "updated_at"])
         for purpose, channel in choices.items():
             before = current.get(purpose)
             was = (before.channel or "email") if before and before.granted else "none"

@@ -33,6 +33,7 @@ from crm.numbering import request_number, request_numbers_reserve
 from crm.roles import CITIZEN, DEPARTMENT_ROLES, KEY, Viewer
 from crm.services.citizens import IntakeContact, citizen_for_contact
 from crm.services.common import author_of, citizen_standing_for
+from crm.services.notifications import request_event_notify
 from crm.sla import sla_deadlines
 from tenants.accounts.models import User
 
@@ -95,8 +96,11 @@ def _event(
     to_status: str = "",
     data: Mapping[str, object] | None = None,
     at: datetime | None = None,
+    notify: bool = True,
 ) -> RequestEvent:
-    return RequestEvent.objects.create(
+    """A timeline event; a public one is also told to the citizen (written to the outbox in
+    this transaction) unless `notify` is false."""
+    event = RequestEvent.objects.create(
         created_at=at or timezone.now(),
         request=service_request,
         kind=kind,
@@ -107,6 +111,9 @@ def _event(
         to_status=to_status,
         data=dict(data or {}),
     )
+    if notify and visibility == Visibility.PUBLIC:
+        request_event_notify(event=event)
+    return event
 
 
 def request_create(
@@ -203,6 +210,8 @@ def request_create(
                 field="media_url",
             )
     answers = clean_answers(service_type.attributes.all(), attributes)
+    if sector is None and lat is not None and lon is not None:
+        sector = selectors.sector_at(latitude=lat, longitude=lon)
     department = selectors.routed_department(service_type=service_type, sector=sector)
     calendar = selectors.working_calendar()
     sla_due_at, sla_warn_at = sla_deadlines(
@@ -245,6 +254,8 @@ def request_create(
             to_status=S.NEW,
             data={"channel": channel, "department": department.code, **(intake_data or {})},
             at=now,
+            # A question answered at first contact: the person already has the answer.
+            notify=not close_at_intake,
         )
         if close_at_intake:
             service_request.status = S.CLOSED
@@ -262,6 +273,7 @@ def request_create(
                 to_status=S.CLOSED,
                 message=_("Répondue au premier contact."),
                 at=now,
+                notify=False,
             )
     return service_request
 

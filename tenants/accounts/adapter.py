@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 
 from tenants.accounts.models import User
 from tenants.requests import town_of
-from tenants.services import absolute_url
+from tenants.services import absolute_url, town_sender
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,18 @@ class AccountAdapter(DefaultAccountAdapter):
         records = get_authentication_records(request, request.user)
         signed_in_at = max((record.get("at", 0.0) for record in records), default=0.0)
         return time.time() - signed_in_at >= account_settings.REAUTHENTICATION_TIMEOUT
+
+    def format_email_subject(self, subject: str) -> str:
+        """On a town's host, its messages say its name: « [Ville de Laval] … »."""
+        request = allauth_context.request
+        town = town_of(request) if request is not None else None
+        if town is None:
+            return super().format_email_subject(subject)
+        return f"[{town.public_name}] {subject}"
+
+    def get_from_email(self) -> str:
+        request = allauth_context.request
+        return town_sender(town_of(request) if request is not None else None)
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
         request = allauth_context.request

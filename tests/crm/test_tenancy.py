@@ -10,15 +10,19 @@ from django.core.files.base import ContentFile
 from django_tenants.utils import schema_context
 
 from crm.models import (
+    AlertTopic,
     BusinessCalendar,
     ClosureDay,
     RequestAttachment,
     RoutingRule,
     SavedView,
 )
+from crm.roles import ADMINISTRATOR, Viewer
 from crm.selectors import first_contact_resolution
 from crm.services import (
     access_log_record,
+    alert_publish,
+    alert_subscriptions_set,
     citizen_create,
     citizen_merge,
     consent_record,
@@ -27,6 +31,7 @@ from crm.services import (
     faq_feedback_record,
     information_call_answer,
     request_add_note,
+    request_subscribe,
     satisfaction_record,
 )
 from tests.factories import (
@@ -92,6 +97,19 @@ def _fill_laval() -> None:
         service_type=information,
     )
     PrivacyIncidentFactory(created_by=agent)
+    neighbour = citizen_create(actor=None, email="voisin@exemple.qc.ca")
+    request_subscribe(citizen=neighbour, service_request=request)
+    consent_record(actor=None, citizen=neighbour, purpose="alerts", granted=True, channel="email")
+    topic = AlertTopic.objects.get(code="collectes")
+    alert_subscriptions_set(citizen=neighbour, topics=[topic], sectors=[sector])
+    alert_publish(
+        actor=agent,
+        viewer=Viewer(ADMINISTRATOR, user=agent),
+        topic=topic,
+        sectors=[sector],
+        title_fr="Collecte reportée",
+        body_fr="La collecte de lundi est reportée à mardi.",
+    )
     SavedView.objects.create(user=agent, name="Mes urgences", query="priority=high")
     RequestAttachment.objects.create(
         request=request,
@@ -116,7 +134,12 @@ def test_levis_sees_no_row_of_any_crm_table_of_laval(laval, levis):
         leftovers = {
             model.__name__: model.objects.count() for model in crm_models if model.objects.exists()
         }
-        assert leftovers == {"BusinessCalendar": 1, "WorkingHours": 5, "CrmSettings": 1}
+        assert leftovers == {
+            "AlertTopic": 4,
+            "BusinessCalendar": 1,
+            "WorkingHours": 5,
+            "CrmSettings": 1,
+        }
 
 
 def test_first_contact_resolution_costs_one_query(in_laval, django_assert_num_queries):

@@ -7,9 +7,9 @@ import pytest
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import expect
 from django.db import connection
 from django_tenants.utils import schema_context
+from playwright.sync_api import expect
 
 from onboarding.models import ConsoleMember, OnboardingProject
 from tenants.accounts.models import User

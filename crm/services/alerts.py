@@ -1,0 +1,165 @@
+"""Alerts and subscriptions: the town tells the people who follow a topic in a sector, and a
+citizen follows an existing request instead of reporting it twice."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.errors import CrmError, CrmErrorCode
+from crm.models import (
+    OPEN_STATUSES,
+    Alert,
+    AlertSubscription,
+    AlertTopic,
+    Citizen,
+    ConsentPurpose,
+    NotificationKind,
+    RequestSubscription,
+    Sector,
+    ServiceRequest,
+)
+from crm.roles import ADMINISTRATOR, SUPERVISOR, Viewer
+from crm.services.notifications import MessageContent, notification_write, town_of_schema
+from tenants.accounts.models import User
+from tenants.models import Municipality
+from tenants.services import town_url
+
+__all__ = [
+    "ALERT_PUBLISHER_ROLES",
+    "alert_publish",
+    "alert_subscriptions_set",
+    "request_subscribe",
+]
+
+# Who may publish an alert: it reaches every subscriber of the town.
+ALERT_PUBLISHER_ROLES = frozenset({ADMINISTRATOR, SUPERVISOR})
+TITLE_MAX, BODY_MAX = 160, 2000
+
+
+def alert_publish(
+    *,
+    actor: User,
+    viewer: Viewer,
+    topic: AlertTopic,
+    sectors: Iterable[Sector],
+    title_fr: str,
+    body_fr: str,
+    title_en: str = "",
+    body_en: str = "",
+    ends_at: datetime | None = None,
+    now: datetime | None = None,
+) -> Alert:
+    """Publish an alert (no sector: the whole town) and write, in the same transaction, one
+    message to each citizen subscribed to its topic in one of its sectors (or anywhere), by
+    the channel they chose for alerts, in their language. Raises PermissionDenied for a role
+    that may not publish, CrmError `invalid_alert` for a missing or too long text, an inactive
+    topic or an end before now."""
+    now = now or timezone.now()
+    if viewer.role not in ALERT_PUBLISHER_ROLES:
+        raise PermissionDenied(
+            _("Seuls les administrateurs et les superviseurs publient des alertes.")
+        )
+    texts = {
+        "title_fr": (title_fr or "").strip(),
+        "title_en": (title_en or "").strip(),
+        "body_fr": (body_fr or "").strip(),
+        "body_en": (body_en or "").strip(),
+    }
+    for name in ("title_fr", "body_fr"):
+        if not texts[name]:
+            raise CrmError(
+                CrmErrorCode.INVALID_ALERT, _("Ce champ est obligatoire en français."), field=name
+            )
+    for name, limit in (("title", TITLE_MAX), ("body", BODY_MAX)):
+        for language in ("fr", "en"):
+            if len(texts[f"{name}_{language}"]) > limit:
+                raise CrmError(
+                    CrmErrorCode.INVALID_ALERT,
+                    _("Ce texte dépasse {limit} caractères.").format(limit=limit),
+                    field=f"{name}_{language}",
+                )
+    if not topic.is_active:
+        raise CrmError(CrmErrorCode.INVALID_ALERT, _("Ce sujet n'est plus offert."), field="topic")
+    if ends_at is not None and ends_at <= now:
+        raise CrmError(
+            CrmErrorCode.INVALID_ALERT,
+            _("La fin de l'alerte doit être dans l'avenir."),
+            field="ends_at",
+        )
+    sectors = list(sectors)
+    town = town_of_schema()
+    with transaction.atomic():
+        alert = Alert.objects.create(
+            topic=topic, published_at=now, ends_at=ends_at, published_by=actor, **texts
+        )
+        alert.sectors.set(sectors)
+        subscribed = AlertSubscription.objects.filter(topic=topic)
+        if sectors:
+            subscribed = subscribed.filter(Q(sector__isnull=True) | Q(sector__in=sectors))
+        followers = Citizen.objects.filter(pk__in=subscribed.values("citizen"))
+        for citizen in followers:
+            notification_write(
+                citizen=citizen,
+                purpose=ConsentPurpose.ALERTS,
+                kind=NotificationKind.ALERT,
+                alert=alert,
+                town=town,
+                content_for=lambda language: _alert_content(alert, town),
+            )
+    return alert
+
+
+def _alert_content(alert: Alert, town: Municipality) -> MessageContent:
+    return MessageContent(
+        subject=_("{topic} : {title}").format(topic=alert.topic, title=alert.localized("title")),
+        paragraphs=[alert.localized("title"), alert.localized("body")],
+        action_label=_("Choisir mes avis"),
+        action_url=town_url(town, reverse("portal:account_preferences")),
+        reason=_(
+            "Vous recevez cette alerte parce que vous suivez « {topic} » dans votre compte."
+        ).format(topic=alert.topic),
+    )
+
+
+def alert_subscriptions_set(
+    *, citizen: Citizen, topics: Iterable[AlertTopic], sectors: Iterable[Sector]
+) -> list[AlertSubscription]:
+    """Replace the citizen's subscriptions: each topic in each sector (no sector: anywhere in
+    town)."""
+    chosen: list[Sector | None] = list(sectors) or [None]
+    topics = list(topics)
+    with transaction.atomic():
+        AlertSubscription.objects.filter(citizen=citizen).delete()
+        return AlertSubscription.objects.bulk_create(
+            AlertSubscription(citizen=citizen, topic=topic, sector=sector)
+            for topic in topics
+            for sector in chosen
+        )
+
+
+def request_subscribe(*, citizen: Citizen, service_request: ServiceRequest) -> bool:
+    """Follow an open request (the same problem, already reported) instead of filing a
+    duplicate; returns False when already followed (or it is the citizen's own). Raises
+    CrmError `illegal_transition` for a request that is no longer open."""
+    if service_request.status not in OPEN_STATUSES:
+        raise CrmError(
+            CrmErrorCode.ILLEGAL_TRANSITION,
+            _("Cette demande est terminée : elle ne peut plus être suivie."),
+            status=409,
+        )
+    if service_request.citizen_id == citizen.pk:
+        return False
+    try:
+        with transaction.atomic():
+            RequestSubscription.objects.create(request=service_request, citizen=citizen)
+    except IntegrityError:
+        return False
+    return True
