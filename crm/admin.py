@@ -33,6 +33,7 @@ from crm.errors import CrmError
 from crm.models import (
     AccessAction,
     AccessLog,
+    AlertTopic,
     ApiKey,
     BusinessCalendar,
     Citizen,
@@ -45,6 +46,7 @@ from crm.models import (
     FaqArticle,
     FaqArticleVersion,
     Interaction,
+    Notification,
     RequestEvent,
     RoutingRule,
     Sector,
@@ -123,8 +125,28 @@ class DepartmentAdmin(TownAdmin):
 
 @admin.register(Sector)
 class SectorAdmin(TownAdmin):
+    """A sector's boundary is GeoJSON (longitude, latitude), e.g. exported from the town's GIS;
+    it is checked (a valid polygon inside Québec) when saved."""
+
     list_display = ("name_fr", "code")
     search_fields = ("name_fr", "code")
+
+
+@admin.register(AlertTopic)
+class AlertTopicAdmin(TownAdmin):
+    list_display = ("name_fr", "name_en", "code", "order", "is_active")
+    list_filter = ("is_active",)
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    """The outbox: what was sent, what waits, what failed or may have left (uncertain)."""
+
+    list_display = ("created_at", "kind", "channel", "status", "attempts", "request", "sent_at")
+    list_filter = ("status", "channel", "kind")
+    search_fields = ("request__number",)
+    list_select_related = ("request",)
+    exclude = ("body_html",)
 
 
 @admin.register(ServiceCategory)
