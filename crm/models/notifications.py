@@ -63,7 +63,7 @@ class Notification(models.Model):
     event = models.ForeignKey(
         RequestEvent,
         verbose_name=_("événement"),
-        on_delete=models.PROTECT,
+        on_delete=models.CASCADE,
         null=True,
         blank=True,
         related_name="notifications",

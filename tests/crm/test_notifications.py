@@ -265,6 +265,8 @@ def test_a_message_being_sent_elsewhere_is_left_alone(in_laval, mailbox):
             cursor.execute("SELECT pg_advisory_lock(%s, %s)", key)
         assert notification_deliver(notification_id=message.pk) == Outcome.BUSY
         assert mailbox.messages == []
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
     finally:
         other.close()
     assert notification_deliver(notification_id=message.pk) == Outcome.SENT
