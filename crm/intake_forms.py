@@ -143,3 +143,17 @@ def contact_of(cleaned: dict[str, Any], language: str) -> IntakeContact:
         last_name=cleaned["last_name"],
         language=language,
     )
+
+
+class LocalizedChoiceField(forms.ModelChoiceField):
+    """A choice of a bilingual record (a topic, a sector), labelled in the page's language."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.localized("name"))
+
+
+class LocalizedMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Checkboxes of bilingual records, labelled in the page's language."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.localized("name"))

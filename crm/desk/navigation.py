@@ -16,6 +16,8 @@ QUEUE_ROLES = frozenset({AGENT, DEPARTMENT, SUPERVISOR, ADMINISTRATOR})
 BANK_ROLES = frozenset({AGENT, DEPARTMENT, SUPERVISOR, ADMINISTRATOR})
 CATALOG_ROLES = frozenset({ADMINISTRATOR})
 DASHBOARD_ROLES = frozenset({SUPERVISOR, ADMINISTRATOR})
+# As `crm.services.ALERT_PUBLISHER_ROLES`: an alert reaches every subscriber of the town.
+ALERT_ROLES = frozenset({SUPERVISOR, ADMINISTRATOR})
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ SECTIONS = (
     Section("bank", "desk:bank", _("Banque d'information"), BANK_ROLES),
     Section("catalog", "desk:catalog", _("Catalogue"), CATALOG_ROLES),
     Section("dashboards", "desk:dashboards", _("Tableaux de bord"), DASHBOARD_ROLES),
+    Section("alerts", "desk:alerts", _("Alertes"), ALERT_ROLES),
 )
 
 

@@ -13,4 +13,5 @@ urlpatterns = [
     path(pgettext_lazy("url", "banque-information/"), include("crm.desk.bank.urls")),
     path(pgettext_lazy("url", "catalogue/"), include("crm.desk.catalog.urls")),
     path(pgettext_lazy("url", "tableaux-de-bord/"), include("crm.desk.dashboards.urls")),
+    path(pgettext_lazy("url", "alertes/"), include("crm.desk.alerts.urls")),
 ]

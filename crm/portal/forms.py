@@ -9,8 +9,12 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm import selectors
 from crm.desk.once import SubmissionField
-from crm.intake_forms import QuestionsMixin
+from crm.intake_forms import (
+    LocalizedMultipleChoiceField,
+    QuestionsMixin,
+)
 from crm.models import ServiceType
 
 SEARCH_MAX = 200
@@ -218,3 +222,32 @@ class PreferencesForm(forms.Form):
                 widget=forms.RadioSelect,
                 error_messages={"required": _("Choisissez comment être avisé.")},
             )
+
+
+class AlertsForm(forms.Form):
+    """The alerts a citizen follows: topics, sectors (none: the whole town), and the channel."""
+
+    topics = LocalizedMultipleChoiceField(
+        label=_("Sujets"),
+        queryset=selectors.alert_topics(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    sectors = LocalizedMultipleChoiceField(
+        label=_("Secteurs"),
+        queryset=selectors.alert_sectors(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Aucun secteur coché : les alertes de toute la ville."),
+    )
+    channel = forms.ChoiceField(
+        label=_("Recevoir les alertes"),
+        choices=CHANNEL_CHOICES,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choisissez comment recevoir les alertes.")},
+    )
+
+    def __init__(self, *args: Any, has_sectors: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not has_sectors:
+            del self.fields["sectors"]

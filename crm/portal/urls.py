@@ -1,6 +1,7 @@
 """The portal's URLs: a contract (bookmarks, printed flyers, e-mails). French at the root,
 English under /en/ with translated segments (`pgettext_lazy("url", ...)`, English in
-locale/en): /reponses/ and /en/answers/, /signaler/ and /en/report/, /suivi/ and /en/track/."""
+locale/en): /reponses/ and /en/answers/, /signaler/ and /en/report/, /suivi/ and /en/track/,
+/alertes/ and /en/alerts/."""
 
 from django.urls import path
 from django.utils.translation import pgettext_lazy
@@ -21,6 +22,7 @@ urlpatterns = [
         views.account_preferences,
         name="account_preferences",
     ),
+    path(pgettext_lazy("url", "alertes/"), views.alerts, name="alerts"),
     path(pgettext_lazy("url", "reponses/"), views.answers, name="answers"),
     path(pgettext_lazy("url", "reponses/<int:pk>-<slug:slug>/"), views.answer, name="answer"),
     path(pgettext_lazy("url", "reponses/<int:pk>/avis/"), views.feedback, name="feedback"),

@@ -6,13 +6,15 @@ decides what is public (the selectors do)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from csp.decorators import csp_update
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,8 +28,9 @@ from crm import selectors, services
 from crm.desk.once import SUBMISSION_FIELD, claimed
 from crm.errors import CrmError
 from crm.intake_forms import MAP_POLICY, contact_of, map_settings, place_error
-from crm.models import ConsentPurpose, FaqArticle, ServiceRequest, ServiceType
+from crm.models import Alert, ConsentPurpose, FaqArticle, ServiceRequest, ServiceType
 from crm.portal.forms import (
+    AlertsForm,
     AnswerSearchForm,
     FeedbackForm,
     PreferencesForm,
@@ -485,3 +488,91 @@ def account_preferences(request: HttpRequest) -> HttpResponseBase:
             messages.success(request, _("Vos préférences de communication sont enregistrées."))
             return redirect(f"{reverse('portal:account')}#preferences")
     return _account_page(request, citizen, preferences=form, status=400)
+
+
+@dataclass(frozen=True)
+class ShownAlert:
+    """An alert as the page shows it, in the page's language."""
+
+    title: str
+    body: str
+    topic: str
+    sectors: list[str]
+    published_at: datetime
+    ends_at: datetime | None
+
+    @classmethod
+    def of(cls, alert: Alert) -> ShownAlert:
+        return cls(
+            title=alert.localized("title"),
+            body=alert.localized("body"),
+            topic=alert.topic.localized("name"),
+            sectors=[sector.localized("name") for sector in alert.sectors.all()],
+            published_at=alert.published_at,
+            ends_at=alert.ends_at,
+        )
+
+
+def _alerts_form(data: Any = None, *, initial: dict[str, Any] | None = None) -> AlertsForm:
+    return AlertsForm(data, initial=initial, has_sectors=selectors.alert_sectors().exists())
+
+
+def alerts(request: HttpRequest) -> HttpResponseBase:
+    """Les alertes: those in force for everyone to read; a signed-in citizen also chooses the
+    topics and sectors they follow and how they are told (e-mail or text message)."""
+    citizen = _account_citizen(request)
+    status = 200
+    form: AlertsForm | None = None
+    if request.method == "POST":
+        citizen, refusal = _signed_in_citizen(request)
+        if refusal is not None:
+            return refusal
+        form = _alerts_form(request.POST)
+        if form.is_valid():
+            try:
+                services.alert_choices_set(
+                    actor=acting_user(request),
+                    citizen=citizen,
+                    topics=form.cleaned_data["topics"],
+                    sectors=form.cleaned_data.get("sectors") or [],
+                    channel=form.cleaned_data["channel"],
+                )
+            except CrmError as error:
+                place_error(form, error)
+            else:
+                messages.success(
+                    request,
+                    _("Vos alertes sont enregistrées.")
+                    if form.cleaned_data["topics"]
+                    else _("Vous ne recevrez plus d'alertes."),
+                )
+                return redirect(f"{reverse('portal:alerts')}#mes-alertes")
+        status = 400
+    elif request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD", "POST"])
+    elif citizen is not None:
+        chosen = selectors.alert_subscriptions_of(citizen=citizen)
+        form = _alerts_form(
+            initial={
+                "topics": sorted(chosen.topics),
+                "sectors": sorted(chosen.sectors),
+                "channel": selectors.portal_preferences_of(citizen=citizen)[ConsentPurpose.ALERTS],
+            }
+        )
+    response = render(
+        request,
+        "portal/alerts.html",
+        {
+            "alerts": [
+                ShownAlert.of(alert) for alert in selectors.alerts_current(now=timezone.now())
+            ],
+            "form": form,
+            "signed_in": request.user.is_authenticated,
+            "citizen": citizen,
+            "portal_section": "alerts",
+        },
+        status=status,
+    )
+    if request.user.is_authenticated:
+        response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,6 +1,7 @@
 """Reads of the CRM, by entity: each returns what a screen or an API needs in a constant number
 of queries. Callers import from here (`from crm.selectors import request_list`)."""
 
+from crm.selectors.alerts import *  # noqa: F403
 from crm.selectors.api_keys import *  # noqa: F403
 from crm.selectors.bank import *  # noqa: F403
 from crm.selectors.catalog import *  # noqa: F403

@@ -28,12 +28,14 @@ from crm.models import (
 )
 from crm.roles import ADMINISTRATOR, SUPERVISOR, Viewer
 from crm.services.notifications import MessageContent, notification_write, town_of_schema
+from crm.services.portal import citizen_preferences_set
 from tenants.accounts.models import User
 from tenants.models import Municipality
 from tenants.services import town_url
 
 __all__ = [
     "ALERT_PUBLISHER_ROLES",
+    "alert_choices_set",
     "alert_publish",
     "alert_subscriptions_set",
     "request_subscribe",
@@ -121,8 +123,8 @@ def _alert_content(alert: Alert, town: Municipality) -> MessageContent:
     return MessageContent(
         subject=_("{topic} : {title}").format(topic=alert.topic, title=alert.localized("title")),
         paragraphs=[alert.localized("title"), alert.localized("body")],
-        action_label=_("Choisir mes avis"),
-        action_url=town_url(town, reverse("portal:account_preferences")),
+        action_label=_("Voir les alertes et choisir les miennes"),
+        action_url=town_url(town, reverse("portal:alerts")),
         reason=_(
             "Vous recevez cette alerte parce que vous suivez « {topic} » dans votre compte."
         ).format(topic=alert.topic),
@@ -143,6 +145,35 @@ def alert_subscriptions_set(
             for topic in topics
             for sector in chosen
         )
+
+
+def alert_choices_set(
+    *,
+    actor: User | None,
+    citizen: Citizen,
+    topics: Iterable[AlertTopic],
+    sectors: Iterable[Sector],
+    channel: str,
+) -> list[AlertSubscription]:
+    """The portal's alerts form, in one transaction: the channel the citizen chooses for alerts
+    (a consent, as `citizen_preferences_set` records it) and the topics and sectors they follow.
+    Raises CrmError `invalid_channel` for topics chosen with no channel, and as
+    citizen_preferences_set does (`invalid_phone` for text messages without a number)."""
+    topics = list(topics)
+    if topics and channel == "none":
+        raise CrmError(
+            CrmErrorCode.INVALID_CHANNEL,
+            _("Choisissez le courriel ou le texto pour recevoir ces alertes."),
+            field="channel",
+        )
+    with transaction.atomic():
+        try:
+            citizen_preferences_set(
+                actor=actor, citizen=citizen, choices={ConsentPurpose.ALERTS: channel}
+            )
+        except CrmError as error:
+            raise CrmError(error.code, error.message, field="channel") from error
+        return alert_subscriptions_set(citizen=citizen, topics=topics, sectors=sectors)
 
 
 def request_subscribe(*, citizen: Citizen, service_request: ServiceRequest) -> bool:
