@@ -28,6 +28,16 @@ urlpatterns = [
     path(pgettext_lazy("url", "reponses/<int:pk>/avis/"), views.feedback, name="feedback"),
     path(pgettext_lazy("url", "signaler/"), views.report_choose, name="report_choose"),
     path(pgettext_lazy("url", "signaler/<slug:code>/"), views.report, name="report"),
+    path(
+        pgettext_lazy("url", "signaler/<slug:code>/a-proximite/"),
+        views.report_nearby,
+        name="report_nearby",
+    ),
+    path(
+        pgettext_lazy("url", "signaler/<slug:code>/suivre/"),
+        views.report_follow,
+        name="report_follow",
+    ),
     path(pgettext_lazy("url", "suivi/"), views.track, name="track"),
     path(pgettext_lazy("url", "suivi/<str:number>/"), views.tracked, name="tracked"),
     path(pgettext_lazy("url", "suivi/<str:number>/avis/"), views.satisfaction, name="satisfaction"),

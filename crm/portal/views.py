@@ -42,6 +42,7 @@ from crm.portal.forms import (
 from crm.public import STATUS_WORDS, tracking_url
 from crm.roles import acting_user, viewer_of
 from crm.selectors import working_calendar
+from crm.services import IntakeContact
 
 SEARCH_RESULTS = 20
 POPULAR_ANSWERS = 6
@@ -282,8 +283,47 @@ def report_choose(request: HttpRequest) -> HttpResponse:
     )
 
 
+# Sent with the report once the nearby requests were shown: the citizen chose to report anew.
+NEARBY_SEEN = "doublons_vus"
+
+
+@dataclass(frozen=True)
+class NearbyRequest:
+    """An open request near the place being reported, as the report page offers it."""
+
+    service_request: ServiceRequest
+    number: str
+    service_name: str
+    address: str
+    received: datetime
+    status_words: str
+    distance_m: int
+
+
+def _nearby(service_type: ServiceType, latitude: object, longitude: object) -> list[NearbyRequest]:
+    return [
+        NearbyRequest(
+            service_request=found.service_request,
+            number=found.service_request.number,
+            service_name=service_type.localized("name"),
+            address=found.service_request.address,
+            received=found.service_request.created_at,
+            status_words=str(STATUS_WORDS.get(found.service_request.status, "")),
+            distance_m=round(found.distance_m),
+        )
+        for found in selectors.portal_nearby_requests(
+            service_type=service_type, latitude=latitude, longitude=longitude, now=timezone.now()
+        )
+    ]
+
+
 def _report_page(
-    request: HttpRequest, service_type: ServiceType, form: ReportForm, status: int = 200
+    request: HttpRequest,
+    service_type: ServiceType,
+    form: ReportForm,
+    status: int = 200,
+    *,
+    nearby: list[NearbyRequest] | None = None,
 ) -> HttpResponse:
     response = render(
         request,
@@ -295,6 +335,9 @@ def _report_page(
             "map": map_settings(),
             # A signed-in citizen's request is theirs: no contact details to type.
             "signed_in_citizen": viewer_of(request).citizen is not None,
+            "nearby": nearby or [],
+            "nearby_radius": selectors.PORTAL_NEARBY_M,
+            "photos_dropped": bool(nearby) and bool(request.FILES),
             "portal_section": "report",
         },
         status=status,
@@ -321,6 +364,12 @@ def report(request: HttpRequest, code: str) -> HttpResponseBase:
             return redirect(claim.done_url or reverse("portal:report", kwargs={"code": code}))
         if form.is_valid():
             cleaned = form.cleaned_data
+            if not request.POST.get(NEARBY_SEEN):
+                # The same problem may be reported already: offer to follow it first (the
+                # page without JavaScript; with it, the list appeared when the map was used).
+                nearby = _nearby(service_type, cleaned["latitude"], cleaned["longitude"])
+                if nearby:
+                    return _report_page(request, service_type, form, nearby=nearby)
             try:
                 service_request = services.portal_report_file(
                     viewer=viewer_of(request),
@@ -347,6 +396,78 @@ def report(request: HttpRequest, code: str) -> HttpResponseBase:
                 )
                 return redirect(done)
     return _report_page(request, service_type, form, status=400)
+
+
+@require_GET
+def report_nearby(request: HttpRequest, code: str) -> HttpResponse:
+    """The open requests of the type near the point just placed on the report's map (htmx)."""
+    service_type = selectors.portal_report_type(code=code)
+    if service_type is None:
+        raise Http404
+    response = render(
+        request,
+        "portal/_nearby.html",
+        {
+            "nearby": _nearby(
+                service_type, request.GET.get("latitude"), request.GET.get("longitude")
+            ),
+            "nearby_radius": selectors.PORTAL_NEARBY_M,
+            "service_type": service_type,
+            "signed_in_citizen": viewer_of(request).citizen is not None,
+        },
+    )
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@require_POST
+def report_follow(request: HttpRequest, code: str) -> HttpResponseBase:
+    """ "Est-ce l'une de celles-ci?": the report form sent by the button of a nearby request
+    (`suivre`: its number); the citizen follows that request instead of filing another."""
+    service_type = selectors.portal_report_type(code=code)
+    if service_type is None:
+        raise Http404
+    form = ReportForm(request.POST, service_type=service_type)
+    form.is_valid()  # only the contact details and the point are used; each field is checked
+    nearby = _nearby(service_type, request.POST.get("latitude"), request.POST.get("longitude"))
+    number = request.POST.get("suivre", "")
+    with claimed(request, request.POST.get(SUBMISSION_FIELD, "")) as claim:
+        if not claim.first:
+            return redirect(claim.done_url or reverse("portal:report", kwargs={"code": code}))
+        chosen = next((item.service_request for item in nearby if item.number == number), None)
+        if chosen is None:
+            form.add_error(None, _("Cette demande n'est plus ouverte : envoyez la vôtre."))
+            return _report_page(request, service_type, form, 400, nearby=nearby)
+        cleaned = form.cleaned_data
+        try:
+            followed = services.portal_request_follow(
+                viewer=viewer_of(request),
+                service_request=chosen,
+                contact=IntakeContact(
+                    email=cleaned.get("email", ""),
+                    phone=cleaned.get("phone", ""),
+                    first_name=cleaned.get("first_name", ""),
+                    last_name=cleaned.get("last_name", ""),
+                    language=_language(),
+                ),
+            )
+        except CrmError as error:
+            place_error(form, error)
+            return _report_page(request, service_type, form, 400, nearby=nearby)
+        signed_in = viewer_of(request).citizen is not None
+        done = f"{reverse('portal:account')}#suivies" if signed_in else reverse("home")
+        claim.done(done)
+    if followed:
+        messages.success(
+            request,
+            _(
+                "Vous suivez maintenant la demande {number} : la Ville vous avisera de ses suites. "
+                "Merci de ne pas l'avoir signalée une deuxième fois!"
+            ).format(number=number),
+        )
+    else:
+        messages.info(request, _("Vous suivez déjà la demande {number}.").format(number=number))
+    return redirect(done)
 
 
 @require_POST
@@ -407,6 +528,10 @@ def _account_page(
             "requests_": [
                 (r, STATUS_WORDS.get(r.status, r.get_status_display()), tracking_url(r))
                 for r in requests_
+            ],
+            "followed": [
+                (r, STATUS_WORDS.get(r.status, r.get_status_display()))
+                for r in selectors.portal_followed_of(citizen=citizen)
             ],
             "profile": profile
             or ProfileForm(

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
+from crm.errors import CrmError
+from crm.location import coordinate_parse
 from crm.models import (
     Citizen,
     Consent,
@@ -34,9 +36,11 @@ from crm.models import (
 from crm.roles import PUBLIC, Viewer
 from crm.search import FaqHit, faq_search
 from crm.selectors.catalog import service_type_for_intake
+from crm.selectors.requests import DuplicateCandidate, request_duplicate_candidates
 
 __all__ = [
     "ACCOUNT_REQUESTS",
+    "PORTAL_NEARBY_M",
     "PORTAL_POPULAR_DAYS",
     "PortalCategory",
     "ReportGroup",
@@ -45,6 +49,8 @@ __all__ = [
     "portal_categories",
     "portal_category",
     "portal_consents_of",
+    "portal_followed_of",
+    "portal_nearby_requests",
     "portal_popular_answers",
     "portal_preferences_of",
     "portal_report_type",
@@ -248,3 +254,48 @@ def portal_preferences_of(*, citizen: Citizen) -> dict[str, str]:
 def portal_consents_of(*, citizen: Citizen) -> list[Consent]:
     """The history of the citizen's consents, newest first."""
     return list(Consent.objects.filter(citizen=citizen).order_by("-recorded_at", "-id"))
+
+
+# Before a problem is reported, the open requests of its type this close are offered to follow.
+PORTAL_NEARBY_M = 150
+PORTAL_NEARBY_SHOWN = 5
+
+
+def portal_nearby_requests(
+    *, service_type: ServiceType, latitude: object, longitude: object, now: datetime
+) -> list[DuplicateCandidate]:
+    """The open requests of `service_type` within PORTAL_NEARBY_M of the point, nearest first
+    (PORTAL_NEARBY_SHOWN at most); none for a missing or unreadable point."""
+    if latitude in (None, "") or longitude in (None, ""):
+        return []
+    try:
+        point = (
+            coordinate_parse(latitude, field="latitude"),
+            coordinate_parse(longitude, field="longitude"),
+        )
+    except CrmError:
+        return []
+    return request_duplicate_candidates(
+        service_type=service_type,
+        latitude=point[0],
+        longitude=point[1],
+        now=now,
+        radius_m=PORTAL_NEARBY_M,
+    )[:PORTAL_NEARBY_SHOWN]
+
+
+def portal_followed_of(*, citizen: Citizen) -> list[ServiceRequest]:
+    """The requests the citizen follows (reported by someone else), newest first."""
+    return list(
+        ServiceRequest.objects.filter(subscriptions__citizen=citizen)
+        .select_related("service_type")
+        .only(
+            "number",
+            "status",
+            "created_at",
+            "address",
+            "service_type__name_fr",
+            "service_type__name_en",
+        )
+        .order_by("-created_at", "-id")[:ACCOUNT_REQUESTS]
+    )

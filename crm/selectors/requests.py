@@ -156,12 +156,14 @@ def request_duplicate_candidates(
     longitude: Decimal | None,
     now: datetime,
     exclude_pk: int | None = None,
+    radius_m: int | None = None,
 ) -> list[DuplicateCandidate]:
-    """Open requests of the same type within the town's radius and window, nearest first."""
+    """Open requests of the same type within `radius_m` (the town's duplicate radius by
+    default) and the town's window, nearest first."""
     if latitude is None or longitude is None:
         return []
     settings = crm_settings()
-    radius = settings.duplicate_radius_m
+    radius = radius_m or settings.duplicate_radius_m
     # A bounding box on the indexed columns first; the exact distance on the few rows left.
     dlat = Decimal(radius / 111_320)
     dlon = Decimal(radius / (111_320 * max(math.cos(math.radians(latitude)), 0.01)))

@@ -26,7 +26,8 @@ from crm.models import (
     Sector,
     ServiceRequest,
 )
-from crm.roles import ADMINISTRATOR, SUPERVISOR, Viewer
+from crm.roles import ADMINISTRATOR, CITIZEN, SUPERVISOR, Viewer
+from crm.services.citizens import IntakeContact, citizen_for_contact
 from crm.services.notifications import MessageContent, notification_write, town_of_schema
 from crm.services.portal import citizen_preferences_set
 from tenants.accounts.models import User
@@ -38,6 +39,7 @@ __all__ = [
     "alert_choices_set",
     "alert_publish",
     "alert_subscriptions_set",
+    "portal_request_follow",
     "request_subscribe",
 ]
 
@@ -194,3 +196,30 @@ def request_subscribe(*, citizen: Citizen, service_request: ServiceRequest) -> b
     except IntegrityError:
         return False
     return True
+
+
+def portal_request_follow(
+    *, viewer: Viewer, service_request: ServiceRequest, contact: IntakeContact | None
+) -> bool:
+    """The portal's "Est-ce l'une de celles-ci?": follow an open request instead of reporting
+    the same problem. A signed-in citizen follows it from their account; a visitor gives an
+    e-mail or a phone, which makes a record of their own (never someone else's, as for a
+    report). Returns False when already followed. Raises CrmError `empty_citizen` without
+    contact details, `invalid_phone`, and as `request_subscribe` does."""
+    citizen: Citizen | None
+    with transaction.atomic():
+        if viewer.role == CITIZEN and viewer.citizen is not None:
+            citizen = viewer.citizen
+        elif contact is None or not (contact.email or contact.phone):
+            raise CrmError(
+                CrmErrorCode.EMPTY_CITIZEN,
+                _(
+                    "Donnez votre courriel ou votre téléphone : c'est ainsi que la Ville vous "
+                    "avisera des suites."
+                ),
+                field="email",
+            )
+        else:
+            citizen = citizen_for_contact(contact=contact, match=False)
+        assert citizen is not None  # noqa: S101  (an e-mail or a phone was given)
+        return request_subscribe(citizen=citizen, service_request=service_request)

@@ -41,6 +41,8 @@
       latitudeField.value = latitude;
       longitudeField.value = longitude;
       place(latitude, longitude);
+      // The portal asks for the open requests near the point (htmx listens for this).
+      latitudeField.dispatchEvent(new CustomEvent("relais:place", { bubbles: true }));
     });
     latitudeField.addEventListener("change", fromFields);
     longitudeField.addEventListener("change", fromFields);
