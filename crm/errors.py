@@ -92,6 +92,7 @@ class CrmErrorCode(StrEnum):
     UNKNOWN_SOURCE = "unknown_source"
     UNREADABLE_FILE = "unreadable_file"
     USE_DEDICATED_ACTION = "use_dedicated_action"
+    WRONG_PASSWORD = "wrong_password"  # noqa: S105  (an error code, not a password)
 
 
 class CrmError(CodedError):

@@ -63,6 +63,25 @@ class CrmSettings(models.Model):
         ),
     )
 
+    # Law 25: the town's privacy policy as its portal shows it (empty: Relais's standard text,
+    # which says what the portal collects and why, with the retention period above).
+    privacy_policy_fr = models.TextField(
+        _("politique de confidentialité (français)"),
+        blank=True,
+        max_length=20000,
+        help_text=_(
+            "Le texte de la page « Confidentialité » du portail. Vide : le texte type de Relais, "
+            "qui décrit ce que le portail recueille et pourquoi. Séparez les paragraphes par une "
+            "ligne vide."
+        ),
+    )
+    privacy_policy_en = models.TextField(
+        _("politique de confidentialité (anglais)"),
+        blank=True,
+        max_length=20000,
+        help_text=_("Vide : le texte français est affiché en anglais aussi, s'il existe."),
+    )
+
     class Meta:
         verbose_name = _("paramètres des requêtes")
         verbose_name_plural = _("paramètres des requêtes")

@@ -251,3 +251,21 @@ class AlertsForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not has_sectors:
             del self.fields["sectors"]
+
+
+class AccountDeleteForm(forms.Form):
+    """Deleting one's account: the password, and a box saying the person understood."""
+
+    password = forms.CharField(
+        label=_("Votre mot de passe"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        error_messages={"required": _("Tapez votre mot de passe pour confirmer.")},
+    )
+    understood = forms.BooleanField(
+        label=_(
+            "Je comprends que mes renseignements personnels seront effacés et que je ne pourrai "
+            "plus me connecter avec ce compte."
+        ),
+        error_messages={"required": _("Cochez cette case pour confirmer.")},
+    )

@@ -23,6 +23,13 @@ urlpatterns = [
         name="account_preferences",
     ),
     path(pgettext_lazy("url", "alertes/"), views.alerts, name="alerts"),
+    path(pgettext_lazy("url", "mon-compte/mes-donnees/"), views.account_data, name="account_data"),
+    path(
+        pgettext_lazy("url", "mon-compte/supprimer/"),
+        views.account_delete,
+        name="account_delete",
+    ),
+    path(pgettext_lazy("url", "confidentialite/"), views.privacy_page, name="privacy"),
     path(pgettext_lazy("url", "reponses/"), views.answers, name="answers"),
     path(pgettext_lazy("url", "reponses/<int:pk>-<slug:slug>/"), views.answer, name="answer"),
     path(pgettext_lazy("url", "reponses/<int:pk>/avis/"), views.feedback, name="feedback"),

@@ -6,13 +6,16 @@ decides what is public (the selectors do)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from csp.decorators import csp_update
+from django.conf import settings as django_settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.http.response import HttpResponseBase
@@ -24,12 +27,13 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from crm import selectors, services
+from crm import privacy, selectors, services
 from crm.desk.once import SUBMISSION_FIELD, claimed
 from crm.errors import CrmError
 from crm.intake_forms import MAP_POLICY, contact_of, map_settings, place_error
 from crm.models import Alert, ConsentPurpose, FaqArticle, ServiceRequest, ServiceType
 from crm.portal.forms import (
+    AccountDeleteForm,
     AlertsForm,
     AnswerSearchForm,
     FeedbackForm,
@@ -700,4 +704,92 @@ def alerts(request: HttpRequest) -> HttpResponseBase:
     )
     if request.user.is_authenticated:
         response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+def privacy_page(request: HttpRequest) -> HttpResponse:
+    """Confidentialité: the town's privacy policy (its own text, or Relais's standard one that
+    says what the portal collects and why), its privacy officer and the person's rights."""
+    settings_ = selectors.crm_settings()
+    own_text = settings_.privacy_policy_fr
+    text_language = "fr"
+    if _language() == "en" and settings_.privacy_policy_en:
+        own_text, text_language = settings_.privacy_policy_en, "en"
+    return render(
+        request,
+        "portal/privacy.html",
+        {
+            "policy": own_text,
+            "policy_language": text_language,
+            "retention_years": settings_.retention_years,
+            "portal_section": "privacy",
+        },
+    )
+
+
+@require_POST
+def account_data(request: HttpRequest) -> HttpResponseBase:
+    """Download my data: everything the town holds on the person, as the Law 25 export (JSON),
+    written to the access log like every export."""
+    citizen, refusal = _signed_in_citizen(request)
+    if refusal is not None:
+        return refusal
+    with translation.override(django_settings.LANGUAGE_CODE):
+        purpose = _("Accès de la personne à ses renseignements (portail)")
+    document = privacy.citizen_export(
+        actor=acting_user(request), citizen=citizen, purpose=purpose, context="portail"
+    )
+    today = timezone.localdate()
+    response = HttpResponse(
+        json.dumps(document, ensure_ascii=False, indent=2),
+        content_type="application/json; charset=utf-8",
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="mes-donnees-{slugify(document["municipality"])}-{today}.json"'
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def account_delete(request: HttpRequest) -> HttpResponseBase:
+    """Delete my account: a confirmation page (what goes, what stays), then, with the password,
+    the records are anonymised and the person is signed out."""
+    citizen, refusal = _signed_in_citizen(request)
+    if refusal is not None:
+        return refusal
+    status = 200
+    if request.method == "POST":
+        form = AccountDeleteForm(request.POST)
+        if form.is_valid():
+            try:
+                privacy.account_self_delete(
+                    user=acting_user(request),
+                    citizen=citizen,
+                    password=form.cleaned_data["password"],
+                )
+            except CrmError as error:
+                place_error(form, error)
+            else:
+                logout(request)
+                messages.success(
+                    request,
+                    _(
+                        "Votre compte est supprimé et vos renseignements personnels sont "
+                        "effacés. Vos demandes restent, sans votre identité."
+                    ),
+                )
+                return redirect("home")
+        status = 400
+    elif request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD", "POST"])
+    else:
+        form = AccountDeleteForm()
+    response = render(
+        request,
+        "portal/account_delete.html",
+        {"form": form, "portal_section": "account"},
+        status=status,
+    )
+    response["Cache-Control"] = "private, no-store"
     return response

@@ -3,7 +3,12 @@ retention rule, and the register of confidentiality incidents. Services are keyw
 validate first, run in one transaction and are written to the access log; the access log
 itself is `crm.services.access_log_record`."""
 
-from crm.privacy.erasure import AnonymisationResult, citizen_anonymise, requests_scrub
+from crm.privacy.erasure import (
+    AnonymisationResult,
+    account_self_delete,
+    citizen_anonymise,
+    requests_scrub,
+)
 from crm.privacy.export import citizen_export
 from crm.privacy.incidents import (
     INCIDENT_FIELDS,
@@ -27,6 +32,7 @@ __all__ = [
     "AnonymisationPreview",
     "AnonymisationResult",
     "RetentionResult",
+    "account_self_delete",
     "anonymisation_preview",
     "citizen_anonymise",
     "citizen_data",

@@ -29,24 +29,31 @@ from datetime import datetime
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
+from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
-from django.db.models import Q
-from django.utils import timezone
+from django.db.models import CharField, Q, Value
+from django.db.models.functions import Cast, Concat
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from crm.errors import CrmError, CrmErrorCode
 from crm.models import (
     ANONYMISED_TEXT,
     OPEN_STATUSES,
     AccessAction,
+    AlertSubscription,
     AttributeDatatype,
     Channel,
     Citizen,
     EventKind,
     Interaction,
+    Notification,
+    NotificationStatus,
     RequestAttachment,
+    RequestSubscription,
     ServiceAttribute,
     ServiceRequest,
 )
@@ -215,6 +222,18 @@ def records_anonymise(*, citizen_ids: Sequence[int], now: datetime) -> Anonymisa
     interaction_count = Interaction.objects.filter(
         Q(citizen_id__in=citizen_ids) | Q(request_id__in=request_ids)
     ).update(summary=ANONYMISED_TEXT)
+    # The messages written to them: what they said goes, and those not yet sent never will be.
+    Notification.objects.filter(
+        citizen_id__in=citizen_ids, status=NotificationStatus.PENDING
+    ).update(status=NotificationStatus.FAILED, last_error=ANONYMISED_TEXT)
+    Notification.objects.filter(citizen_id__in=citizen_ids).update(
+        recipient=Concat(Value("anonyme-"), Cast("pk", CharField())),
+        subject=ANONYMISED_TEXT,
+        body_text=ANONYMISED_TEXT,
+        body_html="",
+    )
+    AlertSubscription.objects.filter(citizen_id__in=citizen_ids).delete()
+    RequestSubscription.objects.filter(citizen_id__in=citizen_ids).delete()
     account = "none"
     for user in User.objects.filter(citizen__pk__in=citizen_ids).order_by("pk"):
         account = _strip_account(user)
@@ -315,3 +334,41 @@ def citizen_anonymise(
         result.requests,
     )
     return result
+
+
+def account_self_delete(
+    *, user: User, citizen: Citizen, password: str, now: datetime | None = None
+) -> AnonymisationResult:
+    """A citizen deletes their own account from the portal: the password confirms it is them,
+    then their records are anonymised as `citizen_anonymise` does (the account is deactivated,
+    their requests stay without their identity). Raises CrmError `wrong_password`, and
+    `open_requests` (409) while a request of theirs is still being handled."""
+    if not password or not user.check_password(password):
+        raise CrmError(
+            CrmErrorCode.WRONG_PASSWORD,
+            _("Ce mot de passe n'est pas celui de votre compte."),
+            field="password",
+        )
+    with translation.override(settings.LANGUAGE_CODE):
+        reason = _("Suppression du compte par la personne (portail)")
+    try:
+        return citizen_anonymise(
+            actor=user, citizen=citizen, reason=reason, context="portail", now=now
+        )
+    except CrmError as error:
+        if error.code != CrmErrorCode.OPEN_REQUESTS:
+            raise
+        open_count = ServiceRequest.objects.filter(
+            citizen_id__in=citizen_record_group(citizen=citizen), status__in=OPEN_STATUSES
+        ).count()
+        raise CrmError(
+            CrmErrorCode.OPEN_REQUESTS,
+            ngettext(
+                "Vous avez {count} demande en cours : la Ville a besoin de vos coordonnées pour "
+                "la traiter. Vous pourrez supprimer votre compte quand elle sera terminée.",
+                "Vous avez {count} demandes en cours : la Ville a besoin de vos coordonnées pour "
+                "les traiter. Vous pourrez supprimer votre compte quand elles seront terminées.",
+                open_count,
+            ).format(count=open_count),
+            status=409,
+        ) from error

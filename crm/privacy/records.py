@@ -17,19 +17,23 @@ from django.utils import timezone
 from crm.models import (
     OPEN_STATUSES,
     AccessLog,
+    AlertSubscription,
     Citizen,
     CitizenChange,
     CitizenMerge,
     Consent,
     Interaction,
+    Notification,
     RequestEvent,
+    RequestSubscription,
     ServiceRequest,
 )
 from tenants.accounts.models import User
 from tenants.models import Municipality
 
 EXPORT_FORMAT = "relais.citizen-export"
-EXPORT_VERSION = 1
+# 2: followed requests, alert subscriptions and the messages sent to the person.
+EXPORT_VERSION = 2
 MAX_MERGE_DEPTH = 10
 
 
@@ -303,6 +307,44 @@ def citizen_data(*, citizen: Citizen) -> dict[str, Any]:
             .order_by("recorded_at", "pk")
         ],
         "requests": [_request(service_request) for service_request in requests],
+        "followed_requests": [
+            {
+                "citizen": followed.citizen_id,
+                "number": followed.request.number,
+                "followed_at": _value(followed.created_at),
+            }
+            for followed in RequestSubscription.objects.filter(citizen_id__in=group)
+            .select_related("request")
+            .order_by("created_at", "pk")
+        ],
+        "alert_subscriptions": [
+            {
+                "citizen": subscription.citizen_id,
+                "topic": subscription.topic.code,
+                "sector": subscription.sector.code if subscription.sector else None,
+                "subscribed_at": _value(subscription.created_at),
+            }
+            for subscription in AlertSubscription.objects.filter(citizen_id__in=group)
+            .select_related("topic", "sector")
+            .order_by("created_at", "pk")
+        ],
+        "messages": [
+            {
+                "citizen": message.citizen_id,
+                "kind": message.kind,
+                "channel": message.channel,
+                "recipient": message.recipient,
+                "language": message.language,
+                "subject": message.subject,
+                "text": message.body_text,
+                "status": message.status,
+                "written_at": _value(message.created_at),
+                "sent_at": _value(message.sent_at),
+            }
+            for message in Notification.objects.filter(citizen_id__in=group).order_by(
+                "created_at", "pk"
+            )
+        ],
         "interactions": [_interaction(interaction) for interaction in interactions],
         "accounts": [_account(user) for user in accounts],
         "access_log": [

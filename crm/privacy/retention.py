@@ -25,6 +25,8 @@ from crm.models import (
     Citizen,
     Consent,
     Interaction,
+    Notification,
+    NotificationStatus,
     ServiceRequest,
 )
 from crm.privacy.erasure import records_anonymise, requests_scrub
@@ -112,6 +114,13 @@ def retention_apply(*, now: datetime | None = None) -> RetentionResult:
             .update(summary=ANONYMISED_TEXT, citizen=None)
         )
 
+    # The copies of the messages sent to people: nothing needs them after the retention period.
+    messages, _deleted = (
+        Notification.objects.filter(created_at__lt=cutoff)
+        .exclude(status__in=[NotificationStatus.PENDING, NotificationStatus.SENDING])
+        .delete()
+    )
+
     with translation.override(settings.LANGUAGE_CODE):
         reason = _("Durée de conservation écoulée ({years} ans)").format(years=years)
     citizens = 0
@@ -133,11 +142,12 @@ def retention_apply(*, now: datetime | None = None) -> RetentionResult:
             )
         citizens += 1
     logger.info(
-        "retention applied: years=%s requests=%s interactions=%s citizens=%s",
+        "retention applied: years=%s requests=%s interactions=%s citizens=%s messages=%s",
         years,
         requests,
         interactions,
         citizens,
+        messages,
     )
     return RetentionResult(
         cutoff=cutoff, requests=requests, interactions=interactions, citizens=citizens

@@ -26,6 +26,8 @@ CRM_SETTINGS_FIELDS = (
     "duplicate_window_days",
     "sla_warning_ratio",
     "retention_years",
+    "privacy_policy_fr",
+    "privacy_policy_en",
 )
 
 

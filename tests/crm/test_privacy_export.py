@@ -86,7 +86,7 @@ def test_the_document_holds_everything_on_the_person(laval, person):
             context="admin",
         )
 
-    assert (document["format"], document["version"]) == ("relais.citizen-export", 1)
+    assert (document["format"], document["version"]) == ("relais.citizen-export", 2)
     assert document["municipality"] == "Ville de Laval"
     citizen = document["citizen"]
     assert (citizen["id"], citizen["first_name"], citizen["last_name"], citizen["email"]) == (

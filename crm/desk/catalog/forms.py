@@ -139,6 +139,10 @@ class SettingsForm(forms.ModelForm):
     class Meta:
         model = CrmSettings
         fields = services.CRM_SETTINGS_FIELDS
+        widgets = {
+            "privacy_policy_fr": forms.Textarea(attrs={"rows": 12}),
+            "privacy_policy_en": forms.Textarea(attrs={"rows": 12}),
+        }
 
     def service_fields(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in services.CRM_SETTINGS_FIELDS}
