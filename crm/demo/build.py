@@ -19,10 +19,12 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
-from crm import services
+from crm import selectors, services
 from crm.demo.catalog_data import CATEGORIES, DEPARTMENTS, SECTORS, SERVICE_TYPES
 from crm.demo.faq_data import ARTICLES
 from crm.models import (
+    AlertSubscription,
+    AlertTopic,
     BusinessCalendar,
     Citizen,
     ClosureDay,
@@ -40,6 +42,7 @@ from crm.models import (
     SlaUnit,
     fold_text,
 )
+from crm.roles import SUPERVISOR, Viewer
 from crm.services import notifications_paused, staff_role_set
 from tenants.accounts.models import User
 from tenants.accounts.services import account_email_verify
@@ -181,8 +184,16 @@ def _catalog() -> None:
         ServiceCategory.objects.update_or_create(
             code=code, defaults={"name_fr": fr, "name_en": en, "order": order}
         )
-    for code, name in SECTORS:
-        Sector.objects.update_or_create(code=code, defaults={"name_fr": name, "name_en": name})
+    for code, name, (west, south, east, north) in SECTORS:
+        ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+        Sector.objects.update_or_create(
+            code=code,
+            defaults={
+                "name_fr": name,
+                "name_en": name,
+                "boundary": {"type": "Polygon", "coordinates": [ring]},
+            },
+        )
     departments = {d.code: d for d in Department.objects.all()}
     categories = {c.code: c for c in ServiceCategory.objects.all()}
     for (
@@ -455,7 +466,6 @@ def _requests(
     types = list(
         ServiceType.objects.exclude(kind="information").prefetch_related("attributes__values")
     )
-    sectors = list(Sector.objects.all())
     outcomes, weights = zip(*OUTCOMES, strict=True)
     created: list[ServiceRequest] = []
     # Oldest first, so that numbers follow dates as they would have.
@@ -474,7 +484,7 @@ def _requests(
             address=f"{rng.randint(10, 4999)}, {rng.choice(place.streets)}" if located else "",
             latitude=Decimal(f"{rng.uniform(*place.latitudes):.6f}") if located else None,
             longitude=Decimal(f"{rng.uniform(*place.longitudes):.6f}") if located else None,
-            sector=rng.choice(sectors) if located and sectors else None,
+            # A placed request gets the sector whose boundary holds it (`request_create`).
             attributes=_answers(service_type, when, rng),
             now=when,
         )
@@ -589,6 +599,44 @@ def _interactions(
             )
 
 
+def _alerts(staff: list[User], citizen: Citizen, now: datetime) -> None:
+    """The demo citizen follows collections and road works in their district, and a recent
+    alert is in force (published by the environment supervisor) when none is."""
+    collections = AlertTopic.objects.get(code="collectes")
+    road_works = AlertTopic.objects.get(code="travaux-routiers")
+    chomedey = Sector.objects.get(code="chomedey")
+    if not AlertSubscription.objects.filter(citizen=citizen).exists():
+        services.alert_choices_set(
+            actor=None,
+            citizen=citizen,
+            topics=[collections, road_works],
+            sectors=[chomedey],
+            channel="email",
+        )
+    if selectors.alerts_current(now=now):
+        return
+    publisher = next(user for user in staff if user.email.startswith("environnement@"))
+    services.alert_publish(
+        actor=publisher,
+        viewer=Viewer(user=publisher, role=SUPERVISOR),
+        topic=collections,
+        sectors=[chomedey, Sector.objects.get(code="laval-des-rapides")],
+        title_fr="Collecte des résidus verts reportée au lendemain",
+        title_en="Yard waste pickup moved to the next day",
+        body_fr=(
+            "En raison de la pluie verglaçante, la collecte des résidus verts prévue aujourd'hui "
+            "à Chomedey et à Laval-des-Rapides aura lieu demain. Laissez vos sacs en bordure de "
+            "rue."
+        ),
+        body_en=(
+            "Because of freezing rain, today's yard waste pickup in Chomedey and "
+            "Laval-des-Rapides will take place tomorrow. Leave your bags at the curb."
+        ),
+        ends_at=now + timedelta(days=2),
+        now=now - timedelta(hours=3),
+    )
+
+
 def build_crm_demo(
     *,
     domain: str = "laval.localhost",
@@ -611,6 +659,8 @@ def build_crm_demo(
         _citizen_account(domain, citizens[0])
         _requests(rng, place, citizens, staff, now)
         _interactions(rng, place, citizens, staff, now)
+        if with_catalog:
+            _alerts(staff, citizens[0], now)
     return CrmDemoCounts(
         departments=Department.objects.count(),
         service_types=ServiceType.objects.count(),

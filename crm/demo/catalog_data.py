@@ -33,17 +33,19 @@ CATEGORIES = [
     ("information", "Renseignements", "Information"),
 ]
 
+# Simplified boundaries for the demo (longitude and latitude of the south-west and north-east
+# corners): two rows of five districts, west to east, that tile the demo's box of requests.
 SECTORS = [
-    ("chomedey", "Chomedey"),
-    ("laval-des-rapides", "Laval-des-Rapides"),
-    ("pont-viau", "Pont-Viau"),
-    ("vimont", "Vimont"),
-    ("sainte-rose", "Sainte-Rose"),
-    ("fabreville", "Fabreville"),
-    ("duvernay", "Duvernay"),
-    ("saint-francois", "Saint-François"),
-    ("sainte-dorothee", "Sainte-Dorothée"),
-    ("auteuil", "Auteuil"),
+    ("sainte-dorothee", "Sainte-Dorothée", (-73.88, 45.50, -73.80, 45.58)),
+    ("chomedey", "Chomedey", (-73.80, 45.50, -73.74, 45.58)),
+    ("laval-des-rapides", "Laval-des-Rapides", (-73.74, 45.50, -73.69, 45.58)),
+    ("pont-viau", "Pont-Viau", (-73.69, 45.50, -73.64, 45.58)),
+    ("duvernay", "Duvernay", (-73.64, 45.50, -73.56, 45.58)),
+    ("fabreville", "Fabreville", (-73.88, 45.58, -73.80, 45.66)),
+    ("sainte-rose", "Sainte-Rose", (-73.80, 45.58, -73.74, 45.66)),
+    ("vimont", "Vimont", (-73.74, 45.58, -73.69, 45.66)),
+    ("auteuil", "Auteuil", (-73.69, 45.58, -73.64, 45.66)),
+    ("saint-francois", "Saint-François", (-73.64, 45.58, -73.56, 45.66)),
 ]
 
 # Attribute: (code, label_fr, label_en, datatype, required, [(key, fr, en), ...])

@@ -12,14 +12,18 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from crm.models import (
+    Alert,
+    AlertSubscription,
     Citizen,
     Department,
     FaqArticle,
     Interaction,
+    Sector,
     ServiceRequest,
     ServiceType,
     StaffProfile,
 )
+from crm.selectors import alerts_current
 from onboarding.demo import DEMO_PASSWORD, TOWNS, DemoAccount, build_demo
 from onboarding.models import AuditEntry, OnboardingProject
 from tenants.accounts.models import User
@@ -126,6 +130,21 @@ def test_demo_builds_the_platform_laval_and_levis_and_is_idempotent():
             "cancelled",
             "duplicate",
         }
+        # Districts with boundaries: a placed request gets the one that holds it.
+        assert Sector.objects.filter(boundary__isnull=False).count() == 10
+        placed = ServiceRequest.objects.filter(latitude__isnull=False)
+        assert placed.filter(sector__isnull=True).count() == 0
+        # A recent alert in force, and the demo citizen follows collections in Chomedey.
+        assert [a.title_fr for a in alerts_current(now=timezone.now())] == [
+            "Collecte des résidus verts reportée au lendemain"
+        ]
+        assert set(
+            AlertSubscription.objects.filter(
+                citizen__account__email="citoyenne@laval.localhost"
+            ).values_list("topic__code", "sector__code")
+        ) == {("collectes", "chomedey"), ("travaux-routiers", "chomedey")}
+    with schema_context("levis"):
+        assert not Alert.objects.exists()
 
 
 def test_demo_creates_missing_towns_through_the_provisioning_service():
