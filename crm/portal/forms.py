@@ -241,7 +241,7 @@ class AlertsForm(forms.Form):
         help_text=_("Aucun secteur coché : les alertes de toute la ville."),
     )
     channel = forms.ChoiceField(
-        label=_("Recevoir les alertes"),
+        label=_("Comment les recevoir"),
         choices=CHANNEL_CHOICES,
         widget=forms.RadioSelect,
         error_messages={"required": _("Choisissez comment recevoir les alertes.")},

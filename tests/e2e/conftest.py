@@ -24,6 +24,9 @@ from django.core.servers.basehttp import ThreadedWSGIServer
 from django.core.wsgi import get_wsgi_application
 from django.db import connections
 
+# The portal's shared fixtures (`portal_town`, `citizen_account`).
+from tests.e2e.portal import citizen_account, portal_town  # noqa: F401
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 # Playwright's sync API runs an event loop in this thread; the Django code it shares the thread
