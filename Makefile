@@ -68,6 +68,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/provisioning.py
 	$(PY) bench/intake.py
 	$(PY) bench/desk.py
+	$(PY) bench/portal.py
 
 db-stop: $(VENV)/.installed
 	$(PY) -c 'from pathlib import Path; from shared_config.embedded_db import stop_embedded_database as s; s(Path(".data"))'

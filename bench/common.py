@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import os
+import platform
+import shutil
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -78,3 +82,63 @@ def prepare(database_url: str) -> None:
     subprocess.run(shared, env=env, cwd=ROOT, check=True)
     subprocess.run([sys.executable, "-c", MIGRATE_TOWNS], env=env, cwd=ROOT, check=True)
     subprocess.run([sys.executable, "-c", SETUP], env=env, cwd=ROOT, check=True)
+
+
+def load_options(description: str | None) -> argparse.Namespace:
+    """The options of a load benchmark (`--duration`, `--rounds`); exits when wrk is missing."""
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per measure")
+    parser.add_argument("--rounds", type=int, default=3)
+    options = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is missing: apt-get install wrk (make bench does it)")
+    return options
+
+
+def server_environment(extra: dict[str, str], *, static: bool = False) -> dict[str, str]:
+    """The bench database migrated, and the environment its gunicorn runs with (this process
+    takes it too); `static`: the pages' files collected as production serves them (hashed
+    names, compressed copies)."""
+    database_url = bench_database_url()
+    prepare(database_url)
+    env = child_env(database_url, **extra)
+    os.environ.update(env)
+    if static:
+        subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), "collectstatic", "--noinput", "-v", "0"],
+            env=env,
+            cwd=ROOT,
+            check=True,
+        )
+    return env
+
+
+def start_gunicorn(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    """The product's WSGI application under gunicorn, 2 sync workers, on loopback `port`."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "shared_config.wsgi:application", "--workers", "2",
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
+        env=env,
+        cwd=ROOT,
+    )  # fmt: skip
+
+
+def medians(samples: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """Each mode's median over its rounds, per metric."""
+    return {
+        name: {
+            metric: statistics.median(sample[metric] for sample in values)
+            for metric in ("rps", "p50_ms", "p95_ms", "p99_ms")
+        }
+        for name, values in samples.items()
+    }
+
+
+def run_header() -> dict[str, str]:
+    """The machine and the command, at the top of every result file."""
+    return {
+        "machine": f"{platform.node()} · {os.cpu_count()} CPU · {platform.python_version()}",
+        "command": " ".join(sys.argv),
+    }

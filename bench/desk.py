@@ -21,13 +21,7 @@ Targets (issue 11): queue p95 < 60 ms, desk search p95 < 30 ms, dashboard p95 < 
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import platform
-import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +32,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import HOST, bench_database_url, child_env, prepare  # noqa: E402
+from bench.common import (  # noqa: E402
+    HOST,
+    load_options,
+    medians,
+    run_header,
+    server_environment,
+    start_gunicorn,
+)
 from bench.intake import lua_script, setup_town, wrk  # noqa: E402
 from bench.routing import free_port  # noqa: E402
 
@@ -230,37 +231,14 @@ def wait_ready(port: int, timeout: float = 30.0) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
-    )
-    parser.add_argument("--duration", type=int, default=10, help="seconds of load per measure")
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is missing: apt-get install wrk (make bench does it)")
-
-    database_url = bench_database_url()
-    prepare(database_url)
-    env = child_env(database_url, **ENV)
-    os.environ.update(env)
-    # The pages' static files as production serves them (hashed names: the manifest).
-    subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "collectstatic", "--noinput", "-v", "0"],
-        env=env,
-        cwd=ROOT,
-        check=True,
-    )
+    args = load_options(__doc__)
+    env = server_environment(ENV, static=True)
     setup_town()  # the intake bench's catalog and exactly 100,000 requests
     cookie = setup_desk()
     selected = modes(cookie)
 
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "shared_config.wsgi:application", "--workers", "2",
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
-        env=env,
-        cwd=ROOT,
-    )  # fmt: skip
+    server = start_gunicorn(env, port)
     samples: dict[str, list[dict[str, float]]] = {name: [] for name in selected}
     try:
         wait_ready(port)
@@ -287,17 +265,10 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
 
-    median = {
-        name: {
-            metric: statistics.median(sample[metric] for sample in values)
-            for metric in ("rps", "p50_ms", "p95_ms", "p99_ms")
-        }
-        for name, values in samples.items()
-    }
+    median = medians(samples)
     verdicts = {name: median[name]["p95_ms"] < target for name, target in TARGETS_MS.items()}
     result = {
-        "machine": f"{platform.node()} · {os.cpu_count()} CPU · {platform.python_version()}",
-        "command": " ".join(sys.argv),
+        **run_header(),
         "town": {"requests": 100_000, "citizens": CITIZENS, "interactions": INTERACTIONS},
         "median": median,
         "samples": samples,

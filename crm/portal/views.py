@@ -681,11 +681,14 @@ def alerts(request: HttpRequest) -> HttpResponseBase:
         return HttpResponseNotAllowed(["GET", "HEAD", "POST"])
     elif citizen is not None:
         chosen = selectors.alert_subscriptions_of(citizen=citizen)
+        channel = selectors.portal_preferences_of(citizen=citizen)[ConsentPurpose.ALERTS]
+        if not chosen.topics and channel == "none":
+            channel = "email"  # a first choice of topics: by e-mail unless they say otherwise
         form = _alerts_form(
             initial={
                 "topics": sorted(chosen.topics),
                 "sectors": sorted(chosen.sectors),
-                "channel": selectors.portal_preferences_of(citizen=citizen)[ConsentPurpose.ALERTS],
+                "channel": channel,
             }
         )
     response = render(
