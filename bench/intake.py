@@ -215,6 +215,9 @@ def setup_town() -> str:
                 "crm_servicerequest WHERE NOT (channel_detail = ANY(%s)))",
                 [keep],
             )
+            # Their deferred foreign-key checks run now: a table with pending checks cannot be
+            # altered below.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             # The timeline is append-only (a trigger); only this bench's own rows are removed.
             cursor.execute(
                 "ALTER TABLE crm_requestevent DISABLE TRIGGER crm_requestevent_append_only"

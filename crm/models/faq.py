@@ -109,6 +109,12 @@ class FaqArticle(Bilingual, Provenance, UpstreamTracked):
         indexes = [
             GinIndex(fields=["search_vector"], name="faq_search_idx"),
             GinIndex(fields=["question_vector"], name="faq_question_idx"),
+            # The portal's answers by question (its home page, before anyone read any).
+            models.Index(
+                fields=["question_fr", "id"],
+                name="faq_public_by_question_idx",
+                condition=models.Q(audience="public", status="published"),
+            ),
         ]
 
     def __str__(self) -> str:

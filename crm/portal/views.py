@@ -17,6 +17,7 @@ from django.conf import settings as django_settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -25,7 +26,7 @@ from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm import privacy, selectors, services
 from crm.desk.once import SUBMISSION_FIELD, claimed
@@ -424,7 +425,12 @@ def report_nearby(request: HttpRequest, code: str) -> HttpResponse:
     return response
 
 
+# The contact fields a follower gives: the only errors their refused form shows.
+FOLLOW_FIELDS = frozenset({"email", "phone", "first_name", "last_name"})
+
+
 @require_POST
+@csp_update(MAP_POLICY)  # type: ignore[arg-type]
 def report_follow(request: HttpRequest, code: str) -> HttpResponseBase:
     """ "Est-ce l'une de celles-ci?": the report form sent by the button of a nearby request
     (`suivre`: its number); the citizen follows that request instead of filing another."""
@@ -432,7 +438,11 @@ def report_follow(request: HttpRequest, code: str) -> HttpResponseBase:
     if service_type is None:
         raise Http404
     form = ReportForm(request.POST, service_type=service_type)
-    form.is_valid()  # only the contact details and the point are used; each field is checked
+    # Only the contact details and the point are used: what else is still missing or wrong in
+    # the report does not concern someone who follows another request instead.
+    form.is_valid()
+    for name in [name for name in form.errors if name not in FOLLOW_FIELDS]:
+        del form.errors[name]
     nearby = _nearby(service_type, request.POST.get("latitude"), request.POST.get("longitude"))
     number = request.POST.get("suivre", "")
     with claimed(request, request.POST.get(SUBMISSION_FIELD, "")) as claim:
@@ -731,17 +741,24 @@ def privacy_page(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def account_data(request: HttpRequest) -> HttpResponseBase:
-    """Download my data: everything the town holds on the person, as the Law 25 export (JSON),
-    written to the access log like every export."""
+    """Download my data (a POST from « Mon compte »): everything the town holds on the person,
+    as the Law 25 export (JSON) without what concerns others, written to the access log like
+    every export. A GET (back from signing in) leads to the button."""
     citizen, refusal = _signed_in_citizen(request)
     if refusal is not None:
         return refusal
+    if request.method != "POST":
+        return redirect(f"{reverse('portal:account')}#mes-renseignements")
     with translation.override(django_settings.LANGUAGE_CODE):
         purpose = _("Accès de la personne à ses renseignements (portail)")
     document = privacy.citizen_export(
-        actor=acting_user(request), citizen=citizen, purpose=purpose, context="portail"
+        actor=acting_user(request),
+        citizen=citizen,
+        purpose=purpose,
+        context="portail",
+        for_person=True,
     )
     today = timezone.localdate()
     response = HttpResponse(
@@ -755,6 +772,21 @@ def account_data(request: HttpRequest) -> HttpResponseBase:
     return response
 
 
+# The password that confirms a deletion may be tried this many times per quarter of an hour.
+DELETE_ATTEMPTS, DELETE_WINDOW_SECONDS = 5, 15 * 60
+
+
+def _delete_attempt_allowed(request: HttpRequest) -> bool:
+    """Count this attempt in the shared cache (per town, by its key function, and per account)."""
+    key = f"portail-suppression:{request.user.pk}"
+    cache.add(key, 0, DELETE_WINDOW_SECONDS)
+    try:
+        return cache.incr(key) <= DELETE_ATTEMPTS
+    except ValueError:  # expired between the two calls: a new window
+        cache.set(key, 1, DELETE_WINDOW_SECONDS)
+        return True
+
+
 def account_delete(request: HttpRequest) -> HttpResponseBase:
     """Delete my account: a confirmation page (what goes, what stays), then, with the password,
     the records are anonymised and the person is signed out."""
@@ -764,7 +796,12 @@ def account_delete(request: HttpRequest) -> HttpResponseBase:
     status = 200
     if request.method == "POST":
         form = AccountDeleteForm(request.POST)
-        if form.is_valid():
+        if not _delete_attempt_allowed(request):
+            form.add_error(
+                None,
+                _("Trop d'essais : attendez 15 minutes avant de confirmer de nouveau."),
+            )
+        elif form.is_valid():
             try:
                 privacy.account_self_delete(
                     user=acting_user(request),

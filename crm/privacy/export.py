@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 
 from crm.models import AccessAction, Citizen, ServiceRequest
-from crm.privacy.records import citizen_data, citizen_record_group
+from crm.privacy.records import citizen_data, citizen_record_group, person_copy
 from crm.services import access_log_record
 from tenants.accounts.models import User
 
@@ -16,10 +16,17 @@ logger = logging.getLogger(__name__)
 
 
 def citizen_export(
-    *, actor: User | None, citizen: Citizen, purpose: str, context: str
+    *,
+    actor: User | None,
+    citizen: Citizen,
+    purpose: str,
+    context: str,
+    for_person: bool = False,
 ) -> dict[str, Any]:
     """The person's data as a JSON-ready document (see `citizen_data`). The export is written
     to the access log first, with its purpose, so the document lists its own export.
+    `for_person`: the copy the person downloads themself, without the review of the privacy
+    officer (see `person_copy`: nothing about other people or the staff).
 
     Raises CrmError `purpose_required` without a purpose (and then nothing is logged)."""
     with transaction.atomic():
@@ -35,5 +42,7 @@ def citizen_export(
             details=f"JSON, {len(group)} fiche(s), {requests} requête(s)",
         )
         document = citizen_data(citizen=kept)
+        if for_person:
+            document = person_copy(document)
     logger.info("citizen exported: citizen=%s", kept.pk)
     return document

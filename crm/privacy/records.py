@@ -24,9 +24,11 @@ from crm.models import (
     Consent,
     Interaction,
     Notification,
+    RequestAttachment,
     RequestEvent,
     RequestSubscription,
     ServiceRequest,
+    Visibility,
 )
 from tenants.accounts.models import User
 from tenants.models import Municipality
@@ -68,7 +70,8 @@ def citizen_requests(*, citizen_ids: list[int]) -> list[ServiceRequest]:
             Prefetch(
                 "events",
                 queryset=RequestEvent.objects.select_related("actor").order_by("created_at", "id"),
-            )
+            ),
+            Prefetch("attachments", queryset=RequestAttachment.objects.order_by("id")),
         )
         .order_by("created_at", "id")
     )
@@ -197,6 +200,16 @@ def _request(service_request: ServiceRequest) -> dict[str, Any]:
         "closed_at": _value(service_request.closed_at),
         "anonymised_at": _value(service_request.anonymised_at),
         "timeline": [_event(event) for event in service_request.events.all()],
+        # The files themselves stay in the town's private storage: what they are, not their bytes.
+        "attachments": [
+            {
+                "name": attachment.original_name,
+                "content_type": attachment.content_type,
+                "size": attachment.size,
+                "added_at": _value(attachment.uploaded_at),
+            }
+            for attachment in service_request.attachments.all()
+        ],
         "satisfaction": _satisfaction(service_request),
     }
 
@@ -362,3 +375,45 @@ def citizen_data(*, citizen: Citizen) -> dict[str, Any]:
             .order_by("accessed_at", "pk")
         ],
     }
+
+
+# What a person downloads themself (the portal) leaves out what the town holds about others: the
+# internal timeline (staff notes), contacts about their requests made by other people, and who
+# among the staff did what ("ville" instead of an employee's address).
+STAFF = "ville"
+
+
+def person_copy(document: dict[str, Any]) -> dict[str, Any]:
+    """The export `document` as its person downloads it without review (see STAFF)."""
+    own = {account["email"] for account in document["accounts"]}
+    records = {document["citizen"]["id"]} | {r["id"] for r in document["merged_records"]}
+
+    def who(email: str | None) -> str | None:
+        return email if email is None or email in own else STAFF
+
+    copy = dict(document, audience="person")
+    copy["requests"] = [
+        dict(
+            request,
+            assignee=None,
+            timeline=[
+                dict(event, actor=who(event["actor"]))
+                for event in request["timeline"]
+                if event["visibility"] == Visibility.PUBLIC
+            ],
+        )
+        for request in document["requests"]
+    ]
+    copy["interactions"] = [
+        dict(interaction, agent=who(interaction["agent"]))
+        for interaction in document["interactions"]
+        if interaction["citizen"] in records
+    ]
+    for key, field in (
+        ("merges", "actor"),
+        ("changes", "actor"),
+        ("consents", "recorded_by"),
+        ("access_log", "actor"),
+    ):
+        copy[key] = [dict(row, **{field: who(row[field])}) for row in document[key]]
+    return copy

@@ -10,8 +10,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.core.cache import cache
+from django.db.models import Count, Q, Sum
 
 from crm.errors import CrmError
 from crm.location import coordinate_parse
@@ -81,8 +81,13 @@ def portal_categories() -> list[PortalCategory]:
     number of answers. One query."""
     categories = (
         ServiceCategory.objects.annotate(
+            # On the joined rows themselves: an IN over the whole bank grows with its size.
             answers=Count(
-                "faq_articles", filter=Q(faq_articles__in=FaqArticle.objects.filter(_public()))
+                "faq_articles",
+                filter=Q(
+                    faq_articles__audience=FaqAudience.PUBLIC,
+                    faq_articles__status=FaqStatus.PUBLISHED,
+                ),
             )
         )
         .filter(answers__gt=0)
@@ -104,23 +109,36 @@ def portal_answers_in(*, category: ServiceCategory) -> list[FaqArticle]:
     )
 
 
+# The most read answers change slowly: counted again at most this often.
+POPULAR_CACHE_SECONDS = 600
+
+
 def portal_popular_answers(*, today: date, limit: int = 6) -> list[FaqArticle]:
-    """The public answers read most over the last PORTAL_POPULAR_DAYS days, most read first; a
-    town whose answers nobody read yet gets its answers by question. One query."""
-    readings = (
-        FaqConsultation.objects.filter(
-            article=OuterRef("pk"), day__gt=today - timedelta(days=PORTAL_POPULAR_DAYS)
+    """The public answers read most over the last PORTAL_POPULAR_DAYS days, most read first,
+    then (a town whose answers few read yet) the others by question. Two queries at most: the
+    readings of the period are summed first, so the bank's size does not matter, and kept
+    POPULAR_CACHE_SECONDS in the shared cache (per town: the cache's keys hold the schema), as
+    every visit to the home page asks for them."""
+    key = f"portail-populaires:{today.isoformat()}:{limit}"
+    top: list[int] | None = cache.get(key)
+    if top is None:
+        top = list(
+            FaqConsultation.objects.filter(
+                day__gt=today - timedelta(days=PORTAL_POPULAR_DAYS),
+                article__in=FaqArticle.objects.filter(_public()),
+            )
+            .values("article")
+            .annotate(total=Sum("count"))
+            .order_by("-total", "article__question_fr", "article")
+            .values_list("article", flat=True)[:limit]
         )
-        .values("article")
-        .annotate(total=Sum("count"))
-        .values("total")
-    )
-    return list(
-        FaqArticle.objects.filter(_public())
-        .defer("search_vector", "question_vector")
-        .annotate(readings=Coalesce(Subquery(readings, output_field=IntegerField()), 0))
-        .order_by("-readings", "question_fr", "pk")[:limit]
-    )
+        cache.set(key, top, POPULAR_CACHE_SECONDS)
+    answers = FaqArticle.objects.filter(_public()).defer("search_vector", "question_vector")
+    read = {article.pk: article for article in answers.filter(pk__in=top)} if top else {}
+    chosen = [read[pk] for pk in top if pk in read]
+    if len(chosen) < limit:
+        chosen += answers.exclude(pk__in=top).order_by("question_fr", "pk")[: limit - len(chosen)]
+    return chosen
 
 
 def portal_answer(*, pk: int) -> FaqArticle | None:

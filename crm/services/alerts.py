@@ -141,6 +141,8 @@ def alert_subscriptions_set(
     chosen: list[Sector | None] = list(sectors) or [None]
     topics = list(topics)
     with transaction.atomic():
+        # Two saves at once (a double click) replace the subscriptions one after the other.
+        Citizen.objects.select_for_update().filter(pk=citizen.pk).first()
         AlertSubscription.objects.filter(citizen=citizen).delete()
         return AlertSubscription.objects.bulk_create(
             AlertSubscription(citizen=citizen, topic=topic, sector=sector)
@@ -158,7 +160,8 @@ def alert_choices_set(
     channel: str,
 ) -> list[AlertSubscription]:
     """The portal's alerts form, in one transaction: the channel the citizen chooses for alerts
-    (a consent, as `citizen_preferences_set` records it) and the topics and sectors they follow.
+    (a consent, as `citizen_preferences_set` records it; withdrawn when no topic is chosen) and
+    the topics and sectors they follow.
     Raises CrmError `invalid_channel` for topics chosen with no channel, and as
     citizen_preferences_set does (`invalid_phone` for text messages without a number)."""
     topics = list(topics)
@@ -168,6 +171,8 @@ def alert_choices_set(
             _("Choisissez le courriel ou le texto pour recevoir ces alertes."),
             field="channel",
         )
+    if not topics:
+        channel = "none"  # nothing followed: the consent to alerts is withdrawn
     with transaction.atomic():
         try:
             citizen_preferences_set(
@@ -221,5 +226,11 @@ def portal_request_follow(
             )
         else:
             citizen = citizen_for_contact(contact=contact, match=False)
-        assert citizen is not None  # noqa: S101  (an e-mail or a phone was given)
+            assert citizen is not None  # noqa: S101  (an e-mail or a phone was given)
+            # Their consent, by the channel they gave (the e-mail when they gave both).
+            citizen_preferences_set(
+                actor=None,
+                citizen=citizen,
+                choices={ConsentPurpose.REQUEST_FOLLOW_UP: "email" if citizen.email else "sms"},
+            )
         return request_subscribe(citizen=citizen, service_request=service_request)

@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -211,7 +212,9 @@ def request_event_notify(*, event: RequestEvent) -> list[Notification]:
                 kind=kind,
                 event=event,
                 town=town,
-                content_for=lambda language: _for_follower(event, kind, town),
+                content_for=partial(
+                    _for_follower, event, kind, town, has_account=follower.account_id is not None
+                ),
             )
             if message is not None:
                 written.append(message)
@@ -283,9 +286,13 @@ def _for_author(
     return content
 
 
-def _for_follower(event: RequestEvent, kind: str, town: Municipality) -> MessageContent:
+def _for_follower(
+    event: RequestEvent, kind: str, town: Municipality, language: str, *, has_account: bool
+) -> MessageContent:
+    """A follower's message: the new status, never the replies nor the tracking link (the
+    request is someone else's); the account's list of followed requests for those who have one."""
     service_request = event.request
-    return MessageContent(
+    content = MessageContent(
         subject=_("Une demande que vous suivez, n° {number} : {status}").format(
             number=service_request.number, status=service_request.get_status_display().lower()
         ),
@@ -296,10 +303,12 @@ def _for_follower(event: RequestEvent, kind: str, town: Municipality) -> Message
             ),
             status_words(service_request),
         ],
-        action_label=_("Mes demandes"),
-        action_url=town_url(town, reverse("portal:account")),
         reason=_(
-            "Vous recevez ce message parce que vous suivez cette demande depuis votre compte "
-            "de {town}."
+            "Vous recevez ce message parce que vous avez choisi de suivre cette demande sur le "
+            "portail de {town}."
         ).format(town=town.public_name),
     )
+    if has_account:
+        content.action_label = _("Mes demandes")
+        content.action_url = town_url(town, f"{reverse('portal:account')}#suivies")
+    return content

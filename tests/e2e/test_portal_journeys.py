@@ -124,6 +124,21 @@ def test_the_same_in_english(page, live_port, portal_town, mailbox):
     assert axe_violations(page) == []
 
 
+def test_enter_in_a_field_sends_the_report_even_with_requests_nearby(page, live_port, portal_town):
+    email = f"entree@{CITIZEN_DOMAIN}"
+    page.goto(_url(live_port, "/signaler/e2e-nid-de-poule/"))
+    box = page.locator("#carte").bounding_box()
+    _place_on_map(page, int(box["width"] / 2), int(box["height"] / 2))
+    expect(page.get_by_role("region", name="Est-ce l'une de celles-ci?")).to_be_visible()
+    page.get_by_label("Décrivez la situation").fill("Un autre trou, juste à côté.")
+    page.get_by_label("Courriel").fill(email)
+    page.get_by_label("Courriel").press("Enter")
+    page.wait_for_url("**/suivi/*/?jeton=*")
+    with schema_context(TOWN):
+        assert ServiceRequest.objects.filter(citizen__email=email).count() == 1
+        assert not RequestSubscription.objects.filter(citizen__email=email).exists()
+
+
 def test_a_neighbour_follows_the_open_request_nearby_instead_of_reporting_it(
     page, live_port, portal_town
 ):
@@ -177,12 +192,19 @@ def test_a_citizen_chooses_alerts_with_the_keyboard_and_a_supervisor_publishes_o
         citizen.get_by_role("button", name="Connexion").click()
         citizen.wait_for_url("**/alertes/#mes-alertes")
 
-        # The keyboard alone: focus each choice, space to check it, enter to send.
-        citizen.get_by_label("Travaux routiers").focus()
+        # The keyboard alone, from the first topic: Tab to the next, Space to check it, Tab
+        # to the channel (e-mail, chosen already for a first choice), Tab to the button.
+        citizen.get_by_label("Collectes").focus()
+        citizen.keyboard.press("Tab")
+        expect(citizen.get_by_label("Travaux routiers")).to_be_focused()
         citizen.keyboard.press("Space")
-        citizen.get_by_label("Par courriel").focus()
-        citizen.keyboard.press("Space")
-        citizen.get_by_role("button", name="Enregistrer mes alertes").focus()
+        for _topic in ("Eau potable", "Mesures d'urgence", "channel"):
+            citizen.keyboard.press("Tab")
+        expect(citizen.get_by_label("Par courriel")).to_be_focused()
+        expect(citizen.get_by_label("Par courriel")).to_be_checked()
+        citizen.keyboard.press("Tab")  # the link to the contact details
+        citizen.keyboard.press("Tab")
+        expect(citizen.get_by_role("button", name="Enregistrer mes alertes")).to_be_focused()
         citizen.keyboard.press("Enter")
         citizen.get_by_text("Vos alertes sont enregistrées.").wait_for()
         expect(citizen.get_by_label("Travaux routiers")).to_be_checked()

@@ -56,6 +56,13 @@ def test_a_citizen_downloads_everything_the_town_holds_on_them(client_for, laval
     client, citizen = _citizen_client(laval, client_for)
     with schema_context(laval.schema_name):
         mine = ServiceRequestFactory(citizen=citizen, description="Trou devant chez moi")
+        agent = UserFactory(email="agent@laval.qc.ca", is_staff=True)
+        services.request_add_note(
+            actor=agent, service_request=mine, message="Note interne", public=False
+        )
+        services.access_log_record(
+            actor=agent, citizen=citizen, action="view", purpose="Appel", context="desk"
+        )
 
     response = client.post("/mon-compte/mes-donnees/")
     elsewhere = client_for(levis)
@@ -73,7 +80,11 @@ def test_a_citizen_downloads_everything_the_town_holds_on_them(client_for, laval
     assert document["alert_subscriptions"][0]["topic"] == "eau"
     assert document["messages"][0]["kind"] == "received"
     assert document["access_log"][-1]["context"] == "portail"
-    assert client.get("/mon-compte/mes-donnees/").status_code == 405
+    assert document["audience"] == "person"
+    assert "Note interne" not in response.text  # the staff's notes are not the person's
+    assert "agent@laval" not in response.text  # nor who among the staff did what
+    assert document["access_log"][0]["actor"] == "ville"
+    assert client.get("/mon-compte/mes-donnees/")["Location"] == "/mon-compte/#mes-renseignements"
     assert elsewhere.post("/mon-compte/mes-donnees/").status_code == 302  # not signed in there
     with schema_context(laval.schema_name):
         assert AccessLog.objects.filter(citizen=citizen, context="portail").count() == 1
@@ -99,7 +110,24 @@ def test_deleting_needs_the_password_and_the_box_and_waits_for_open_requests(cli
         citizen.refresh_from_db()
         assert citizen.anonymised_at is None
         assert citizen.email == "lea@exemple.qc.ca"
-        ServiceRequest.objects.filter(pk=open_request.pk).update(status=RequestStatus.CLOSED)
+        assert ServiceRequest.objects.get(pk=open_request.pk).citizen_id == citizen.pk
+
+
+def test_the_password_may_be_tried_five_times_per_quarter_hour(client_for, laval):
+    client, citizen = _citizen_client(laval, client_for)
+
+    tries = [
+        client.post("/mon-compte/supprimer/", {"password": "non", "understood": "on"})
+        for _attempt in range(6)
+    ]
+    right_one = client.post("/mon-compte/supprimer/", {"password": PASSWORD, "understood": "on"})
+
+    assert "n'est pas celui de votre compte" in unescape(tries[4].text)
+    assert "Trop d'essais" in unescape(tries[5].text)
+    assert right_one.status_code == 400  # even the right password waits
+    with schema_context(laval.schema_name):
+        citizen.refresh_from_db()
+        assert citizen.anonymised_at is None
 
 
 def test_a_deleted_account_is_anonymised_signed_out_and_cannot_sign_in(client_for, laval):
@@ -157,7 +185,7 @@ def test_the_privacy_page_shows_the_officer_and_the_standard_or_the_towns_text(
     assert standard.status_code == 200
     assert laval.privacy_officer_email in standard.text
     assert "Ce que nous recueillons" in standard.text
-    assert "5 ans après la fin de votre dernière demande" in standard.text
+    assert "5 ans après sa fin" in standard.text
     assert saved.status_code == 302
     assert "<p>Notre politique.</p>" in french.text
     assert "&lt;script&gt;" in french.text
