@@ -3,12 +3,18 @@ works, water, emergencies), published by staff and sent through the outbox."""
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from crm.models.catalog import Bilingual, Sector, code_validator
 from crm.models.citizens import Citizen
+
+
+def subscription_token() -> str:
+    return secrets.token_urlsafe(16)
 
 
 class AlertTopic(Bilingual, models.Model):
@@ -98,6 +104,8 @@ class RequestSubscription(models.Model):
     citizen = models.ForeignKey(
         Citizen, on_delete=models.CASCADE, related_name="request_subscriptions"
     )
+    # The secret of the follower's "stop following" link (their messages carry it).
+    token = models.CharField(max_length=32, unique=True, default=subscription_token)
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
 
     class Meta:

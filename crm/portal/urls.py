@@ -46,6 +46,11 @@ urlpatterns = [
         name="report_follow",
     ),
     path(pgettext_lazy("url", "suivi/"), views.track, name="track"),
+    path(
+        pgettext_lazy("url", "suivi/ne-plus-suivre/<str:token>/"),
+        views.unfollow,
+        name="unfollow",
+    ),
     path(pgettext_lazy("url", "suivi/<str:number>/"), views.tracked, name="tracked"),
     path(pgettext_lazy("url", "suivi/<str:number>/avis/"), views.satisfaction, name="satisfaction"),
 ]

@@ -544,8 +544,12 @@ def _account_page(
                 for r in requests_
             ],
             "followed": [
-                (r, STATUS_WORDS.get(r.status, r.get_status_display()))
-                for r in selectors.portal_followed_of(citizen=citizen)
+                (
+                    follow.request,
+                    STATUS_WORDS.get(follow.request.status, follow.request.get_status_display()),
+                    reverse("portal:unfollow", kwargs={"token": follow.token}),
+                )
+                for follow in selectors.portal_followed_of(citizen=citizen)
             ],
             "profile": profile
             or ProfileForm(
@@ -831,5 +835,36 @@ def account_delete(request: HttpRequest) -> HttpResponseBase:
         {"form": form, "portal_section": "account"},
         status=status,
     )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def unfollow(request: HttpRequest, token: str) -> HttpResponseBase:
+    """Stop following a request: the link of a follower's messages (or of their account) asks
+    to confirm, so that a mail scanner opening the link stops nothing."""
+    follow = selectors.portal_subscription(token=token)
+    if follow is not None and request.method == "POST":
+        number = follow.request.number
+        services.request_unsubscribe(subscription=follow)
+        messages.success(
+            request,
+            _("Vous ne suivez plus la demande {number} : la Ville ne vous en écrira plus.").format(
+                number=number
+            ),
+        )
+        signed_in = viewer_of(request).citizen is not None
+        return redirect(f"{reverse('portal:account')}#suivies" if signed_in else reverse("home"))
+    response = render(
+        request,
+        "portal/unfollow.html",
+        {
+            "follow": follow,
+            "service_name": follow.request.service_type.localized("name") if follow else "",
+            "portal_section": "track",
+        },
+        status=200 if follow is not None else 404,
+    )
+    response["X-Robots-Tag"] = "noindex"
     response["Cache-Control"] = "private, no-store"
     return response

@@ -25,6 +25,7 @@ from crm.models import (
     FaqConsultation,
     FaqStatus,
     RequestEvent,
+    RequestSubscription,
     SatisfactionResponse,
     ServiceCategory,
     ServiceKind,
@@ -59,6 +60,7 @@ __all__ = [
     "portal_requests_of",
     "portal_satisfaction",
     "portal_search",
+    "portal_subscription",
     "portal_tracked_request",
 ]
 
@@ -302,18 +304,32 @@ def portal_nearby_requests(
     )[:PORTAL_NEARBY_SHOWN]
 
 
-def portal_followed_of(*, citizen: Citizen) -> list[ServiceRequest]:
-    """The requests the citizen follows (reported by someone else), newest first."""
+def portal_followed_of(*, citizen: Citizen) -> list[RequestSubscription]:
+    """The requests the citizen follows (reported by someone else), newest first, each as its
+    subscription (whose token makes the link to stop following it)."""
     return list(
-        ServiceRequest.objects.filter(subscriptions__citizen=citizen)
-        .select_related("service_type")
+        RequestSubscription.objects.filter(citizen=citizen)
+        .select_related("request__service_type")
         .only(
-            "number",
-            "status",
-            "created_at",
-            "address",
-            "service_type__name_fr",
-            "service_type__name_en",
+            "token",
+            "request__number",
+            "request__status",
+            "request__created_at",
+            "request__address",
+            "request__service_type__name_fr",
+            "request__service_type__name_en",
         )
-        .order_by("-created_at", "-id")[:ACCOUNT_REQUESTS]
+        .order_by("-request__created_at", "-id")[:ACCOUNT_REQUESTS]
+    )
+
+
+def portal_subscription(*, token: str) -> RequestSubscription | None:
+    """The follow whose "stop following" link holds `token`, or None."""
+    token = token.strip()
+    if not token:
+        return None
+    return (
+        RequestSubscription.objects.filter(token=token)
+        .select_related("request__service_type")
+        .first()
     )

@@ -41,6 +41,7 @@ __all__ = [
     "alert_subscriptions_set",
     "portal_request_follow",
     "request_subscribe",
+    "request_unsubscribe",
 ]
 
 # Who may publish an alert: it reaches every subscriber of the town.
@@ -234,3 +235,8 @@ def portal_request_follow(
                 choices={ConsentPurpose.REQUEST_FOLLOW_UP: "email" if citizen.email else "sms"},
             )
         return request_subscribe(citizen=citizen, service_request=service_request)
+
+
+def request_unsubscribe(*, subscription: RequestSubscription) -> None:
+    """Stop following a request (the link of the follower's messages, or their account)."""
+    subscription.delete()

@@ -200,21 +200,19 @@ def request_event_notify(*, event: RequestEvent) -> list[Notification]:
         if message is not None:
             written.append(message)
     if kind in (NotificationKind.STATUS, NotificationKind.CLOSED):
-        followers = Citizen.objects.filter(
-            pk__in=RequestSubscription.objects.filter(request=service_request).values("citizen")
+        follows = RequestSubscription.objects.filter(request=service_request).select_related(
+            "citizen"
         )
         if author is not None:
-            followers = followers.exclude(pk=author.pk)
-        for follower in followers:
+            follows = follows.exclude(citizen=author)
+        for follow in follows:
             message = notification_write(
-                citizen=follower,
+                citizen=follow.citizen,
                 purpose=ConsentPurpose.REQUEST_FOLLOW_UP,
                 kind=kind,
                 event=event,
                 town=town,
-                content_for=partial(
-                    _for_follower, event, kind, town, has_account=follower.account_id is not None
-                ),
+                content_for=partial(_for_follower, event, kind, town, follow=follow),
             )
             if message is not None:
                 written.append(message)
@@ -287,7 +285,12 @@ def _for_author(
 
 
 def _for_follower(
-    event: RequestEvent, kind: str, town: Municipality, language: str, *, has_account: bool
+    event: RequestEvent,
+    kind: str,
+    town: Municipality,
+    language: str,
+    *,
+    follow: RequestSubscription,
 ) -> MessageContent:
     """A follower's message: the new status, never the replies nor the tracking link (the
     request is someone else's); the account's list of followed requests for those who have one."""
@@ -308,7 +311,13 @@ def _for_follower(
             "portail de {town}."
         ).format(town=town.public_name),
     )
-    if has_account:
+    if follow.citizen.account_id is not None:
         content.action_label = _("Mes demandes")
         content.action_url = town_url(town, f"{reverse('portal:account')}#suivies")
+    content.extra_links.append(
+        (
+            _("Ne plus suivre cette demande"),
+            town_url(town, reverse("portal:unfollow", kwargs={"token": follow.token})),
+        )
+    )
     return content

@@ -134,6 +134,7 @@ def test_a_signed_in_citizen_finds_the_followed_request_in_their_account(client_
     assert "Les demandes que je suis" in account.text
     assert near.number in account.text
     assert f"jeton={near.tracking_token}" not in account.text  # someone else's request
+    assert "/suivi/ne-plus-suivre/" in account.text
     with schema_context(laval.schema_name):
         assert RequestSubscription.objects.filter(citizen=citizen).count() == 1
 
@@ -149,3 +150,33 @@ def test_only_a_request_offered_for_that_point_can_be_followed(client_for, laval
     assert "plus ouverte" in response.text
     with schema_context(laval.schema_name):
         assert not RequestSubscription.objects.exists()
+
+
+def test_a_follower_stops_following_by_the_link_of_their_message(client_for, laval, levis):
+    near = _potholes_with_one_nearby(laval)
+    client = client_for(laval)
+    _report(client, suivre=near.number, email="voisin@exemple.qc.ca")
+    with schema_context(laval.schema_name):
+        services.request_change_status(
+            actor=None, service_request=near, status=RequestStatus.IN_PROGRESS
+        )
+        message = near.notifications.get(recipient="voisin@exemple.qc.ca")
+        link = re.search(r"http://\S+/suivi/ne-plus-suivre/\S+/", message.body_text).group(0)
+    path = "/" + link.split("/", 3)[3]
+
+    elsewhere = client_for(levis).get(path)
+    confirm = client_for(laval).get(path)
+    stopped = client_for(laval).post(path, follow=True)
+    again = client_for(laval).post(path)
+
+    assert elsewhere.status_code == 404
+    assert confirm.status_code == 200
+    assert "Ne plus la suivre" in confirm.text
+    assert "Vous ne suivez plus la demande" in stopped.text
+    assert again.status_code == 404
+    with schema_context(laval.schema_name):
+        assert not RequestSubscription.objects.filter(request=near).exists()
+        services.request_change_status(
+            actor=None, service_request=near, status=RequestStatus.ON_HOLD
+        )
+        assert near.notifications.filter(recipient="voisin@exemple.qc.ca").count() == 1
