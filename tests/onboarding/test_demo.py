@@ -11,6 +11,8 @@ from django.test import override_settings
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from billing.demo import BillingDemo, build_billing_demo
+from billing.models import Invoice
 from crm.models import (
     Alert,
     AlertSubscription,
@@ -71,8 +73,10 @@ STAFF_ROLES = [
 
 def test_demo_builds_the_platform_laval_and_levis_and_is_idempotent():
     accounts = build_demo(port=8000)
+    charge_back = build_billing_demo(operator_email="operateur@localhost")
     first = _state()
     build_demo(port=8000)
+    assert build_billing_demo(operator_email="operateur@localhost") == charge_back
 
     assert _state() == first
     assert [(a.where, a.url, a.email, a.role) for a in accounts] == [
@@ -84,6 +88,14 @@ def test_demo_builds_the_platform_laval_and_levis_and_is_idempotent():
         ],
     ]
     assert ("levis", "partner", "live", "laval") in first["towns"]
+    # The charge-back: Lévis's implementation invoice issued and paid, its subscription issued.
+    year = timezone.localdate().year
+    assert (charge_back.invoices, charge_back.paid) == (2, 1)
+    assert list(
+        Invoice.objects.filter(account__municipality__slug="levis")
+        .order_by("number")
+        .values_list("number", "status")
+    ) == [(f"FAC-{year}-00001", "paid"), (f"FAC-{year}-00002", "open")]
     assert ("laval", "host", "live", None) in first["towns"]
     assert ("admin@laval.localhost", True) in first["laval"]
     assert "admin@laval.localhost" not in [email for email, _ in first["levis"]]
@@ -251,7 +263,11 @@ def test_the_demo_command_prints_each_staff_account_and_the_second_factor(monkey
             "superviseur (travaux-publics)",
         ),
     ]
-    monkeypatch.setattr("onboarding.management.commands.demo.build_demo", lambda *, port: accounts)
+    monkeypatch.setattr("billing.management.commands.demo.build_demo", lambda *, port: accounts)
+    monkeypatch.setattr(
+        "billing.management.commands.demo.build_billing_demo",
+        lambda *, operator_email: BillingDemo(invoices=2, paid=1),
+    )
     output = StringIO()
 
     with override_settings(DEBUG=True):
@@ -270,3 +286,4 @@ def test_the_demo_command_prints_each_staff_account_and_the_second_factor(monkey
     ]
     assert any("code TOTP à sa première connexion" in line for line in lines)
     assert any("/personnel/tableaux-de-bord/" in line for line in lines)
+    assert any("2 factures de Lévis (1 payée)" in line for line in lines)

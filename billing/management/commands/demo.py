@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from billing.demo import build_billing_demo
 from onboarding.demo import DEMO_PASSWORD, build_demo
 
 
@@ -28,6 +29,8 @@ class Command(BaseCommand):
                 "elle ne s'exécute qu'avec DEBUG=1."
             )
         accounts = build_demo(port=options["port"])
+        # The host's charge-back of its partner: price book, account, invoices (billing).
+        charge_back = build_billing_demo(operator_email=accounts[0].email)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Démonstration prête (mot de passe de tous les comptes : {DEMO_PASSWORD}) :"
@@ -55,6 +58,11 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  Console de la plateforme : {accounts[0].url}/console/ ; administration Django : "
             "/admin/ sur chaque ville."
+        )
+        self.stdout.write(
+            f"  Facturation : la grille de prix de Laval et {charge_back.invoices} factures de "
+            f"Lévis ({charge_back.paid} payée) au grand livre ; ses pages dans la console "
+            "viennent ensuite (docs/billing.md)."
         )
         self.stdout.write(
             "  API : /api/docs/ sur chaque ville ; clé d'intégration : "
