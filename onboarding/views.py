@@ -107,7 +107,7 @@ def console_required(
     return decorator
 
 
-def _render(
+def console_render(
     request: HttpRequest,
     member: ConsoleMember,
     template: str,
@@ -138,7 +138,7 @@ def _form_errors(form: Any, error: ValidationError) -> None:
 @console_required()
 def console_home(request: HttpRequest, member: ConsoleMember) -> HttpResponse:
     towns = console_town_list()
-    return _render(
+    return console_render(
         request,
         member,
         "onboarding/home.html",
@@ -152,7 +152,7 @@ def console_home(request: HttpRequest, member: ConsoleMember) -> HttpResponse:
 
 @console_required()
 def project_index(request: HttpRequest, member: ConsoleMember) -> HttpResponse:
-    return _render(
+    return console_render(
         request,
         member,
         "onboarding/projects.html",
@@ -184,7 +184,7 @@ def project_new(request: HttpRequest, member: ConsoleMember) -> HttpResponse:
             _custom_domain_notice(request, project.domain)
             following = wizard.next_step(wizard.IDENTITY) or wizard.REVIEW
             return redirect("console:project_step", pk=project.pk, step=following.slug)
-    return _render(
+    return console_render(
         request,
         member,
         "onboarding/wizard_step.html",
@@ -266,7 +266,7 @@ def project_step(request: HttpRequest, member: ConsoleMember, pk: int, step: str
                 _custom_domain_notice(request, values["domain"])
             following = wizard.next_step(wizard_step) or wizard.REVIEW
             return redirect("console:project_step", pk=project.pk, step=following.slug)
-    return _render(request, member, "onboarding/wizard_step.html", context)
+    return console_render(request, member, "onboarding/wizard_step.html", context)
 
 
 def _staff_preview(
@@ -292,7 +292,7 @@ def _staff_preview(
         }
     )
     status = 200 if preview.valid else 422
-    return _render(request, member, "onboarding/wizard_step.html", context, status=status)
+    return console_render(request, member, "onboarding/wizard_step.html", context, status=status)
 
 
 def _review(
@@ -314,7 +314,7 @@ def _review(
     )
     missing = [step.label for step in wizard.steps_missing(project)]
     context.update({"type_count": type_count, "missing": missing})
-    return _render(request, member, "onboarding/review.html", context)
+    return console_render(request, member, "onboarding/review.html", context)
 
 
 @console_required()
@@ -337,7 +337,7 @@ def project_provision_view(request: HttpRequest, member: ConsoleMember, pk: int)
             else:
                 messages.success(request, _("La municipalité est mise en service."))
         return redirect("console:project_provision", pk=project.pk)
-    return _render(
+    return console_render(
         request,
         member,
         "onboarding/provision.html",
@@ -378,7 +378,7 @@ def project_golive(request: HttpRequest, member: ConsoleMember, pk: int) -> Http
         else:
             messages.success(request, _("Liste enregistrée."))
         return redirect("console:project_golive", pk=project.pk)
-    return _render(
+    return console_render(
         request,
         member,
         "onboarding/golive.html",
@@ -402,7 +402,7 @@ def project_detail(request: HttpRequest, member: ConsoleMember, pk: int) -> Http
             messages.success(request, _("Heures consignées."))
             return redirect("console:project_detail", pk=project.pk)
     entries = project.time_entries.select_related("user").order_by("-day", "-id")
-    return _render(
+    return console_render(
         request,
         member,
         "onboarding/project.html",
@@ -421,7 +421,7 @@ def project_detail(request: HttpRequest, member: ConsoleMember, pk: int) -> Http
 @console_required(ConsoleRole.OPERATOR)
 def audit_log(request: HttpRequest, member: ConsoleMember) -> HttpResponse:
     page = Paginator(AuditEntry.objects.all(), 50).get_page(request.GET.get("page"))
-    return _render(request, member, "onboarding/audit.html", {"page": page})
+    return console_render(request, member, "onboarding/audit.html", {"page": page})
 
 
 @console_required(ConsoleRole.OPERATOR)
@@ -436,7 +436,7 @@ def members(request: HttpRequest, member: ConsoleMember) -> HttpResponse:
         else:
             messages.success(request, _("Invitation envoyée."))
             return redirect("console:members")
-    return _render(
+    return console_render(
         request,
         member,
         "onboarding/members.html",
@@ -483,7 +483,7 @@ def _town_context(town: Municipality) -> dict[str, Any]:
 
 @console_required()
 def town_detail(request: HttpRequest, member: ConsoleMember, slug: str) -> HttpResponse:
-    return _render(request, member, "onboarding/town.html", _town_context(_town(slug)))
+    return console_render(request, member, "onboarding/town.html", _town_context(_town(slug)))
 
 
 @console_required(ConsoleRole.OPERATOR)
@@ -574,7 +574,7 @@ def town_import_services(request: HttpRequest, member: ConsoleMember, slug: str)
             )
             return redirect("console:town", slug=town.slug)
     context = _town_context(town) | {"services_form": form}
-    return _render(request, member, "onboarding/town.html", context, status=400)
+    return console_render(request, member, "onboarding/town.html", context, status=400)
 
 
 @console_required()
@@ -587,7 +587,7 @@ def town_import_requests(request: HttpRequest, member: ConsoleMember, slug: str)
         upload_form = forms.RequestsUploadForm(request.POST, request.FILES)
         if not upload_form.is_valid():
             page = _town_context(town) | {"upload_form": upload_form}
-            return _render(request, member, "onboarding/town.html", page, status=400)
+            return console_render(request, member, "onboarding/town.html", page, status=400)
         upload = upload_form.cleaned_data["requests_file"]
         uploads.put(town=town.slug, name=upload.name or "", content=upload.read())
         return redirect("console:town_import_requests", slug=town.slug)
@@ -629,7 +629,9 @@ def town_import_requests(request: HttpRequest, member: ConsoleMember, slug: str)
             )
         except RequestImportError as error:
             context.update({"problems": error.problems[:500], "problem_count": len(error.problems)})
-            return _render(request, member, "onboarding/import_requests.html", context, status=422)
+            return console_render(
+                request, member, "onboarding/import_requests.html", context, status=422
+            )
         if not dry_run:
             uploads.discard()
             messages.success(
@@ -640,4 +642,4 @@ def town_import_requests(request: HttpRequest, member: ConsoleMember, slug: str)
             )
             return redirect("console:town", slug=town.slug)
         context["report"] = report
-    return _render(request, member, "onboarding/import_requests.html", context)
+    return console_render(request, member, "onboarding/import_requests.html", context)

@@ -14,6 +14,7 @@ urlpatterns = [
     *invitation_patterns,
     *i18n_patterns(
         *account_patterns,
+        path("console/facturation/", include("billing.urls")),
         path("console/", include("onboarding.urls")),
         path("", tenant_views.platform_home, name="home"),
         prefix_default_language=False,

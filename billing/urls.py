@@ -1,0 +1,15 @@
+"""The console's billing pages, under /console/facturation/ on the base domain."""
+
+from django.urls import path
+
+from billing import views
+
+app_name = "billing"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("factures/", views.invoices, name="invoices"),
+    path("factures/<int:pk>/", views.invoice, name="invoice"),
+    path("factures/<int:pk>/actions/", views.invoice_action, name="invoice_action"),
+    path("comptes/<slug:slug>/", views.account, name="account"),
+]
