@@ -19,12 +19,15 @@ $(VENV)/.installed: pyproject.toml
 	printf 'DEBUG=1\nSECRET_KEY=%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > $@
 
 # System tools the tests use: gettext checks the translation catalogues, Chromium runs the
-# browser tests (Playwright drives the system binary; browser downloads are not used).
+# browser tests (Playwright drives the system binary; browser downloads are not used), Pango and
+# the DejaVu fonts let WeasyPrint typeset the invoices' PDF.
 .tools:
-	@command -v msgfmt >/dev/null && command -v chromium >/dev/null || { \
+	@command -v msgfmt >/dev/null && command -v chromium >/dev/null \
+	  && ldconfig -p | grep -q libpangoft2-1.0 && [ -d /usr/share/fonts/truetype/dejavu ] || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && apt-get install -y -qq gettext chromium; \
-	  else echo "Install gettext and chromium (Debian: apt-get install gettext chromium)"; exit 1; fi; }
+	    apt-get update -qq && apt-get install -y -qq gettext chromium libpango-1.0-0 \
+	      libpangoft2-1.0-0 fonts-dejavu-core; \
+	  else echo "Install gettext, chromium, libpango-1.0-0, libpangoft2-1.0-0 and fonts-dejavu-core (Debian: apt-get install ...)"; exit 1; fi; }
 
 run: $(VENV)/.installed .env
 	$(PY) manage.py migrate_schemas --noinput

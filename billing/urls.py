@@ -11,5 +11,6 @@ urlpatterns = [
     path("factures/", views.invoices, name="invoices"),
     path("factures/<int:pk>/", views.invoice, name="invoice"),
     path("factures/<int:pk>/actions/", views.invoice_action, name="invoice_action"),
+    path("factures/<int:pk>/pdf/", views.invoice_pdf_view, name="invoice_pdf"),
     path("comptes/<slug:slug>/", views.account, name="account"),
 ]

@@ -30,6 +30,7 @@ from billing.forms import (
 )
 from billing.models import Invoice, InvoiceStatus, LineKind
 from billing.money import money
+from billing.pdf import invoice_pdf
 from onboarding.models import ConsoleMember, ConsoleRole
 from onboarding.views import console_render, console_required
 from tenants.models import Municipality
@@ -322,3 +323,18 @@ def invoices(request: HttpRequest, member: ConsoleMember) -> HttpResponseBase:
             "statuses": InvoiceStatus,
         },
     )
+
+
+@require_GET
+@console_required(OPERATOR)
+def invoice_pdf_view(request: HttpRequest, member: ConsoleMember, pk: int) -> HttpResponse:
+    """The invoice as a PDF, in the account's language (`?langue=en` or `fr` to choose)."""
+    found = selectors.invoice_detail(pk=pk)
+    if found is None:
+        raise Http404
+    document = invoice_pdf(invoice=found, language=request.GET.get("langue"))
+    response = HttpResponse(document, content_type="application/pdf")
+    name = found.number or f"brouillon-{found.pk}"
+    response["Content-Disposition"] = f'inline; filename="{name}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
