@@ -168,6 +168,10 @@ class BillingAccount(models.Model):
         default="fr",
     )
     stripe_customer_id = models.CharField(max_length=64, blank=True)
+    stripe_subscription_id = models.CharField(max_length=64, blank=True)
+    stripe_subscription_status = models.CharField(max_length=32, blank=True)
+    # When Stripe created the last subscription event applied (its `created`, in seconds).
+    stripe_subscription_event_at = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
 
     class Meta:
@@ -221,6 +225,22 @@ class Invoice(models.Model):
     issued_on = models.DateField(_("émise le"), null=True, blank=True)
     due_on = models.DateField(_("échéance"), null=True, blank=True)
     stripe_invoice_id = models.CharField(max_length=64, blank=True)
+    # Where its copy at Stripe stands (when Stripe is configured): the sync task carries on
+    # from the last step that answered, and retries what failed for a passing reason.
+    stripe_state = models.CharField(
+        _("état chez Stripe"),
+        max_length=10,
+        choices=[
+            ("", _("sans Stripe")),
+            ("pending", _("à transmettre")),
+            ("sent", _("transmise")),
+            ("failed", _("refusée")),
+        ],
+        default="",
+        blank=True,
+    )
+    stripe_error = models.CharField(_("erreur Stripe"), max_length=300, blank=True)
+    stripe_url = models.URLField(_("page de paiement Stripe"), max_length=500, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -354,3 +374,23 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_method_display()} {self.amount_cents} ¢"
+
+
+class StripeEvent(models.Model):
+    """A webhook event from Stripe, kept once by its id (a redelivery finds it and changes
+    nothing), with when its effect was applied."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("événement Stripe")
+        verbose_name_plural = _("événements Stripe")
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Max, Q, Sum
@@ -36,6 +37,7 @@ from billing.models import (
     PriceBook,
 )
 from billing.money import money
+from billing.tasks import stripe_send_enqueue
 from billing.taxes import line_amount, totals
 from onboarding.models import Activity, Milestone, OnboardingProject, TimeEntry
 from onboarding.services import audit_record
@@ -544,7 +546,13 @@ def invoice_issue(*, actor: User | None, invoice: Invoice, today: date) -> Invoi
             corrected.save(update_fields=["credited_cents", "status", "updated_at"])
             locked.status = InvoiceStatus.PAID  # a credit note is settled by its invoice
             locked.due_on = today
-        locked.save(update_fields=["number", "status", "issued_on", "due_on", "updated_at"])
+        if settings.STRIPE_SECRET_KEY and locked.kind == InvoiceKind.INVOICE:
+            # Copied to Stripe after the commit, by the task (it retries what fails).
+            locked.stripe_state = "pending"
+            stripe_send_enqueue(invoice_id=locked.pk)
+        locked.save(
+            update_fields=["number", "status", "issued_on", "due_on", "stripe_state", "updated_at"]
+        )
         audit_record(
             actor=actor,
             action="billing.invoice_issue",

@@ -5,15 +5,18 @@ account and its drafts, one invoice with what its status allows, the invoice lis
 from __future__ import annotations
 
 import csv
+import json
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing import selectors, services
@@ -31,6 +34,8 @@ from billing.forms import (
 from billing.models import Invoice, InvoiceStatus, LineKind
 from billing.money import money
 from billing.pdf import invoice_pdf
+from billing.stripe_gateway import SignatureError, webhook_event
+from billing.webhooks import stripe_event_apply
 from onboarding.models import ConsoleMember, ConsoleRole
 from onboarding.views import console_render, console_required
 from tenants.models import Municipality
@@ -338,3 +343,19 @@ def invoice_pdf_view(request: HttpRequest, member: ConsoleMember, pk: int) -> Ht
     response["Content-Disposition"] = f'inline; filename="{name}.pdf"'
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    """Stripe's events (`/stripe/webhook/` on the base domain): the signature checked with
+    STRIPE_WEBHOOK_SECRET, then each event applied once. 404 while Stripe is off; 400 for a
+    missing, wrong or stale signature (nothing recorded); 200 otherwise, a redelivery too."""
+    if not django_settings.STRIPE_WEBHOOK_SECRET:
+        raise Http404
+    try:
+        webhook_event(payload=request.body, signature=request.headers.get("Stripe-Signature", ""))
+        event = json.loads(request.body)
+    except (ValueError, SignatureError):
+        return JsonResponse({"error": "invalid signature or payload"}, status=400)
+    return JsonResponse({"received": True, "outcome": stripe_event_apply(event=event)})

@@ -450,7 +450,9 @@ RELAIS_SMS_SENDER = env_str("RELAIS_SMS_SENDER", "crm.sms.FileSmsSender")
 RELAIS_SMS_FILE_PATH = BASE_DIR / ".data" / "sms"
 
 # --- Stripe (off until STRIPE_SECRET_KEY is set) ------------------------------------------------
-STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+# STRIPE_API_KEY is the same setting under the name the billing docs use.
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY") or env_str("STRIPE_API_KEY")
+STRIPE_TIMEOUT_SECONDS = 15
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 STRIPE_ENABLED = bool(STRIPE_SECRET_KEY)
 

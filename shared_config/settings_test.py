@@ -11,7 +11,13 @@ os.environ.setdefault("SECRET_KEY", "relais-tests-only")
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("RELAIS_BASE_DOMAIN", "localhost")
 # Integrations stay off in tests even when a developer's .env configures them.
-for _name in ("SENTRY_DSN", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "EMAIL_URL"):
+for _name in (
+    "SENTRY_DSN",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_API_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "EMAIL_URL",
+):
     os.environ[_name] = ""
 # Tests speak plain HTTP (the test client, the browser tests' server): no redirect to HTTPS, no
 # HSTS, no secure cookies; and the policy is enforced, as in production.

@@ -6,11 +6,14 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
+from billing import views as billing_views
 from shared_config.urls_accounts import account_patterns, invitation_patterns
 from tenants import views as tenant_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Stripe's events: one address whatever the language, no session, no CSRF (signed).
+    path("stripe/webhook/", billing_views.stripe_webhook, name="stripe_webhook"),
     *invitation_patterns,
     *i18n_patterns(
         *account_patterns,

@@ -112,6 +112,10 @@ ACCESS: list[tuple[str, Access]] = [
     ("console:town_import_requests", Access.STAFF),
     ("console:audit", Access.STAFF),
     ("console:members", Access.STAFF),
+    # The console's billing pages (operators), and Stripe's signed webhook (no session: its
+    # signature is the credential; 404 while Stripe is off).
+    ("billing:*", Access.STAFF),
+    ("stripe_webhook", Access.PUBLIC),
     # The staff workspace: every page and action needs a staff account of the town.
     ("desk:*", Access.STAFF),
 ]

@@ -1,0 +1,146 @@
+"""Stripe's webhook events applied to the ledger, once each: an event is stored by its id in
+the transaction that applies it, so a redelivery (or the same event twice at once: the second
+waits on the id's unique index, then finds it) changes nothing. Events arriving out of order are
+harmless: each one checks the ledger's state before changing it, and subscription events older
+than the last one applied are kept but ignored."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from billing.models import (
+    BillingAccount,
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+    Payment,
+    PaymentMethod,
+    StripeEvent,
+)
+from onboarding.services import audit_record
+
+logger = logging.getLogger(__name__)
+
+HANDLED = frozenset(
+    {
+        "invoice.finalized",
+        "invoice.paid",
+        "invoice.payment_failed",
+        "invoice.voided",
+        "invoice.marked_uncollectible",
+        "customer.subscription.created",
+        "customer.subscription.updated",
+        "customer.subscription.deleted",
+    }
+)
+DUPLICATE = "duplicate"
+
+
+def stripe_event_apply(*, event: dict[str, Any]) -> str:
+    """Record and apply one verified event; returns what it did (`duplicate` the second time)."""
+    try:
+        with transaction.atomic():
+            record = StripeEvent.objects.create(
+                event_id=str(event["id"]), type=str(event.get("type", "")), payload=event
+            )
+            outcome = _apply(event) if record.type in HANDLED else "ignored"
+            record.processed_at = timezone.now()
+            record.outcome = outcome[:200]
+            record.save(update_fields=["processed_at", "outcome"])
+            audit_record(
+                actor=None,
+                action="billing.stripe_event",
+                target=record.event_id,
+                detail={"type": record.type, "outcome": record.outcome},
+            )
+    except IntegrityError:
+        return DUPLICATE
+    logger.info("stripe event: type=%s outcome=%s", record.type, outcome)
+    return outcome
+
+
+def _invoice_of(stripe_invoice: dict[str, Any]) -> Invoice | None:
+    return (
+        Invoice.objects.select_for_update()
+        .filter(stripe_invoice_id=str(stripe_invoice.get("id", "")), kind=InvoiceKind.INVOICE)
+        .first()
+    )
+
+
+def _apply(event: dict[str, Any]) -> str:
+    kind = event["type"]
+    data = event.get("data", {}).get("object", {})
+    if kind.startswith("customer.subscription."):
+        return _subscription(event, data)
+    invoice = _invoice_of(data)
+    if invoice is None:
+        return "unknown invoice"
+    if kind == "invoice.finalized":
+        url = str(data.get("hosted_invoice_url") or "")
+        Invoice.objects.filter(pk=invoice.pk).update(stripe_url=url[:500])
+        return "finalized"
+    if kind == "invoice.paid":
+        if Payment.objects.filter(invoice=invoice, method=PaymentMethod.STRIPE).exists():
+            return "already paid"
+        if invoice.status != InvoiceStatus.OPEN:
+            return f"not open ({invoice.status})"
+        amount = min(int(data.get("amount_paid") or 0), invoice.balance_cents)
+        if amount <= 0:
+            return "nothing paid"
+        Payment.objects.create(
+            invoice=invoice,
+            method=PaymentMethod.STRIPE,
+            amount_cents=amount,
+            received_on=timezone.localdate(),
+            reference=str(data.get("id", ""))[:100],
+        )
+        invoice.paid_cents += amount
+        if invoice.balance_cents == 0:
+            invoice.status = InvoiceStatus.PAID
+        invoice.save(update_fields=["paid_cents", "status", "updated_at"])
+        return "paid"
+    if kind == "invoice.payment_failed":
+        Invoice.objects.filter(pk=invoice.pk).update(
+            stripe_error="Paiement refusé chez Stripe."[:300]
+        )
+        return "payment failed"
+    if kind == "invoice.voided":
+        if invoice.status != InvoiceStatus.OPEN or invoice.paid_cents or invoice.credited_cents:
+            return f"not voided ({invoice.status})"
+        Invoice.objects.filter(pk=invoice.pk).update(status=InvoiceStatus.VOID)
+        return "voided"
+    if kind == "invoice.marked_uncollectible":
+        if invoice.status != InvoiceStatus.OPEN:
+            return f"not uncollectible ({invoice.status})"
+        Invoice.objects.filter(pk=invoice.pk).update(status=InvoiceStatus.UNCOLLECTIBLE)
+        return "uncollectible"
+    return "ignored"
+
+
+def _subscription(event: dict[str, Any], data: dict[str, Any]) -> str:
+    account = (
+        BillingAccount.objects.select_for_update()
+        .filter(stripe_customer_id=str(data.get("customer", "")))
+        .first()
+    )
+    if account is None:
+        return "unknown customer"
+    created = int(event.get("created") or 0)
+    if created < account.stripe_subscription_event_at:
+        return "older than the last one applied"
+    status = "canceled" if event["type"].endswith(".deleted") else str(data.get("status", ""))
+    account.stripe_subscription_id = str(data.get("id", ""))[:64]
+    account.stripe_subscription_status = status[:32]
+    account.stripe_subscription_event_at = created
+    account.save(
+        update_fields=[
+            "stripe_subscription_id",
+            "stripe_subscription_status",
+            "stripe_subscription_event_at",
+        ]
+    )
+    return f"subscription {status}"

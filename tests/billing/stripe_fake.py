@@ -1,0 +1,108 @@
+"""A recording HTTP client plugged into the Stripe SDK's own extension point
+(`StripeClient(http_client=...)`): it answers Stripe-shaped objects, remembers every call (its
+path, its form parameters, its idempotency key), returns the same object for a repeated
+idempotency key as Stripe does, and can be told to fail the next calls."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import stripe
+from stripe._http_client import HTTPClient
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    params: dict[str, str]
+    idempotency_key: str
+
+
+@dataclass
+class RecordingStripe(HTTPClient):
+    name = "recording"
+    calls: list[Call] = field(default_factory=list)
+    # Each entry fails one call: ("timeout", None) raises, (status, error_body) answers.
+    failures: list[tuple[Any, dict[str, Any] | None]] = field(default_factory=list)
+    # The same, for the n-th new call (1 is the first).
+    fail_at: dict[int, tuple[Any, dict[str, Any] | None]] = field(default_factory=dict)
+    replies: dict[str, tuple[str, int]] = field(default_factory=dict)
+    items: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__init__()
+
+    def request(  # type: ignore[override]
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        post_data: Any = None,
+        **_: Any,
+    ) -> tuple[str, int, Mapping[str, str]]:
+        headers = dict(headers or {})
+        key = headers.get("Idempotency-Key", "")
+        path = urlsplit(url).path
+        params = dict(parse_qsl(post_data or "", keep_blank_values=True))
+        if key and key in self.replies:
+            body, status = self.replies[key]
+            return body, status, {"Request-Id": "req_replay"}
+        self.calls.append(Call(method, path, params, key))
+        if len(self.calls) in self.fail_at:
+            self.failures.append(self.fail_at.pop(len(self.calls)))
+        if self.failures:
+            kind, error = self.failures.pop(0)
+            if kind == "timeout":
+                raise stripe.APIConnectionError("Request timed out")
+            return json.dumps(error), int(kind), {"Request-Id": "req_fail"}
+        body = json.dumps(self._answer(path, params))
+        if key:
+            self.replies[key] = (body, 200)
+        return body, 200, {"Request-Id": "req_ok"}
+
+    def close(self) -> None:
+        pass
+
+    def _answer(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        if path == "/v1/customers":
+            return {"id": "cus_levis", "object": "customer", "name": params.get("name")}
+        if path == "/v1/invoices":
+            return {"id": "in_1", "object": "invoice", "total": 0, "status": "draft"}
+        if path == "/v1/invoiceitems":
+            item = f"ii_{len(self.items) + 1}"
+            self.items[item] = int(params["amount"])
+            return {"id": item, "object": "invoiceitem", "amount": int(params["amount"])}
+        if path.endswith("/finalize"):
+            return {"id": "in_1", "object": "invoice", "total": sum(self.items.values()),
+                    "status": "open"}  # fmt: skip
+        if path.endswith("/send"):
+            url = "https://invoice.stripe.com/i/acct_1/test_in_1"
+            return {"id": "in_1", "object": "invoice", "status": "open", "hosted_invoice_url": url}
+        raise AssertionError(f"unexpected Stripe call {path}")
+
+    def keys(self) -> list[str]:
+        return [call.idempotency_key for call in self.calls]
+
+
+CARD_DECLINED = (
+    402,
+    {
+        "error": {
+            "type": "card_error",
+            "code": "card_declined",
+            "message": "Your card was declined.",
+        }
+    },
+)
+RATE_LIMITED = (429, {"error": {"type": "rate_limit_error", "message": "Too many requests."}})
+SERVER_ERROR = (500, {"error": {"type": "api_error", "message": "Something went wrong."}})
+INVALID = (
+    400,
+    {"error": {"type": "invalid_request_error", "message": "Invalid tax id.", "param": "tax_id"}},
+)
+TIMEOUT = ("timeout", None)

@@ -1,0 +1,232 @@
+"""Stripe, through the official SDK with a recording HTTP client (Stripe cannot be reached from
+here): what Relais sends for an issued invoice (the customer with its tax ids, the items to the
+cent, finalize, send), each call's idempotency key, and what a timeout, a rate limit, a 500, a
+declined card or an invalid request do to the invoice; then the webhooks, signed with the SDK's
+own scheme: refused when the signature is missing, wrong or stale, applied once."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import date
+
+import pytest
+import stripe
+from django.test import Client, override_settings
+
+from billing import services
+from billing.models import Invoice, InvoiceStatus, Payment, StripeEvent
+from billing.stripe_gateway import invoice_sync
+from billing.tasks import RETRY_MINUTES
+from tests.billing.conftest import TODAY
+from tests.billing.stripe_fake import (
+    CARD_DECLINED,
+    INVALID,
+    RATE_LIMITED,
+    SERVER_ERROR,
+    TIMEOUT,
+    RecordingStripe,
+)
+
+pytestmark = pytest.mark.django_db
+SECRET = "whsec_relais_tests"
+STRIPE_ON = {"STRIPE_SECRET_KEY": "sk_test_relais", "STRIPE_WEBHOOK_SECRET": SECRET}
+
+
+@pytest.fixture
+def issued(book, project):
+    draft = services.subscription_draft(
+        actor=None, project=project, period_start=date(2026, 12, 1), today=TODAY
+    )
+    return services.invoice_issue(actor=None, invoice=draft, today=TODAY)
+
+
+@override_settings(**STRIPE_ON)
+def test_an_issued_invoice_is_sent_with_its_items_to_the_cent(issued):
+    fake = RecordingStripe()
+
+    result = invoice_sync(invoice_id=issued.pk, http_client=fake)
+
+    assert result.state == "sent"
+    assert [call.path for call in fake.calls] == [
+        "/v1/customers",
+        "/v1/invoices",
+        "/v1/invoiceitems",
+        "/v1/invoiceitems",
+        "/v1/invoiceitems",
+        "/v1/invoices/in_1/finalize",
+        "/v1/invoices/in_1/send",
+    ]
+    customer, invoice = fake.calls[0].params, fake.calls[1].params
+    assert customer["tax_id_data[0][type]"] == "ca_gst_hst"
+    assert customer["tax_id_data[0][value]"] == "123456789RT0001"
+    assert customer["tax_id_data[1][type]"] == "ca_qst"
+    assert (invoice["collection_method"], invoice["days_until_due"]) == ("send_invoice", "30")
+    assert [call.params["amount"] for call in fake.calls[2:5]] == ["375000", "18750", "37406"]
+    line = issued.lines.get()
+    assert fake.keys() == [
+        f"relais-customer-{issued.account_id}",
+        f"relais-invoice-{issued.pk}-create",
+        f"relais-invoice-{issued.pk}-item-line-{line.pk}",
+        f"relais-invoice-{issued.pk}-item-gst",
+        f"relais-invoice-{issued.pk}-item-qst",
+        f"relais-invoice-{issued.pk}-finalize",
+        f"relais-invoice-{issued.pk}-send",
+    ]
+    issued.refresh_from_db()
+    assert (issued.stripe_state, issued.stripe_invoice_id) == ("sent", "in_1")
+    assert issued.stripe_url.startswith("https://invoice.stripe.com/")
+    assert issued.account.__class__.objects.get().stripe_customer_id == "cus_levis"
+    # Nothing twice: a second run changes nothing and calls nobody.
+    assert invoice_sync(invoice_id=issued.pk, http_client=fake).state == "skipped"
+    assert len(fake.calls) == 7
+
+
+@pytest.mark.parametrize("failure", [TIMEOUT, RATE_LIMITED, SERVER_ERROR])
+@override_settings(**STRIPE_ON)
+def test_a_passing_error_leaves_it_pending_and_a_retry_completes_it_once(issued, failure):
+    fake = RecordingStripe(fail_at={3: failure})  # the first item's call fails once
+    first = invoice_sync(invoice_id=issued.pk, http_client=fake)
+    issued.refresh_from_db()
+    pending = issued.stripe_state
+
+    second = invoice_sync(invoice_id=issued.pk, http_client=fake)
+
+    assert first.state == "pending"
+    assert pending == "pending"
+    assert second.state == "sent"
+    created = [call for call in fake.calls if call.path in ("/v1/customers", "/v1/invoices")]
+    assert len(created) == 2  # one customer, one invoice: the keys made the retry safe
+    assert sum(fake.items.values()) == issued.total_cents
+
+
+@pytest.mark.parametrize("refusal", [CARD_DECLINED, INVALID])
+@override_settings(**STRIPE_ON)
+def test_a_refusal_marks_it_failed_with_stripes_message(issued, refusal):
+    fake = RecordingStripe(failures=[refusal])
+
+    result = invoice_sync(invoice_id=issued.pk, http_client=fake)
+
+    issued.refresh_from_db()
+    assert result.state == "failed"
+    assert issued.stripe_state == "failed"
+    assert issued.stripe_error == refusal[1]["error"]["message"]
+    assert issued.status == InvoiceStatus.OPEN  # the ledger's invoice stands
+
+
+def test_without_a_key_stripe_is_off_and_the_ledger_works_alone(issued):
+    assert issued.stripe_state == ""
+    assert invoice_sync(invoice_id=issued.pk, http_client=RecordingStripe()).state == "skipped"
+
+
+@override_settings(**STRIPE_ON)
+def test_issuing_with_stripe_on_queues_the_sending(book, project, monkeypatch):
+    queued = []
+    monkeypatch.setattr(
+        "billing.services.stripe_send_enqueue", lambda **kwargs: queued.append(kwargs)
+    )
+    draft = services.subscription_draft(
+        actor=None, project=project, period_start=date(2026, 12, 1), today=TODAY
+    )
+
+    issued = services.invoice_issue(actor=None, invoice=draft, today=TODAY)
+
+    assert issued.stripe_state == "pending"
+    assert queued == [{"invoice_id": issued.pk}]
+    assert len(RETRY_MINUTES) == 8
+
+
+# --- Webhooks ------------------------------------------------------------------------------------
+def _event(event_id: str, kind: str, obj: dict, created: int | None = None) -> str:
+    return json.dumps(
+        {
+            "id": event_id,
+            "object": "event",
+            "type": kind,
+            "created": created or int(time.time()),
+            "data": {"object": obj},
+        }
+    )
+
+
+def _post(payload: str, *, signature: str | None = "sign", timestamp: int | None = None):
+    headers = {}
+    if signature == "sign":
+        headers["HTTP_STRIPE_SIGNATURE"] = (
+            stripe.WebhookSignature.generate_signature_header(
+                payload, SECRET, timestamp=timestamp or int(time.time())
+            )
+            if hasattr(stripe.WebhookSignature, "generate_signature_header")
+            else ""
+        )
+    elif signature is not None:
+        headers["HTTP_STRIPE_SIGNATURE"] = signature
+    return Client(HTTP_HOST="localhost").post(
+        "/stripe/webhook/", payload, content_type="application/json", **headers
+    )
+
+
+@override_settings(**STRIPE_ON)
+def test_a_webhook_without_a_good_signature_is_refused_and_nothing_recorded(issued):
+    payload = _event("evt_1", "invoice.paid", {"id": "in_1", "amount_paid": 1})
+
+    missing = _post(payload, signature=None)
+    wrong = _post(payload, signature="t=1,v1=0000")
+    stale = _post(payload, timestamp=int(time.time()) - 3600)
+
+    assert missing.status_code == wrong.status_code == stale.status_code == 400
+    assert not StripeEvent.objects.exists()
+
+
+@override_settings(**STRIPE_ON)
+def test_invoice_paid_is_applied_once_however_often_it_comes(issued):
+    Invoice.objects.filter(pk=issued.pk).update(stripe_invoice_id="in_1")
+    payload = _event("evt_paid", "invoice.paid", {"id": "in_1", "amount_paid": issued.total_cents})
+
+    first = _post(payload)
+    again = _post(payload)
+
+    issued.refresh_from_db()
+    assert first.json()["outcome"] == "paid"
+    assert again.status_code == 200
+    assert again.json()["outcome"] == "duplicate"
+    assert issued.status == InvoiceStatus.PAID
+    assert Payment.objects.filter(invoice=issued).count() == 1
+    assert StripeEvent.objects.count() == 1
+
+
+@override_settings(**STRIPE_ON)
+def test_events_out_of_order_are_harmless(issued):
+    Invoice.objects.filter(pk=issued.pk).update(stripe_invoice_id="in_1")
+    account = issued.account
+    account.stripe_customer_id = "cus_levis"
+    account.save()
+    now = int(time.time())
+
+    paid = _post(_event("evt_a", "invoice.paid", {"id": "in_1", "amount_paid": issued.total_cents}))
+    voided_after_paid = _post(_event("evt_b", "invoice.voided", {"id": "in_1"}))
+    deleted = _post(
+        _event("evt_c", "customer.subscription.deleted",
+               {"id": "sub_1", "customer": "cus_levis", "status": "canceled"}, now),
+    )  # fmt: skip
+    older_update = _post(
+        _event("evt_d", "customer.subscription.updated",
+               {"id": "sub_1", "customer": "cus_levis", "status": "active"}, now - 60),
+    )  # fmt: skip
+    unknown = _post(_event("evt_e", "invoice.paid", {"id": "in_elsewhere", "amount_paid": 5}))
+
+    issued.refresh_from_db()
+    account.refresh_from_db()
+    assert paid.json()["outcome"] == "paid"
+    assert voided_after_paid.json()["outcome"].startswith("not voided")
+    assert issued.status == InvoiceStatus.PAID
+    assert deleted.json()["outcome"] == "subscription canceled"
+    assert older_update.json()["outcome"] == "older than the last one applied"
+    assert account.stripe_subscription_status == "canceled"
+    assert unknown.json()["outcome"] == "unknown invoice"
+
+
+def test_the_webhook_is_not_there_while_stripe_is_off():
+    response = Client(HTTP_HOST="localhost").post("/stripe/webhook/", "{}", "application/json")
+
+    assert response.status_code == 404
