@@ -4,8 +4,10 @@ account's invoices, one invoice, the list with its filters, and what the host ha
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth
 
 from billing.models import (
     BillingAccount,
@@ -13,12 +15,15 @@ from billing.models import (
     Invoice,
     InvoiceKind,
     InvoiceStatus,
+    Payment,
 )
 from onboarding.models import OnboardingProject
 from tenants.models import Municipality
 
 __all__ = [
+    "PACE_MONTHS",
     "Recovery",
+    "RecoveryReport",
     "TownFigures",
     "account_of",
     "host_recovery",
@@ -28,6 +33,7 @@ __all__ = [
     "partner_figures",
     "partner_towns",
     "project_of",
+    "recovery_report",
 ]
 
 ISSUED = ~Q(status=InvoiceStatus.DRAFT) & ~Q(status=InvoiceStatus.VOID)
@@ -153,4 +159,98 @@ def invoice_detail(*, pk: int) -> Invoice | None:
         .prefetch_related("lines", "payments", "credit_notes")
         .filter(pk=pk)
         .first()
+    )
+
+
+# The projection's pace: what was collected per month over this many months (or since the first
+# invoice, when it is more recent).
+PACE_MONTHS = 6
+# Further than this, the projection says nothing useful (and the calendar ends in 9999).
+MAX_PROJECTION_MONTHS = 1200
+
+
+@dataclass(frozen=True)
+class MonthFigures:
+    month: date
+    invoiced_cents: int
+    collected_cents: int
+    invoiced_total_cents: int
+    collected_total_cents: int
+
+
+@dataclass(frozen=True)
+class RecoveryReport:
+    host: Municipality
+    declared_cents: int
+    months: list[MonthFigures]
+    monthly_pace_cents: int
+    pace_months: int  # how many months the pace averages (PACE_MONTHS, or fewer at the start)
+    # None: recovered already, nothing collected to project from, or more than 100 years away.
+    break_even: date | None
+
+    @property
+    def recovered(self) -> bool:
+        return bool(self.months) and self.months[-1].collected_total_cents >= self.declared_cents
+
+
+def _month_after(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def recovery_report(*, host: Municipality, today: date) -> RecoveryReport | None:
+    """The host's investment against what its partners were invoiced (issued invoices and credit
+    notes, by month of issue) and paid (payments, by month received), month by month from the
+    first invoice, with the date the investment would be recovered at the pace of the last
+    PACE_MONTHS months. None without a billing profile. Two grouped queries."""
+    profile = HostBillingProfile.objects.filter(host=host).first()
+    if profile is None:
+        return None
+    invoiced = dict(
+        Invoice.objects.filter(ISSUED, account__municipality__host=host)
+        .annotate(month=TruncMonth("issued_on"))
+        .values("month")
+        .annotate(total=Sum("total_cents"))
+        .values_list("month", "total")
+    )
+    collected = dict(
+        Payment.objects.filter(invoice__account__municipality__host=host)
+        .exclude(invoice__status=InvoiceStatus.VOID)
+        .annotate(month=TruncMonth("received_on"))
+        .values("month")
+        .annotate(total=Sum("amount_cents"))
+        .values_list("month", "total")
+    )
+    starts = [month for month in (*invoiced, *collected) if month is not None]
+    months: list[MonthFigures] = []
+    if starts:
+        month, last = min(starts), today.replace(day=1)
+        invoiced_total = collected_total = 0
+        while month <= last:
+            invoiced_total += invoiced.get(month, 0) or 0
+            collected_total += collected.get(month, 0) or 0
+            months.append(
+                MonthFigures(
+                    month=month,
+                    invoiced_cents=invoiced.get(month, 0) or 0,
+                    collected_cents=collected.get(month, 0) or 0,
+                    invoiced_total_cents=invoiced_total,
+                    collected_total_cents=collected_total,
+                )
+            )
+            month = _month_after(month)
+    recent = months[-PACE_MONTHS:]
+    pace = sum(row.collected_cents for row in recent) // len(recent) if recent else 0
+    break_even = None
+    owed = profile.declared_investment_cents - (months[-1].collected_total_cents if months else 0)
+    needed = -(-owed // pace) if owed > 0 and pace > 0 else 0  # months, rounded up
+    if 0 < needed <= MAX_PROJECTION_MONTHS:
+        index = today.month - 1 + needed
+        break_even = date(today.year + index // 12, index % 12 + 1, 1)
+    return RecoveryReport(
+        host=host,
+        declared_cents=profile.declared_investment_cents,
+        months=months,
+        monthly_pace_cents=pace,
+        pace_months=len(recent),
+        break_even=break_even,
     )

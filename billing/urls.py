@@ -9,6 +9,7 @@ app_name = "billing"
 urlpatterns = [
     path("", views.index, name="index"),
     path("factures/", views.invoices, name="invoices"),
+    path("recuperation/", views.recovery, name="recovery"),
     path("factures/<int:pk>/", views.invoice, name="invoice"),
     path("factures/<int:pk>/actions/", views.invoice_action, name="invoice_action"),
     path("factures/<int:pk>/pdf/", views.invoice_pdf_view, name="invoice_pdf"),

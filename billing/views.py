@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing import selectors, services
+from billing.charts import recovery_chart
 from billing.errors import BillingError
 from billing.forms import (
     AccountForm,
@@ -359,3 +360,30 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     except (ValueError, SignatureError):
         return JsonResponse({"error": "invalid signature or payload"}, status=400)
     return JsonResponse({"received": True, "outcome": stripe_event_apply(event=event)})
+
+
+@require_GET
+@console_required(OPERATOR)
+def recovery(request: HttpRequest, member: ConsoleMember) -> HttpResponse:
+    """Each host city's investment being recovered: month by month, in a chart and its table,
+    with the date it would be recovered at the recent pace."""
+    today = timezone.localdate()
+    reports = [
+        report
+        for report in (
+            selectors.recovery_report(host=item.host, today=today)
+            for item in selectors.host_recovery()
+        )
+        if report is not None
+    ]
+    return _render(
+        request,
+        member,
+        "billing/recovery.html",
+        {
+            "reports": [
+                (report, recovery_chart(request, report) if report.months else "")
+                for report in reports
+            ],
+        },
+    )

@@ -11,7 +11,7 @@ from html import unescape
 
 import pytest
 
-from billing import services
+from billing import selectors, services
 from billing.models import HostBillingProfile, Invoice, InvoiceStatus
 from onboarding.models import AuditEntry
 from tests.billing.conftest import hours
@@ -128,3 +128,32 @@ def test_the_list_filters_and_exports_csv(operator, book, project):
     assert lines[1].startswith("FAC-2026-00001,invoice,")
     # $2,625.00 (21 days of 30 of $3,750), GST $131.25, QST $261.84: amounts in dollars.
     assert lines[1].endswith(",2625.00,131.25,261.84,3018.09,0.00,0.00,3018.09")
+
+
+def test_the_recovery_report_projects_the_break_even_month(operator, book, project):
+    HostBillingProfile.objects.create(
+        host=project.host, legal_name="Ville de Laval", address="1, place du Souvenir",
+        gst_number="111", qst_number="222", declared_investment_cents=10_000_000,
+    )  # fmt: skip
+    today = date(2026, 12, 15)
+    for start in (date(2026, 11, 1), date(2026, 12, 1)):
+        draft = services.subscription_draft(
+            actor=None, project=project, period_start=start, today=today
+        )
+        issued = services.invoice_issue(actor=None, invoice=draft, today=start)
+        services.payment_record(
+            actor=None, invoice=issued, amount_cents=issued.total_cents, method="eft",
+            received_on=start,
+        )  # fmt: skip
+
+    report = selectors.recovery_report(host=project.host, today=today)
+    page = operator.get(f"{BILLING}recuperation/")
+
+    assert [row.month for row in report.months] == [date(2026, 11, 1), date(2026, 12, 1)]
+    # $3,018.09 and $4,311.56 collected: $3,664.82 a month on average; $92,670.35 to go.
+    assert report.monthly_pace_cents == 366_482
+    assert report.break_even == date(2029, 2, 1)  # 26 months after December 2026
+    assert page.status_code == 200
+    assert "février 2029" in page.text
+    assert "<svg" in page.text
+    assert "<script" not in page.text.split("<svg", 1)[1].split("</svg>", 1)[0]

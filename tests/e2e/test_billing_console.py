@@ -140,6 +140,7 @@ def test_billing_pages_have_no_wcag_aa_violation(page, live_port, ledger):
         (f"/console/facturation/factures/{ledger['draft']}/", "draft"),
         (f"/console/facturation/factures/{ledger['issued']}/", "invoice"),
         ("/console/facturation/factures/", "invoices"),
+        ("/console/facturation/recuperation/", "recovery"),
         ("/en/console/facturation/", ""),
     ]:
         response = page.goto(f"{base}{path}")

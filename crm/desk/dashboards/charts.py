@@ -15,43 +15,22 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from collections.abc import Sequence
 
 import pygal
 from django.http import HttpRequest
-from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
-from pygal.style import Style
+from django.utils.safestring import SafeString
+
+from shared_config.svg import chart_style, page_ready, with_nonce
 
 # The one home of the charts' look: the workspace's text colour and font, the period in the
 # town's blue and the period before in grey, both above 4.5:1 against white (WCAG 1.4.11 asks
 # 3:1 for graphics); gridlines light, never carrying meaning alone (the legend and the table do).
 CURRENT_COLOUR = "#00558c"
 PREVIOUS_COLOUR = "#5f6b7a"
-CHART_STYLE = Style(
-    background="#ffffff",
-    plot_background="#ffffff",
-    foreground="#1f2933",
-    foreground_strong="#1f2933",
-    foreground_subtle="#d0d5db",
-    opacity="1",
-    opacity_hover="1",
-    transition="0s",
-    colors=(CURRENT_COLOUR, PREVIOUS_COLOUR),
-    font_family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
-    label_font_size=13,
-    major_label_font_size=13,
-    legend_font_size=14,
-    value_font_size=13,
-    tooltip_font_size=13,
-)
+CHART_STYLE = chart_style((CURRENT_COLOUR, PREVIOUS_COLOUR))
 WIDTH = 600
 ROW_HEIGHT = 44
-NONCE_PLACEHOLDER = 'data-relais-nonce=""'
-
-_SCRIPT = re.compile(r"<script\b[^>]*?(?:/>|>.*?</script>)", re.DOTALL)
-_STYLE_ATTRIBUTE = re.compile(r'\sstyle="[^"]*"')
 
 
 def _whole_ticks(largest: float) -> list[int]:
@@ -94,11 +73,7 @@ def _drawing(
     chart.x_labels = list(reversed(labels))
     for title, values in series:
         chart.add(title, list(reversed(values)))
-    svg = chart.render(is_unicode=True)
-    svg = _SCRIPT.sub("", svg)
-    svg = _STYLE_ATTRIBUTE.sub("", svg)
-    svg = svg.replace("<style", f"<style {NONCE_PLACEHOLDER}", 1)
-    return svg.replace("<svg ", '<svg aria-hidden="true" focusable="false" ', 1)
+    return page_ready(chart.render(is_unicode=True))
 
 
 def comparison_chart(
@@ -120,5 +95,4 @@ def comparison_chart(
         ),
         percent,
     )
-    nonce = escape(str(getattr(request, "csp_nonce", "")))
-    return mark_safe(svg.replace(NONCE_PLACEHOLDER, f'nonce="{nonce}"', 1))  # noqa: S308  (pygal's escaped SVG)
+    return with_nonce(request, svg)
