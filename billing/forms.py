@@ -9,9 +9,10 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from billing.models import BillingAccount, InvoiceStatus, PaymentMethod
+from billing.models import BillingAccount, InvoiceStatus, PaymentMethod, PlanPrice
 from billing.selectors import partner_towns
 from billing.services import ACCOUNT_FIELDS
+from onboarding.models import Activity, Plan
 
 
 class DollarsField(forms.CharField):
@@ -25,8 +26,10 @@ class DollarsField(forms.CharField):
         )
         super().__init__(**kwargs)
 
-    def clean(self, value: Any) -> int:
+    def clean(self, value: Any) -> int | None:
         text = str(super().clean(value) or "")
+        if not text.strip():
+            return None  # an optional amount left blank (a required one was refused above)
         cleaned = text.replace("\u202f", "").replace("\u00a0", "").replace(" ", "").replace("$", "")
         if "," in cleaned and "." not in cleaned:
             cleaned = cleaned.replace(",", ".")
@@ -120,3 +123,115 @@ class InvoiceFilterForm(forms.Form):
         self.fields["town"].choices = [("", _("Toutes"))] + [  # type: ignore[attr-defined]
             (town.slug, town.name) for town in towns
         ]
+
+
+class CentsPerResidentField(forms.DecimalField):
+    """Cents per resident per period, to the hundredth of a cent (2,5 ¢), cleaned to the
+    price book's unit: hundredths of a cent."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_value=Decimal("0.01"), max_digits=8, decimal_places=2, **kwargs)
+        self.localize = True
+        self.widget.is_localized = True
+
+    def clean(self, value: Any) -> int | None:
+        cleaned = super().clean(value)
+        return None if cleaned is None else int(cleaned * 100)
+
+
+class PriceBookForm(forms.Form):
+    """A new version of the price book: the fixed fee, a rate per activity (blank: not billed),
+    each plan flat (dollars a period) or per resident (cents a period) with a minimum."""
+
+    effective_from = forms.DateField(
+        label=_("En vigueur le"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    fixed = DollarsField(label=_("Frais fixes d'implantation ($)"), allow_negative=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for activity, label in Activity.choices:
+            self.fields[f"rate_{activity}"] = DollarsField(
+                label=_("Taux horaire : {activity} ($)").format(activity=label), required=False
+            )
+        for plan, label in Plan.choices:
+            self.fields[f"period_{plan}"] = forms.ChoiceField(
+                label=_("{plan} : période").format(plan=label),
+                choices=PlanPrice.Period.choices,
+                required=False,
+            )
+            self.fields[f"flat_{plan}"] = DollarsField(
+                label=_("{plan} : montant par période ($)").format(plan=label), required=False
+            )
+            self.fields[f"per_resident_{plan}"] = CentsPerResidentField(
+                label=_("{plan} : ou par habitant (¢)").format(plan=label), required=False
+            )
+            self.fields[f"minimum_{plan}"] = DollarsField(
+                label=_("{plan} : minimum par période ($)").format(plan=label),
+                required=False,
+                allow_negative=True,
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("fixed") is not None and data["fixed"] < 0:
+            self.add_error("fixed", _("Le montant doit être positif ou nul."))
+        for plan, _label in Plan.choices:
+            flat, per = data.get(f"flat_{plan}"), data.get(f"per_resident_{plan}")
+            if flat and per:
+                self.add_error(
+                    f"per_resident_{plan}", _("Un montant fixe ou par habitant, pas les deux.")
+                )
+            if (flat or per) and not data.get(f"period_{plan}"):
+                self.add_error(f"period_{plan}", _("Choisissez la période."))
+        return data
+
+    def service_fields(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        rates = {
+            activity: data[f"rate_{activity}"]
+            for activity, _label in Activity.choices
+            if data.get(f"rate_{activity}")
+        }
+        plans = []
+        for plan, _label in Plan.choices:
+            flat, per = data.get(f"flat_{plan}"), data.get(f"per_resident_{plan}")
+            if not (flat or per):
+                continue
+            plans.append(
+                {
+                    "plan": plan,
+                    "basis": PlanPrice.Basis.FLAT if flat else PlanPrice.Basis.PER_RESIDENT,
+                    "period": data[f"period_{plan}"],
+                    "amount": flat or per,
+                    "minimum_cents": max(data.get(f"minimum_{plan}") or 0, 0),
+                }
+            )
+        return {
+            "effective_from": data["effective_from"],
+            "implementation_fixed_cents": data["fixed"],
+            "rates": rates,
+            "plans": plans,
+        }
+
+    @classmethod
+    def initial_of(cls, book: Any) -> dict[str, Any]:
+        """The form filled from a version (its amounts written in dollars and cents)."""
+        if book is None:
+            return {}
+        initial: dict[str, Any] = {"fixed": _dollars(book.implementation_fixed_cents)}
+        for rate in book.rates.all():
+            initial[f"rate_{rate.activity}"] = _dollars(rate.hourly_cents)
+        for price in book.plans.all():
+            initial[f"period_{price.plan}"] = price.period
+            initial[f"minimum_{price.plan}"] = _dollars(price.minimum_cents)
+            if price.basis == PlanPrice.Basis.FLAT:
+                initial[f"flat_{price.plan}"] = _dollars(price.amount)
+            else:
+                initial[f"per_resident_{price.plan}"] = Decimal(price.amount) / 100
+        return initial
+
+
+def _dollars(cents: int) -> str:
+    return f"{cents // 100},{cents % 100:02d}"

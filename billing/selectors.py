@@ -16,6 +16,7 @@ from billing.models import (
     InvoiceKind,
     InvoiceStatus,
     Payment,
+    PriceBook,
 )
 from onboarding.models import OnboardingProject
 from tenants.models import Municipality
@@ -26,12 +27,14 @@ __all__ = [
     "RecoveryReport",
     "TownFigures",
     "account_of",
+    "host_by_slug",
     "host_recovery",
     "invoice_detail",
     "invoice_list",
     "partner_by_slug",
     "partner_figures",
     "partner_towns",
+    "price_books_of",
     "project_of",
     "recovery_report",
 ]
@@ -253,4 +256,17 @@ def recovery_report(*, host: Municipality, today: date) -> RecoveryReport | None
         monthly_pace_cents=pace,
         pace_months=len(recent),
         break_even=break_even,
+    )
+
+
+def host_by_slug(*, slug: str) -> Municipality | None:
+    return Municipality.objects.filter(slug=slug, kind=Municipality.Kind.HOST).first()
+
+
+def price_books_of(*, host: Municipality) -> list[PriceBook]:
+    """The host's price book versions, newest first, with their rates, plans and items."""
+    return list(
+        PriceBook.objects.filter(host=host)
+        .prefetch_related("rates", "plans", "items")
+        .order_by("-version")
     )

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("factures/", views.invoices, name="invoices"),
     path("recuperation/", views.recovery, name="recovery"),
+    path("grilles/<slug:slug>/", views.price_book, name="price_book"),
     path("factures/<int:pk>/", views.invoice, name="invoice"),
     path("factures/<int:pk>/actions/", views.invoice_action, name="invoice_action"),
     path("factures/<int:pk>/pdf/", views.invoice_pdf_view, name="invoice_pdf"),

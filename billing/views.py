@@ -29,6 +29,7 @@ from billing.forms import (
     InvoiceFilterForm,
     LineForm,
     PaymentForm,
+    PriceBookForm,
     SubscriptionForm,
     VoidForm,
 )
@@ -386,4 +387,40 @@ def recovery(request: HttpRequest, member: ConsoleMember) -> HttpResponse:
                 for report in reports
             ],
         },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@console_required(OPERATOR)
+def price_book(request: HttpRequest, member: ConsoleMember, slug: str) -> HttpResponseBase:
+    """The host's price book: its versions, and a new version made from the current one. A
+    price is never changed in place: the invoices keep the version they were priced with."""
+    host = selectors.host_by_slug(slug=slug)
+    if host is None:
+        raise Http404
+    books = selectors.price_books_of(host=host)
+    status = 200
+    if request.method == "POST":
+        form = PriceBookForm(request.POST)
+        if form.is_valid():
+            try:
+                book = services.price_book_create(
+                    actor=member.user, host=host, **form.service_fields()
+                )
+            except BillingError as error:
+                _refused(form, error)
+            else:
+                messages.success(
+                    request, _("Version {version} enregistrée.").format(version=book.version)
+                )
+                return redirect("billing:price_book", slug=slug)
+        status = 400
+    else:
+        form = PriceBookForm(initial=PriceBookForm.initial_of(books[0] if books else None))
+    return _render(
+        request,
+        member,
+        "billing/price_book.html",
+        {"host": host, "books": books, "form": form},
+        status=status,
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 from html import unescape
 
 import pytest
@@ -157,3 +158,31 @@ def test_the_recovery_report_projects_the_break_even_month(operator, book, proje
     assert "février 2029" in page.text
     assert "<svg" in page.text
     assert "<script" not in page.text.split("<svg", 1)[1].split("</svg>", 1)[0]
+
+
+def test_a_new_price_book_version_is_made_from_the_current_one(operator, book, host):
+    page = operator.get(f"{BILLING}grilles/{host.slug}/")
+    form = page.context["form"]
+    data = {name: form[name].value() or "" for name in form.fields}
+    both = data | {"effective_from": "2027-01-01", "flat_standard": "100,00"}
+    data |= {"effective_from": "2027-01-01", "rate_analyse": "130,00", "rate_formation": ""}
+
+    refused = operator.post(f"{BILLING}grilles/{host.slug}/", both)
+    saved = operator.post(f"{BILLING}grilles/{host.slug}/", data)
+
+    assert page.status_code == 200
+    assert data["fixed"] == "5000,00"
+    assert data["per_resident_standard"] == Decimal("2.5")
+    assert refused.status_code == 400
+    assert "pas les deux" in refused.text
+    assert saved.status_code == 302, saved.context["form"].errors
+    newest = host.price_books.get(version=2)
+    assert dict(newest.rates.values_list("activity", "hourly_cents")) == {
+        "analyse": 13_000,
+        "configuration": 10_000,
+    }
+    assert list(newest.plans.values_list("plan", "basis", "amount", "minimum_cents")) == [
+        ("standard", "per_resident", 250, 100_000)
+    ]
+    assert newest.implementation_fixed_cents == 500_000
+    assert host.price_books.get(version=1).rates.get(activity="analyse").hourly_cents == 12_000

@@ -141,6 +141,7 @@ def test_billing_pages_have_no_wcag_aa_violation(page, live_port, ledger):
         (f"/console/facturation/factures/{ledger['issued']}/", "invoice"),
         ("/console/facturation/factures/", "invoices"),
         ("/console/facturation/recuperation/", "recovery"),
+        ("/console/facturation/grilles/laval/", "price-book"),
         ("/en/console/facturation/", ""),
     ]:
         response = page.goto(f"{base}{path}")
