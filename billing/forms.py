@@ -14,6 +14,9 @@ from billing.selectors import partner_towns
 from billing.services import ACCOUNT_FIELDS
 from onboarding.models import Activity, Plan
 
+# Beyond a billion dollars an amount is a typing error (and would overflow the columns).
+MAX_DOLLARS = Decimal(1_000_000_000)
+
 
 class DollarsField(forms.CharField):
     """An amount typed in dollars (« 1 234,56 » or "1234.56"), cleaned to integer cents."""
@@ -39,6 +42,8 @@ class DollarsField(forms.CharField):
             raise forms.ValidationError(
                 _("Saisissez un montant en dollars, par exemple 1 234,56.")
             ) from error
+        if not amount.is_finite() or abs(amount) >= MAX_DOLLARS:
+            raise forms.ValidationError(_("Saisissez un montant en dollars, par exemple 1 234,56."))
         if amount.as_tuple().exponent < -2:  # type: ignore[operator]
             raise forms.ValidationError(_("Un montant a au plus deux décimales."))
         if amount <= 0 and not self.allow_negative:

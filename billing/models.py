@@ -279,6 +279,11 @@ class Invoice(models.Model):
     def balance_cents(self) -> int:
         return self.total_cents - self.paid_cents - self.credited_cents
 
+    @property
+    def creditable_cents(self) -> int:
+        """What credit notes may still take off (what was paid too: it is then owed back)."""
+        return self.total_cents - self.credited_cents
+
 
 class LineKind(models.TextChoices):
     IMPLEMENTATION_FIXED = "implementation_fixed", _("frais fixes d'implantation")

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Max, Q, Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
@@ -114,6 +115,8 @@ def price_book_create(
             field="rates",
         )
     with transaction.atomic():
+        # Two versions made at once: the second waits, then numbers after the first.
+        Municipality.objects.select_for_update().filter(pk=host.pk).first()
         last = PriceBook.objects.filter(host=host).aggregate(last=Max("version"))["last"] or 0
         book = PriceBook.objects.create(
             host=host,
@@ -169,6 +172,7 @@ def account_save(
     if unknown:
         raise ValidationError({sorted(unknown)[0]: _("Champ inconnu.")})
     with transaction.atomic():
+        Municipality.objects.select_for_update().filter(pk=municipality.pk).first()
         account = BillingAccount.objects.filter(municipality=municipality).first()
         account = account or BillingAccount(municipality=municipality)
         for name, value in fields.items():
@@ -320,11 +324,12 @@ def _month_end(first: date) -> date:
 def _period_end(start: date, period: str) -> date:
     if period == PlanPrice.Period.MONTHLY:
         return _month_end(start)
-    # A year from `start` (29 February starts a year that ends on 28 February).
+    # A year from `start`: the day before its anniversary (from 29 February, the next
+    # period starts on 1 March, so this one ends on 28 February).
     try:
         return start.replace(year=start.year + 1) - timedelta(days=1)
     except ValueError:
-        return start.replace(year=start.year + 1, day=28) - timedelta(days=1)
+        return date(start.year + 1, 3, 1) - timedelta(days=1)
 
 
 def subscription_amount(price: PlanPrice, population: int) -> int:
@@ -371,7 +376,7 @@ def subscription_draft(
             field="period_start",
         )
     period_end = _period_end(period_start, price.period)
-    live_day = went_live.date()
+    live_day = timezone.localdate(went_live)
     if live_day > period_end:
         _refuse(BillingErrorCode.NOT_LIVE, _("La municipalité n'était pas en ligne à ce moment."))
     billed_from = max(period_start, live_day)
@@ -465,6 +470,12 @@ def line_add(
         )
     with transaction.atomic():
         locked = _draft(invoice)
+        if locked.kind != InvoiceKind.INVOICE:
+            _refuse(
+                BillingErrorCode.NOT_DRAFT,
+                _("Une note de crédit garde sa seule ligne : préparez-en une autre."),
+                status=409,
+            )
         position = (locked.lines.aggregate(last=Max("position"))["last"] or 0) + 1
         line = InvoiceLine.objects.create(
             invoice=locked,
@@ -523,11 +534,28 @@ def invoice_issue(*, actor: User | None, invoice: Invoice, today: date) -> Invoi
         locked = _draft(invoice)
         if not locked.lines.exists():
             _refuse(BillingErrorCode.EMPTY_INVOICE, _("Une facture sans ligne ne s'émet pas."))
+        if locked.kind == InvoiceKind.INVOICE and locked.total_cents <= 0:
+            _refuse(
+                BillingErrorCode.INVALID_AMOUNT,
+                _(
+                    "Le total d'une facture doit être positif : une remise plus grande se fait "
+                    "par une note de crédit."
+                ),
+            )
         corrected = None
         if locked.kind == InvoiceKind.CREDIT_NOTE:
             assert locked.corrects_id is not None  # noqa: S101  (a credit note's constraint)
             corrected = Invoice.objects.select_for_update().get(pk=locked.corrects_id)
-            if -locked.total_cents > corrected.balance_cents:
+            if locked.total_cents >= 0 or corrected.status not in (
+                InvoiceStatus.OPEN,
+                InvoiceStatus.PAID,
+            ):
+                _refuse(
+                    BillingErrorCode.NOT_OPEN,
+                    _("Cette note de crédit ne corrige plus une facture émise."),
+                    status=409,
+                )
+            if -locked.total_cents > corrected.creditable_cents:
                 _refuse(
                     BillingErrorCode.CREDIT_TOO_LARGE,
                     _("Le crédit dépasse le solde de la facture {number}.").format(
@@ -541,7 +569,8 @@ def invoice_issue(*, actor: User | None, invoice: Invoice, today: date) -> Invoi
         locked.due_on = today + timedelta(days=locked.account.payment_terms_days)
         if corrected is not None:
             corrected.credited_cents += -locked.total_cents
-            if corrected.balance_cents == 0 and corrected.status == InvoiceStatus.OPEN:
+            # Settled by the credit (a negative balance is what the town is owed back).
+            if corrected.balance_cents <= 0 and corrected.status == InvoiceStatus.OPEN:
                 corrected.status = InvoiceStatus.PAID
             corrected.save(update_fields=["credited_cents", "status", "updated_at"])
             locked.status = InvoiceStatus.PAID  # a credit note is settled by its invoice
@@ -588,12 +617,13 @@ def credit_note_draft(
                 _("Seule une facture émise se corrige par une note de crédit."),
                 status=409,
             )
-        if totals([amount_cents]).total_cents > original.balance_cents:
+        if totals([amount_cents]).total_cents > original.creditable_cents:
             _refuse(
                 BillingErrorCode.CREDIT_TOO_LARGE,
-                _("Le crédit, taxes comprises, dépasse le solde de la facture {number}.").format(
-                    number=original.number
-                ),
+                _(
+                    "Le crédit, taxes comprises, dépasse ce qui reste à créditer sur la facture "
+                    "{number}."
+                ).format(number=original.number),
                 field="amount_cents",
             )
         note = Invoice.objects.create(
@@ -642,6 +672,7 @@ def invoice_void(*, actor: User | None, invoice: Invoice, reason: str) -> Invoic
             or locked.paid_cents
             or locked.credited_cents
             or locked.kind != InvoiceKind.INVOICE
+            or locked.credit_notes.exclude(status=InvoiceStatus.VOID).exists()
         ):
             _refuse(
                 BillingErrorCode.NOT_OPEN,
@@ -649,6 +680,8 @@ def invoice_void(*, actor: User | None, invoice: Invoice, reason: str) -> Invoic
                 status=409,
             )
         locked.status = InvoiceStatus.VOID
+        # Its hours become billable again, as its fixed fee and its subscription period do.
+        BilledTime.objects.filter(line__invoice=locked).delete()
         locked.memo = f"{locked.memo}\n{reason}".strip()[:2000]
         locked.save(update_fields=["status", "memo", "updated_at"])
         audit_record(

@@ -20,7 +20,7 @@ from typing import Any, cast
 
 import stripe
 from django.conf import settings
-from django.db import transaction
+from django.db import connection
 
 from billing.models import BillingAccount, Invoice, InvoiceKind, InvoiceStatus
 from billing.money import money
@@ -157,17 +157,26 @@ def gateway(*, http_client: stripe.HTTPClient | None = None) -> StripeGateway | 
     return StripeGateway(client)
 
 
+# The advisory lock class of a sync ("STRP"): one sync of an invoice at a time, across workers.
+SYNC_LOCK_CLASS = 0x53545250
+
+
 def invoice_sync(*, invoice_id: int, http_client: stripe.HTTPClient | None = None) -> SyncResult:
-    """Send an issued invoice to Stripe (the task `billing.tasks.stripe_send_invoice`): `sent`,
-    `pending` after a passing error (to retry), `failed` after a refusal, `skipped` without
-    Stripe or for what Stripe does not collect (a draft, a credit note, a void invoice)."""
+    """Send an issued invoice to Stripe (the task `billing.tasks.stripe_send_invoice`, and the
+    sweep `manage.py stripe_sync_pending`): `sent`, `pending` after a passing error (to retry),
+    `failed` after a refusal, `skipped` without Stripe or for what Stripe does not collect (a
+    draft, a credit note, a void invoice), `busy` while another worker sends it.
+
+    No row stays locked while Stripe answers: one sync per invoice is held by a session
+    advisory lock, and each id Stripe gives is committed at once (a webhook arriving meanwhile
+    finds the invoice; a worker that dies midway leaves the ids a retry carries on from)."""
     found = gateway(http_client=http_client)
-    with transaction.atomic():
-        invoice = (
-            Invoice.objects.select_for_update()
-            .select_related("account__municipality")
-            .get(pk=invoice_id)
-        )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [SYNC_LOCK_CLASS, invoice_id])
+        if not cursor.fetchone()[0]:
+            return SyncResult("busy")
+    try:
+        invoice = Invoice.objects.select_related("account__municipality").get(pk=invoice_id)
         if (
             found is None
             or invoice.kind != InvoiceKind.INVOICE
@@ -184,6 +193,9 @@ def invoice_sync(*, invoice_id: int, http_client: stripe.HTTPClient | None = Non
         else:
             state, detail = "sent", ""
         Invoice.objects.filter(pk=invoice.pk).update(stripe_state=state, stripe_error=detail[:300])
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [SYNC_LOCK_CLASS, invoice_id])
     logger.info("stripe invoice sync: invoice=%s state=%s", invoice_id, state)
     return SyncResult(state, detail)
 

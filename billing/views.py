@@ -33,7 +33,7 @@ from billing.forms import (
     SubscriptionForm,
     VoidForm,
 )
-from billing.models import Invoice, InvoiceStatus, LineKind
+from billing.models import Invoice, InvoiceKind, InvoiceStatus, LineKind
 from billing.money import money
 from billing.pdf import invoice_pdf
 from billing.stripe_gateway import SignatureError, webhook_event
@@ -217,7 +217,7 @@ def invoice_action(request: HttpRequest, member: ConsoleMember, pk: int) -> Http
             "void": ("void_form", VoidForm),
         }
         if action not in forms_by_action:
-            raise Http404
+            return HttpResponse(status=400)
         name, form_class = forms_by_action[action]
         form = form_class(request.POST)
         if form.is_valid():
@@ -271,6 +271,11 @@ def invoice_action(request: HttpRequest, member: ConsoleMember, pk: int) -> Http
     return _invoice_page(request, member, detail, 400, **{name: form})
 
 
+def _csv_text(text: str) -> str:
+    """A text cell that a spreadsheet will not take for a formula."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 CSV_COLUMNS = (
     "numero", "nature", "municipalite", "statut", "emise_le", "echeance",
     "sous_total", "tps", "tvq", "total", "paye", "credite", "solde",
@@ -300,7 +305,7 @@ def invoices(request: HttpRequest, member: ConsoleMember) -> HttpResponseBase:
                 [
                     item.number or "",
                     item.kind,
-                    item.account.municipality.name,
+                    _csv_text(item.account.municipality.name),
                     item.status,
                     item.issued_on or "",
                     item.due_on or "",
@@ -313,7 +318,8 @@ def invoices(request: HttpRequest, member: ConsoleMember) -> HttpResponseBase:
                             item.total_cents,
                             item.paid_cents,
                             item.credited_cents,
-                            item.balance_cents,
+                            # A credit note owes nothing: its amount is on its invoice's balance.
+                            item.balance_cents if item.kind == InvoiceKind.INVOICE else 0,
                         )
                     ),
                 ]

@@ -21,6 +21,7 @@ from billing.models import (
     PaymentMethod,
     StripeEvent,
 )
+from billing.money import money
 from onboarding.services import audit_record
 
 logger = logging.getLogger(__name__)
@@ -42,31 +43,38 @@ DUPLICATE = "duplicate"
 
 def stripe_event_apply(*, event: dict[str, Any]) -> str:
     """Record and apply one verified event; returns what it did (`duplicate` the second time)."""
-    try:
-        with transaction.atomic():
-            record = StripeEvent.objects.create(
-                event_id=str(event["id"]), type=str(event.get("type", "")), payload=event
-            )
-            outcome = _apply(event) if record.type in HANDLED else "ignored"
-            record.processed_at = timezone.now()
-            record.outcome = outcome[:200]
-            record.save(update_fields=["processed_at", "outcome"])
-            audit_record(
-                actor=None,
-                action="billing.stripe_event",
-                target=record.event_id,
-                detail={"type": record.type, "outcome": record.outcome},
-            )
-    except IntegrityError:
-        return DUPLICATE
+    event_id = str(event.get("id") or "")
+    if not event_id:
+        return "no id"
+    with transaction.atomic():
+        try:
+            with transaction.atomic():  # only the event's own row: its id is once
+                record = StripeEvent.objects.create(
+                    event_id=event_id, type=str(event.get("type", "")), payload=event
+                )
+        except IntegrityError:
+            return DUPLICATE
+        outcome = _apply(event) if record.type in HANDLED else "ignored"
+        record.processed_at = timezone.now()
+        record.outcome = outcome[:200]
+        record.save(update_fields=["processed_at", "outcome"])
+        audit_record(
+            actor=None,
+            action="billing.stripe_event",
+            target=record.event_id,
+            detail={"type": record.type, "outcome": record.outcome},
+        )
     logger.info("stripe event: type=%s outcome=%s", record.type, outcome)
     return outcome
 
 
 def _invoice_of(stripe_invoice: dict[str, Any]) -> Invoice | None:
+    stripe_id = str(stripe_invoice.get("id") or "")
+    if not stripe_id:
+        return None
     return (
         Invoice.objects.select_for_update()
-        .filter(stripe_invoice_id=str(stripe_invoice.get("id", "")), kind=InvoiceKind.INVOICE)
+        .filter(stripe_invoice_id=stripe_id, kind=InvoiceKind.INVOICE)
         .first()
     )
 
@@ -86,11 +94,17 @@ def _apply(event: dict[str, Any]) -> str:
     if kind == "invoice.paid":
         if Payment.objects.filter(invoice=invoice, method=PaymentMethod.STRIPE).exists():
             return "already paid"
-        if invoice.status != InvoiceStatus.OPEN:
-            return f"not open ({invoice.status})"
-        amount = min(int(data.get("amount_paid") or 0), invoice.balance_cents)
+        paid = int(data.get("amount_paid") or 0)
+        due = invoice.balance_cents if invoice.status == InvoiceStatus.OPEN else 0
+        if paid > due:
+            # Paid at Stripe after a cheque, a credit or a void in the ledger: the difference is
+            # owed back to the town; the invoice's page says so.
+            Invoice.objects.filter(pk=invoice.pk).update(
+                stripe_error=f"Trop-perçu chez Stripe : {money(paid - due, 'fr')} à rembourser."
+            )
+        amount = min(paid, due)
         if amount <= 0:
-            return "nothing paid"
+            return "overpaid" if paid else "nothing paid"
         Payment.objects.create(
             invoice=invoice,
             method=PaymentMethod.STRIPE,

@@ -5,15 +5,16 @@ notes, and cheques or transfers received; every write in the console's audit."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from billing import services
 from billing.errors import BillingError
 from billing.models import BilledTime, Invoice, InvoiceStatus
-from onboarding.models import AuditEntry
+from onboarding.models import AuditEntry, Milestone
 from tests.billing.conftest import TODAY
 from tests.billing.conftest import hours as _hours
 from tests.factories import UserFactory
@@ -219,3 +220,85 @@ def test_a_host_town_has_no_billing_account(host):
             actor=None, municipality=host, contact_name="x", contact_email="x@x.ca", address="x"
         )
     assert refused.value.code == "not_a_partner"
+
+
+def test_a_credit_note_keeps_its_one_line_and_an_invoice_is_never_negative(book, project):
+    invoice = services.subscription_draft(
+        actor=None, project=project, period_start=date(2026, 12, 1), today=TODAY
+    )
+    services.line_add(
+        actor=None, invoice=invoice, kind="adjustment", description_fr="Remise",
+        unit_cents=-400_000,
+    )  # fmt: skip
+    with pytest.raises(BillingError) as negative:
+        services.invoice_issue(actor=None, invoice=invoice, today=TODAY)
+    services.draft_delete(actor=None, invoice=invoice)
+    invoice = services.invoice_issue(
+        actor=None,
+        invoice=services.subscription_draft(
+            actor=None, project=project, period_start=date(2026, 12, 1), today=TODAY
+        ),
+        today=TODAY,
+    )
+    note = services.credit_note_draft(actor=None, invoice=invoice, amount_cents=100, reason="x")
+    with pytest.raises(BillingError) as second_line:
+        services.line_add(
+            actor=None, invoice=note, kind="adjustment", description_fr="y", unit_cents=5_000
+        )
+    with pytest.raises(BillingError) as void_with_credit:
+        services.invoice_void(actor=None, invoice=invoice, reason="z")
+
+    assert negative.value.code == "invalid_amount"
+    assert second_line.value.code == "not_draft"
+    assert void_with_credit.value.code == "not_open"
+
+
+def test_a_paid_invoice_is_credited_and_the_town_is_owed_the_difference(book, project):
+    invoice = services.invoice_issue(
+        actor=None,
+        invoice=services.subscription_draft(
+            actor=None, project=project, period_start=date(2026, 12, 1), today=TODAY
+        ),
+        today=TODAY,
+    )
+    services.payment_record(
+        actor=None, invoice=invoice, amount_cents=invoice.total_cents, method="eft",
+        received_on=TODAY,
+    )  # fmt: skip
+    note = services.credit_note_draft(
+        actor=None, invoice=invoice, amount_cents=10_000, reason="Geste commercial"
+    )
+    services.invoice_issue(actor=None, invoice=note, today=TODAY)
+    invoice.refresh_from_db()
+
+    assert invoice.status == InvoiceStatus.PAID
+    assert invoice.balance_cents == -11_498  # $114.98 to give back
+
+
+def test_voiding_frees_the_hours_it_billed(book, project):
+    _hours(project, date(2026, 11, 3), "formation", "2")
+    first = services.invoice_issue(
+        actor=None,
+        invoice=services.implementation_draft(
+            actor=None, project=project, until=TODAY, today=TODAY
+        ),
+        today=TODAY,
+    )
+    services.invoice_void(actor=None, invoice=first, reason="Mauvais taux")
+
+    again = services.implementation_draft(actor=None, project=project, until=TODAY, today=TODAY)
+
+    assert again.lines.filter(kind="implementation_hours").get().quantity == Decimal(2)
+
+
+def test_the_go_live_day_is_the_towns_and_a_leap_year_ends_on_28_february(book, project):
+    # 23:30 in Québec on 30 November is 1 December in UTC: the town went live on the 30th.
+    Milestone.objects.filter(project=project).update(
+        at=datetime(2026, 11, 30, 23, 30, tzinfo=ZoneInfo("America/Toronto"))
+    )
+    november = services.subscription_draft(
+        actor=None, project=project, period_start=date(2026, 11, 1), today=TODAY
+    )
+
+    assert november.lines.get().period_start == date(2026, 11, 30)
+    assert services._period_end(date(2028, 2, 29), "yearly") == date(2029, 2, 28)

@@ -230,3 +230,48 @@ def test_the_webhook_is_not_there_while_stripe_is_off():
     response = Client(HTTP_HOST="localhost").post("/stripe/webhook/", "{}", "application/json")
 
     assert response.status_code == 404
+
+
+@override_settings(**STRIPE_ON)
+def test_money_paid_at_stripe_after_a_cheque_is_flagged_to_give_back(issued):
+    Invoice.objects.filter(pk=issued.pk).update(stripe_invoice_id="in_1")
+    services.payment_record(
+        actor=None, invoice=issued, amount_cents=issued.total_cents, method="cheque",
+        received_on=TODAY,
+    )  # fmt: skip
+
+    response = _post(
+        _event("evt_late", "invoice.paid", {"id": "in_1", "amount_paid": issued.total_cents})
+    )
+
+    issued.refresh_from_db()
+    assert response.json()["outcome"] == "overpaid"
+    assert issued.stripe_error.startswith("Trop-perçu chez Stripe : 4")
+    assert Payment.objects.filter(invoice=issued).count() == 1
+
+
+@override_settings(**STRIPE_ON)
+def test_the_sweep_sends_what_is_still_pending(issued, monkeypatch):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from billing import stripe_gateway
+
+    fake = RecordingStripe()
+    monkeypatch.setattr(
+        stripe_gateway,
+        "gateway",
+        lambda http_client=None: stripe_gateway.StripeGateway(
+            stripe.StripeClient("sk_test_relais", http_client=fake)
+        ),
+    )
+    Invoice.objects.filter(pk=issued.pk).update(stripe_state="pending")
+    output = StringIO()
+
+    call_command("stripe_sync_pending", stdout=output)
+
+    issued.refresh_from_db()
+    assert output.getvalue().strip() == "sent: 1"
+    assert issued.stripe_state == "sent"
+    assert len(fake.calls) == 7

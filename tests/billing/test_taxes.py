@@ -76,3 +76,12 @@ def test_a_line_is_quantity_times_unit_rounded_half_up(quantity, unit):
 )
 def test_amounts_are_written_as_each_language_writes_them(cents, language, written):
     assert money(cents, language) == written
+
+
+@pytest.mark.parametrize("typed", ["NaN", "Infinity", "9e30", "1,234", "abc"])
+def test_an_amount_that_is_not_one_is_refused_not_a_crash(typed):
+    from billing.forms import CreditForm
+
+    form = CreditForm({"amount": typed, "reason": "x"})
+
+    assert not form.is_valid()  # "1,234": three decimals, not a thousand
