@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -196,7 +196,9 @@ def _invoice_page(
 def invoice_action(request: HttpRequest, member: ConsoleMember, pk: int) -> HttpResponseBase:
     """What the invoice's page sends: `action` says which form. Each refusal comes back next to
     its field, nothing written."""
-    found = get_object_or_404(Invoice, pk=pk)
+    found = selectors.invoice_detail(pk=pk)
+    if found is None:
+        raise Http404
     action = request.POST.get("action", "")
     today = timezone.localdate()
     form: Any

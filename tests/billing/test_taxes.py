@@ -54,14 +54,19 @@ def test_the_total_always_equals_the_lines_and_the_taxes(lines):
     assert totals([-line for line in lines]).total_cents == -result.total_cents
 
 
-@given(
-    st.decimals(min_value=0, max_value=10_000, places=2, allow_nan=False),
-    st.integers(min_value=0, max_value=10**7),
+@pytest.mark.parametrize(
+    ("quantity", "unit", "amount"),
+    [
+        ("5.75", 12_000, 69_000),
+        ("2.5", 3, 8),  # 7.5 ¢ rounds up
+        ("0.25", 2, 1),  # 0.5 ¢ rounds up
+        ("0.33", 1_000, 330),
+        ("1", -40_000, -40_000),  # a discount
+        ("1.5", -3, -5),  # -4.5 ¢ rounds away from zero, as its credit would
+    ],
 )
-def test_a_line_is_quantity_times_unit_rounded_half_up(quantity, unit):
-    expected = (quantity * unit).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-
-    assert line_amount(quantity, unit) == int(expected)
+def test_a_line_is_quantity_times_unit_rounded_half_up(quantity, unit, amount):
+    assert line_amount(Decimal(quantity), unit) == amount
 
 
 @pytest.mark.parametrize(
