@@ -38,7 +38,7 @@ from billing.models import (
     PriceBook,
 )
 from billing.money import money
-from billing.tasks import stripe_send_enqueue
+from billing.tasks import stripe_send_enqueue, stripe_settle_enqueue
 from billing.taxes import line_amount, totals
 from onboarding.models import Activity, Milestone, OnboardingProject, TimeEntry
 from onboarding.services import audit_record
@@ -511,6 +511,13 @@ def draft_delete(*, actor: User | None, invoice: Invoice) -> None:
 
 
 # --- Issuing -------------------------------------------------------------------------------------
+def _tell_stripe(invoice: Invoice) -> None:
+    """An invoice Stripe sent was voided or settled in the ledger: Stripe is told, after the
+    commit, by the task (its payment page then stops asking)."""
+    if settings.STRIPE_SECRET_KEY and invoice.stripe_invoice_id:
+        stripe_settle_enqueue(invoice_id=invoice.pk)
+
+
 def invoice_number(*, series: str) -> str:
     """The next number of `series` (FAC-2026, NC-2026), gap-free: the counter's row stays locked
     until the caller's transaction ends, and a rollback takes the number back."""
@@ -572,6 +579,7 @@ def invoice_issue(*, actor: User | None, invoice: Invoice, today: date) -> Invoi
             # Settled by the credit (a negative balance is what the town is owed back).
             if corrected.balance_cents <= 0 and corrected.status == InvoiceStatus.OPEN:
                 corrected.status = InvoiceStatus.PAID
+                _tell_stripe(corrected)
             corrected.save(update_fields=["credited_cents", "status", "updated_at"])
             locked.status = InvoiceStatus.PAID  # a credit note is settled by its invoice
             locked.due_on = today
@@ -680,6 +688,7 @@ def invoice_void(*, actor: User | None, invoice: Invoice, reason: str) -> Invoic
                 status=409,
             )
         locked.status = InvoiceStatus.VOID
+        _tell_stripe(locked)
         # Its hours become billable again, as its fixed fee and its subscription period do.
         BilledTime.objects.filter(line__invoice=locked).delete()
         locked.memo = f"{locked.memo}\n{reason}".strip()[:2000]
@@ -742,6 +751,7 @@ def payment_record(
         locked.paid_cents += amount_cents
         if locked.balance_cents == 0:
             locked.status = InvoiceStatus.PAID
+            _tell_stripe(locked)
         locked.save(update_fields=["paid_cents", "status", "updated_at"])
         audit_record(
             actor=actor,

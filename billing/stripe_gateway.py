@@ -138,6 +138,26 @@ class StripeGateway:
         )
         return invoice.stripe_invoice_id
 
+    def invoice_settle(self, invoice: Invoice) -> str:
+        """Tell Stripe what the ledger settled without it: an invoice voided, or paid by cheque,
+        transfer or credit notes (marked paid out of band), so that its payment page stops
+        asking. A partly settled invoice is left as it is (Stripe's page still shows the full
+        amount: a later payment there is flagged as an overpayment)."""
+        key = f"relais-invoice-{invoice.pk}"
+        if invoice.status == InvoiceStatus.VOID:
+            self.client.v1.invoices.void_invoice(
+                invoice.stripe_invoice_id, options={"idempotency_key": f"{key}-void"}
+            )
+            return "voided"
+        if invoice.status == InvoiceStatus.PAID:
+            self.client.v1.invoices.pay(
+                invoice.stripe_invoice_id,
+                params={"paid_out_of_band": True},
+                options={"idempotency_key": f"{key}-paid-out-of-band"},
+            )
+            return "paid out of band"
+        return "nothing to tell"
+
 
 def _describe(description: str, quantity: Any) -> str:
     return f"{description} (× {quantity.normalize()})" if quantity != 1 else description
@@ -210,3 +230,33 @@ def webhook_event(*, payload: bytes, signature: str) -> Any:
 
 
 SignatureError = stripe.SignatureVerificationError
+
+
+def invoice_settle_sync(
+    *, invoice_id: int, http_client: stripe.HTTPClient | None = None
+) -> SyncResult:
+    """Tell Stripe that the ledger voided or settled an invoice it sent (the task
+    `billing.tasks.stripe_settle_invoice`): `settled`, `pending` after a passing error, `failed`
+    after a refusal (Stripe's message on the invoice), `skipped` when there is nothing to tell."""
+    found = gateway(http_client=http_client)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [SYNC_LOCK_CLASS, invoice_id])
+        if not cursor.fetchone()[0]:
+            return SyncResult("busy")
+    try:
+        invoice = Invoice.objects.get(pk=invoice_id)
+        if found is None or not invoice.stripe_invoice_id or invoice.stripe_state != "sent":
+            return SyncResult("skipped")
+        try:
+            outcome = found.invoice_settle(invoice)
+        except TRANSIENT as error:
+            return SyncResult("pending", f"{type(error).__name__}: {error.user_message or error}")
+        except REFUSED as error:
+            detail = str(error.user_message or error)[:300]
+            Invoice.objects.filter(pk=invoice.pk).update(stripe_error=detail)
+            return SyncResult("failed", detail)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [SYNC_LOCK_CLASS, invoice_id])
+    logger.info("stripe invoice settle: invoice=%s outcome=%s", invoice_id, outcome)
+    return SyncResult("settled" if outcome != "nothing to tell" else "skipped", outcome)

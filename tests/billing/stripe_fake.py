@@ -80,6 +80,10 @@ class RecordingStripe(HTTPClient):
         if path.endswith("/finalize"):
             return {"id": "in_1", "object": "invoice", "total": sum(self.items.values()),
                     "status": "open"}  # fmt: skip
+        if path.endswith("/void"):
+            return {"id": "in_1", "object": "invoice", "status": "void"}
+        if path.endswith("/pay"):
+            return {"id": "in_1", "object": "invoice", "status": "paid"}
         if path.endswith("/send"):
             url = "https://invoice.stripe.com/i/acct_1/test_in_1"
             return {"id": "in_1", "object": "invoice", "status": "open", "hosted_invoice_url": url}

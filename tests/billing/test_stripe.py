@@ -275,3 +275,56 @@ def test_the_sweep_sends_what_is_still_pending(issued, monkeypatch):
     assert output.getvalue().strip() == "sent: 1"
     assert issued.stripe_state == "sent"
     assert len(fake.calls) == 7
+
+
+@override_settings(**STRIPE_ON)
+def test_stripe_is_told_what_the_ledger_voided_or_settled_without_it(issued, monkeypatch):
+    from billing.stripe_gateway import invoice_settle_sync
+
+    told = []
+    monkeypatch.setattr(
+        "billing.services.stripe_settle_enqueue", lambda **kwargs: told.append(kwargs)
+    )
+    fake = RecordingStripe()
+    invoice_sync(invoice_id=issued.pk, http_client=fake)
+    issued.refresh_from_db()
+
+    services.payment_record(
+        actor=None, invoice=issued, amount_cents=1_000, method="cheque", received_on=TODAY
+    )  # partly paid: nothing to tell yet
+    partly = invoice_settle_sync(invoice_id=issued.pk, http_client=fake)
+    services.payment_record(
+        actor=None, invoice=issued, amount_cents=issued.total_cents - 1_000, method="eft",
+        received_on=TODAY,
+    )  # fmt: skip
+    settled = invoice_settle_sync(invoice_id=issued.pk, http_client=fake)
+    again = invoice_settle_sync(invoice_id=issued.pk, http_client=fake)
+
+    assert told == [{"invoice_id": issued.pk}]  # once, when the balance reached zero
+    assert partly.state == "skipped"
+    assert (settled.state, settled.detail) == ("settled", "paid out of band")
+    pay = [call for call in fake.calls if call.path == "/v1/invoices/in_1/pay"]
+    assert len(pay) == 1  # the second time, the idempotency key answered
+    assert pay[0].params == {"paid_out_of_band": "true"}
+    assert pay[0].idempotency_key == f"relais-invoice-{issued.pk}-paid-out-of-band"
+    assert again.state == "settled"
+
+
+@override_settings(**STRIPE_ON)
+def test_a_void_is_told_to_stripe_and_a_refusal_is_shown(issued, monkeypatch):
+    from billing.stripe_gateway import invoice_settle_sync
+
+    monkeypatch.setattr("billing.services.stripe_settle_enqueue", lambda **kwargs: None)
+    fake = RecordingStripe()
+    invoice_sync(invoice_id=issued.pk, http_client=fake)
+    services.invoice_void(actor=None, invoice=issued, reason="En double")
+    refused = RecordingStripe(failures=[INVALID])
+
+    failed = invoice_settle_sync(invoice_id=issued.pk, http_client=refused)
+    voided = invoice_settle_sync(invoice_id=issued.pk, http_client=fake)
+
+    issued.refresh_from_db()
+    assert failed.state == "failed"
+    assert voided.detail == "voided"
+    assert fake.calls[-1].path == "/v1/invoices/in_1/void"
+    assert fake.calls[-1].idempotency_key == f"relais-invoice-{issued.pk}-void"
