@@ -158,25 +158,44 @@ class PriceBookForm(forms.Form):
         super().__init__(*args, **kwargs)
         for activity, label in Activity.choices:
             self.fields[f"rate_{activity}"] = DollarsField(
-                label=_("Taux horaire : {activity} ($)").format(activity=label), required=False
+                label=str(label)[:1].upper() + str(label)[1:], required=False
             )
-        for plan, label in Plan.choices:
+        for plan, _label in Plan.choices:
             self.fields[f"period_{plan}"] = forms.ChoiceField(
-                label=_("{plan} : période").format(plan=label),
-                choices=PlanPrice.Period.choices,
+                label=_("Période"),
+                choices=[("", _("— sans prix —")), *PlanPrice.Period.choices],
                 required=False,
             )
             self.fields[f"flat_{plan}"] = DollarsField(
-                label=_("{plan} : montant par période ($)").format(plan=label), required=False
+                label=_("Montant par période ($)"), required=False
             )
             self.fields[f"per_resident_{plan}"] = CentsPerResidentField(
-                label=_("{plan} : ou par habitant (¢)").format(plan=label), required=False
+                label=_("Ou par habitant (¢)"), required=False
             )
             self.fields[f"minimum_{plan}"] = DollarsField(
-                label=_("{plan} : minimum par période ($)").format(plan=label),
-                required=False,
-                allow_negative=True,
+                label=_("Minimum par période ($)"), required=False, allow_negative=True
             )
+
+    def groups(self) -> list[tuple[Any, list[Any]]]:
+        """The fields by fieldset: the version, the hourly rates, then one per plan."""
+        groups: list[tuple[Any, list[Any]]] = [
+            (_("La version"), [self["effective_from"], self["fixed"]]),
+            (
+                _("Taux horaires ($ l'heure ; vide : non facturé)"),
+                [self[f"rate_{activity}"] for activity, _label in Activity.choices],
+            ),
+        ]
+        for plan, label in Plan.choices:
+            groups.append(
+                (
+                    label,
+                    [
+                        self[f"{part}_{plan}"]
+                        for part in ("period", "flat", "per_resident", "minimum")
+                    ],
+                )
+            )
+        return groups
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
