@@ -123,6 +123,7 @@ def test_the_tabs_give_my_requests_and_the_unassigned_ones(
 def test_each_filter_narrows_the_queue(
     laval: Municipality, desk_client: Callable[..., Client]
 ) -> None:
+    forty_days_before = timezone.now() - timedelta(days=40)
     roads = _department(laval, "voirie")
     with schema_context(laval.schema_name):
         potholes = ServiceTypeFactory(department=roads, code="nid-de-poule")
@@ -133,9 +134,7 @@ def test_each_filter_narrows_the_queue(
         web = ServiceRequestFactory(service_type=potholes, channel="web").number
         lit = ServiceRequestFactory(service_type=lights, sector=north).number
         closed = ServiceRequestFactory(service_type=lights, status="closed").number
-        old = ServiceRequestFactory(
-            service_type=lights, now=timezone.now() - timedelta(days=40)
-        ).number
+        old = ServiceRequestFactory(service_type=lights, now=forty_days_before).number
         late = ServiceRequestFactory(service_type=lights).number
         ServiceRequest.objects.filter(number=late).update(
             sla_due_at=timezone.now() - timedelta(hours=1)
@@ -145,7 +144,9 @@ def test_each_filter_narrows_the_queue(
         )
     client = desk_client("agent")
     open_ones = {plain, urgent, web, lit, old, late}
-    forty_days_ago = (timezone.localdate() - timedelta(days=40)).isoformat()
+    # The town's date of that moment: 40 days ago may cross a change of time (EDT to EST), and
+    # today's date less 40 days is then another day for an hour each night.
+    forty_days_ago = timezone.localdate(forty_days_before).isoformat()
 
     assert _numbers_shown(client.get(QUEUE)) == open_ones  # open requests by default
     assert _numbers_shown(client.get(QUEUE, {"status": "closed"})) == {closed}
