@@ -9,6 +9,9 @@ import shutil
 import statistics
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -123,6 +126,28 @@ def start_gunicorn(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
         env=env,
         cwd=ROOT,
     )  # fmt: skip
+
+
+def wait_ready(
+    port: int, *, host: str, path: str, timeout: float = 30.0, any_answer: bool = False
+) -> None:
+    """Wait until gunicorn answers `path` with a 200 (with any HTTP status if `any_answer`).
+    A worker still booting on a busy machine may accept the connection and answer late: that
+    read timeout is one more try, not a failure."""
+    deadline = time.monotonic() + timeout
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Host": host})
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except urllib.error.HTTPError:
+            if any_answer:
+                return
+        except (urllib.error.URLError, OSError):  # refused, reset, or a read timed out
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"gunicorn on port {port} did not answer {path} in {timeout} s")
 
 
 def medians(samples: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, float]]:

@@ -39,6 +39,7 @@ from bench.common import (  # noqa: E402
     run_header,
     server_environment,
     start_gunicorn,
+    wait_ready,
 )
 from bench.intake import lua_script, setup_town, wrk  # noqa: E402
 from bench.routing import free_port  # noqa: E402
@@ -216,20 +217,6 @@ def probe(port: int, mode: dict) -> int:
         return error.code
 
 
-def wait_ready(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz", headers={"Host": HOST})
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(request, timeout=2):  # noqa: S310
-                return
-        except urllib.error.HTTPError:
-            return
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.2)
-    raise RuntimeError(f"gunicorn on port {port} did not answer in {timeout} s")
-
-
 def main() -> None:
     args = load_options(__doc__)
     env = server_environment(ENV, static=True)
@@ -241,7 +228,7 @@ def main() -> None:
     server = start_gunicorn(env, port)
     samples: dict[str, list[dict[str, float]]] = {name: [] for name in selected}
     try:
-        wait_ready(port)
+        wait_ready(port, host=HOST, path="/healthz", any_answer=True)
         with tempfile.TemporaryDirectory() as scratch:
             scripts = {}
             for name, mode in selected.items():

@@ -40,6 +40,7 @@ from bench.common import (  # noqa: E402
     medians,
     run_header,
     server_environment,
+    wait_ready,
 )
 from bench.routing import free_port  # noqa: E402
 
@@ -362,21 +363,6 @@ def probe(port: int, mode: dict) -> int:
         return error.code
 
 
-def wait_ready(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/v1/services/", headers={"Host": HOST}
-    )
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.2)
-    raise RuntimeError(f"gunicorn on port {port} did not answer in {timeout} s")
-
-
 def wrk(port: int, mode: dict, seconds: int, script: Path) -> dict[str, float]:
     completed = subprocess.run(
         [
@@ -427,7 +413,7 @@ def main() -> None:
     )
     samples: dict[str, list[dict[str, float]]] = {}
     try:
-        wait_ready(port)
+        wait_ready(port, host=HOST, path="/api/v1/services/")
         with tempfile.TemporaryDirectory() as scratch:
             scripts, selected = {}, {}
             for name, mode in modes(key).items():

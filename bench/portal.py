@@ -53,8 +53,9 @@ from bench.common import (  # noqa: E402
     run_header,
     server_environment,
     start_gunicorn,
+    wait_ready,
 )
-from bench.desk import probe, wait_ready  # noqa: E402
+from bench.desk import probe  # noqa: E402
 from bench.intake import lua_script, lua_string, setup_town  # noqa: E402
 from bench.routing import free_port  # noqa: E402
 from bench.search import ensure_articles  # noqa: E402
@@ -346,7 +347,7 @@ def main() -> None:
     out.mkdir(exist_ok=True)
     sent = 0
     try:
-        wait_ready(port)
+        wait_ready(port, host=HOST, path="/healthz", any_answer=True)
         cookie, token = csrf(port)
         with tempfile.TemporaryDirectory() as scratch:
             scripts = {}

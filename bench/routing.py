@@ -23,14 +23,11 @@ import socket
 import statistics
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import HOST, bench_database_url, child_env, prepare  # noqa: E402
+from bench.common import HOST, bench_database_url, child_env, prepare, wait_ready  # noqa: E402
 
 MODES = {
     "none": {"BENCH_MODE": "none"},
@@ -44,19 +41,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def wait_ready(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/ping", headers={"Host": HOST})
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.2)
-    raise RuntimeError(f"gunicorn on port {port} did not answer /ping in {timeout} s")
 
 
 def wrk(port: int, seconds: int, connections: int) -> dict[str, float]:
@@ -99,7 +83,7 @@ def measure(mode: str, database_url: str, seconds: int, connections: int) -> flo
         cwd=ROOT,
     )
     try:
-        wait_ready(port)
+        wait_ready(port, host=HOST, path="/ping")
         wrk(port, 2, connections)  # warm-up: both workers load their code and tables
         return wrk(port, seconds, connections)["rps"]
     finally:

@@ -71,7 +71,11 @@ def catalog_routing_rules() -> QuerySet[RoutingRule]:
 
 
 def catalog_routing_rule(*, pk: int) -> RoutingRule | None:
-    return RoutingRule.objects.filter(pk=pk).first()
+    return (
+        RoutingRule.objects.select_related("sector", "service_type", "department")
+        .filter(pk=pk)
+        .first()
+    )
 
 
 def sector_choices() -> QuerySet[Sector]:

@@ -119,7 +119,6 @@ def service_type(request: HttpRequest, viewer: Viewer, pk: int | None = None) ->
             "service_type": current,
             "questions": list(current.attributes.all()) if current else [],
             "move_form": MoveForm(),
-            "confirm_form": ConfirmForm(),
         },
     )
 
@@ -183,14 +182,28 @@ def question_move(request: HttpRequest, viewer: Viewer, pk: int, question: int) 
     return _act_once(request, form, write) or HttpResponseRedirect(back)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @staff_required(CATALOG_ROLES)
 def question_delete(
     request: HttpRequest, viewer: Viewer, pk: int, question: int
 ) -> HttpResponseBase:
+    """GET asks to confirm (a removal cannot be undone); POST removes."""
     parent = _type_or_404(pk)
     current = _question_or_404(parent, question)
     back = reverse("desk:catalog_type", args=[parent.pk])
+    if request.method == "GET":
+        return _confirm_removal(
+            request,
+            viewer,
+            back=back,
+            back_label=_("Retour au type « {code} »").format(code=parent.code),
+            heading=_("Retirer la question « {label} »?").format(label=current.label_fr),
+            consequence=_(
+                "Elle ne sera plus posée aux citoyens ni à l'accueil 311, dans aucun canal. "
+                "Les réponses déjà données restent sur leurs requêtes."
+            ),
+            button=_("Retirer la question"),
+        )
     form = ConfirmForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Demande incomplète : rechargez la page."))
@@ -201,6 +214,12 @@ def question_delete(
         return back, _("Question retirée : {label}.").format(label=current.label_fr)
 
     return _act_once(request, form, write) or HttpResponseRedirect(back)
+
+
+def _confirm_removal(request: HttpRequest, viewer: Viewer, **context: str) -> HttpResponse:
+    return _render(
+        request, viewer, "confirm_remove.html", context | {"confirm_form": ConfirmForm()}
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -231,16 +250,33 @@ def routing(request: HttpRequest, viewer: Viewer) -> HttpResponseBase:
         {
             "form": form,
             "rules": selectors.catalog_routing_rules(),
-            "confirm_form": ConfirmForm(),
         },
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @staff_required(CATALOG_ROLES)
 def routing_delete(request: HttpRequest, viewer: Viewer, pk: int) -> HttpResponseBase:
+    """GET asks to confirm; POST removes."""
     here = reverse("desk:catalog_routing")
     rule = selectors.catalog_routing_rule(pk=pk)
+    if request.method == "GET":
+        if rule is None:
+            raise Http404
+        kind = rule.service_type.localized("name") if rule.service_type else _("tous les types")
+        return _confirm_removal(
+            request,
+            viewer,
+            back=here,
+            back_label=_("Retour à l'acheminement"),
+            heading=_("Retirer la règle du secteur {sector}?").format(sector=rule.sector),
+            consequence=_(
+                "Les nouvelles requêtes du secteur {sector} ({kind}) iront de nouveau au "
+                "service responsable de leur type, et non plus à {department}. Les requêtes "
+                "déjà acheminées ne changent pas."
+            ).format(sector=rule.sector, kind=kind, department=rule.department),
+            button=_("Retirer la règle"),
+        )
     form = ConfirmForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Demande incomplète : rechargez la page."))

@@ -124,6 +124,7 @@ def _entries(town: Municipality, item: Any) -> list[tuple[int, str]]:
         ("post", "types/nouveau/"),
         ("post", "types/{pk}/"),
         ("post", "types/{pk}/questions/nouvelle/"),
+        ("get", "types/{pk}/questions/{question}/retirer/"),
         ("post", "types/{pk}/questions/{question}/retirer/"),
         ("post", "acheminement/"),
         ("get", "mises-a-jour/"),
@@ -382,10 +383,19 @@ def test_questions_move_and_are_removed(
     moved = client.post(f"{base}{depth.pk}/deplacer/", {"step": "-1", "submission": "m1"})
     with schema_context(laval.schema_name):
         order = list(pothole.attributes.order_by("order").values_list("code", flat=True))
+    listed = client.get(f"{CATALOG}types/{pothole.pk}/")
+    asked = client.get(f"{base}{size.pk}/retirer/")
+    with schema_context(laval.schema_name):
+        still_there = pothole.attributes.filter(pk=size.pk).exists()
     removed = client.post(f"{base}{size.pk}/retirer/", {"submission": "r1"})
 
     assert moved.status_code == removed.status_code == 302
     assert order == ["profondeur", "taille"]
+    assert f'href="{base}{size.pk}/retirer/"' in listed.text
+    assert asked.status_code == 200
+    assert "Retirer la question « Taille du trou »?" in asked.text
+    assert "Les réponses déjà données restent sur leurs requêtes." in asked.text
+    assert still_there  # asking to confirm removes nothing
     with schema_context(laval.schema_name):
         assert list(pothole.attributes.values_list("code", flat=True)) == ["profondeur"]
         assert not ServiceAttributeValue.objects.exists()
@@ -407,7 +417,12 @@ def test_a_routing_rule_is_added_once_refused_twice_and_removed(
     with schema_context(laval.schema_name):
         saved = RoutingRule.objects.get()
     listed = client.get(f"{CATALOG}acheminement/")
+    asked = client.get(f"{CATALOG}acheminement/{saved.pk}/retirer/")
+    asked_en = client.get(f"/en/staff/catalog/routing/{saved.pk}/remove/")
+    with schema_context(laval.schema_name):
+        still_there = RoutingRule.objects.exists()
     removed = client.post(f"{CATALOG}acheminement/{saved.pk}/retirer/", {"submission": "c"})
+    gone = client.get(f"{CATALOG}acheminement/{saved.pk}/retirer/")
 
     assert added.status_code == 302
     assert repeated.status_code == 200
@@ -418,7 +433,13 @@ def test_a_routing_rule_is_added_once_refused_twice_and_removed(
         catalog_items["parks"],
     )
     assert "Retirer la règle du secteur Chomedey" in listed.text
+    assert asked.status_code == 200
+    assert "Retirer la règle du secteur Chomedey?" in asked.text
+    assert "et non plus à Parcs" in asked.text
+    assert "Remove the rule of sector Chomedey?" in asked_en.text
+    assert still_there
     assert removed.status_code == 302
+    assert gone.status_code == 404
     with schema_context(laval.schema_name):
         assert not RoutingRule.objects.exists()
 
