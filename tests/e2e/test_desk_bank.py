@@ -42,7 +42,7 @@ def _create_items(ids: dict[str, int]) -> None:
             category=category,
             department=department,
         )
-        service_type.attributes.create(
+        question = service_type.attributes.create(
             code="quantite", label_fr="Combien de sacs?", datatype="number", order=0
         )
         article = faq_article_create(
@@ -56,7 +56,7 @@ def _create_items(ids: dict[str, int]) -> None:
             status="published",
             review_on=timezone.localdate() - datetime.timedelta(days=2),
         )
-        ids.update(article=article.pk, service_type=service_type.pk)
+        ids.update(article=article.pk, service_type=service_type.pk, question=question.pk)
 
 
 def _pages(ids: dict[str, int]) -> list[str]:
@@ -68,6 +68,7 @@ def _pages(ids: dict[str, int]) -> list[str]:
         reverse("desk:bank_review"),
         reverse("desk:catalog"),
         reverse("desk:catalog_type", args=[ids["service_type"]]),
+        reverse("desk:catalog_question_delete", args=[ids["service_type"], ids["question"]]),
         reverse("desk:catalog_upstream"),
         reverse("desk:catalog_settings"),
     ]
