@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from billing.models import BillingAccount, InvoiceStatus, PaymentMethod, PlanPrice
+from billing.models import BillingAccount, CatalogItem, InvoiceStatus, PaymentMethod, PlanPrice
+from billing.money import money
 from billing.selectors import partner_towns
 from billing.services import ACCOUNT_FIELDS
 from onboarding.models import Activity, Plan
@@ -74,19 +76,52 @@ class SubscriptionForm(forms.Form):
     )
 
 
+class QuantityField(forms.DecimalField):
+    """A quantity as a Québec reader types it, « 1,5 » as well as "1.5"."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("label", _("Quantité"))
+        super().__init__(
+            min_value=Decimal("0.01"), max_digits=12, decimal_places=2, initial=1, **kwargs
+        )
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
+            if "," in value and "." not in value:
+                value = value.replace(",", ".")
+        return super().to_python(value)
+
+
 class LineForm(forms.Form):
     description_fr = forms.CharField(label=_("Description (français)"), max_length=300)
     description_en = forms.CharField(
         label=_("Description (anglais)"), max_length=300, required=False
     )
-    quantity = forms.DecimalField(
-        label=_("Quantité"), min_value=Decimal("0.01"), max_digits=12, decimal_places=2, initial=1
-    )
+    quantity = QuantityField()
     unit = DollarsField(
         label=_("Prix unitaire ($)"),
         allow_negative=True,
         help_text=_("Négatif pour une remise."),
     )
+
+
+class ItemForm(forms.Form):
+    """A one-off item of the draft's price book (its price is the book's, never typed)."""
+
+    item = forms.ModelChoiceField(label=_("Article"), queryset=CatalogItem.objects.none())
+    item_quantity = QuantityField()
+
+    def __init__(self, *args: Any, book: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = cast(forms.ModelChoiceField, self.fields["item"])
+        field.queryset = CatalogItem.objects.filter(price_book=book).order_by("label_fr")
+        field.label_from_instance = _item_label  # type: ignore[method-assign,assignment]
+
+
+def _item_label(item: CatalogItem) -> str:
+    english = (get_language() or "fr").startswith("en") and item.label_en
+    return f"{item.label_en if english else item.label_fr} — {money(item.unit_cents)}"
 
 
 class PaymentForm(forms.Form):

@@ -433,6 +433,98 @@ def subscription_draft(
     return invoice
 
 
+# How many periods back the automatic drafts look for one not billed yet (a schedule that stopped
+# for a while), never before the period in which the town's billing account was opened.
+CATCH_UP_PERIODS = 12
+# The Stripe subscription statuses under which Stripe bills the periods itself.
+STRIPE_BILLS = ("active", "trialing", "past_due", "unpaid")
+
+
+@dataclass(frozen=True)
+class AutomaticDraft:
+    town: str
+    period_start: date | None
+    invoice: Invoice | None = None
+    reason: str = ""
+
+
+def _period_starts(*, first_day: date, period: str, since: date, today: date) -> list[date]:
+    """The starts of the periods that begun on or before `today`, from the one holding `since`:
+    months from their first day; years from the go-live day's anniversaries."""
+    starts: list[date] = []
+    if period == PlanPrice.Period.MONTHLY:
+        start = max(first_day, since).replace(day=1)
+        while start <= today:
+            starts.append(start)
+            start = _month_end(start) + timedelta(days=1)
+    else:
+        start = first_day
+        while start <= today:
+            if _period_end(start, period) >= since:
+                starts.append(start)
+            start = _period_end(start, period) + timedelta(days=1)
+    return starts[-CATCH_UP_PERIODS:]
+
+
+def subscription_drafts_due(*, today: date) -> list[AutomaticDraft]:
+    """Draft each subscription period begun by `today` and not billed yet, for every live
+    partner town with a billing account, except those whose Stripe subscription bills its own
+    periods. Nothing is issued: the finance team reviews the drafts, then issues them. Safe to
+    run again (a period already billed, or drafted, is skipped); the schedule runs it daily
+    (`manage.py billing_subscription_drafts`)."""
+    done: list[AutomaticDraft] = []
+    projects = (
+        OnboardingProject.objects.filter(
+            municipality__billing_account__isnull=False,
+            milestones__kind=Milestone.Kind.WENT_LIVE,
+        )
+        .select_related("municipality__billing_account", "host")
+        .distinct()
+        .order_by("municipality__name")
+    )
+    for project in projects:
+        municipality = project.municipality
+        assert municipality is not None  # noqa: S101  (filtered above)
+        account = municipality.billing_account
+        if account.stripe_subscription_id and account.stripe_subscription_status in STRIPE_BILLS:
+            continue
+        went_live = Milestone.objects.filter(
+            project=project, kind=Milestone.Kind.WENT_LIVE
+        ).values_list("at", flat=True)[0]
+        try:
+            book = price_book_current(host=project.host, on=today)
+        except BillingError as error:
+            done.append(AutomaticDraft(str(municipality), None, reason=error.message))
+            continue
+        price = PlanPrice.objects.filter(price_book=book, plan=project.plan).first()
+        if price is None:
+            done.append(
+                AutomaticDraft(
+                    str(municipality),
+                    None,
+                    reason=_("La grille de prix n'a pas de prix pour le forfait de ce projet."),
+                )
+            )
+            continue
+        starts = _period_starts(
+            first_day=timezone.localdate(went_live),
+            period=price.period,
+            since=timezone.localdate(account.created_at),
+            today=today,
+        )
+        for start in starts:
+            try:
+                invoice = subscription_draft(
+                    actor=None, project=project, period_start=start, today=today
+                )
+            except BillingError as error:
+                if error.code != BillingErrorCode.PERIOD_ALREADY_BILLED:
+                    done.append(AutomaticDraft(str(municipality), start, reason=error.message))
+                continue
+            done.append(AutomaticDraft(str(municipality), start, invoice=invoice))
+    return done
+
+
 def _draft(invoice: Invoice) -> Invoice:
     """The invoice locked, when it is still a draft. Raises BillingError `not_draft` (409)."""
     locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
@@ -495,6 +587,28 @@ def line_add(
             detail={"kind": kind, "amount_cents": line.amount_cents},
         )
     return line
+
+
+def item_add(
+    *, actor: User | None, invoice: Invoice, item: CatalogItem, quantity: Decimal = Decimal(1)
+) -> InvoiceLine:
+    """Add a one-off item at the price of the draft's own price book (the prices the invoice
+    is issued with). Raises BillingError `invalid_amount` for an item of another book."""
+    if item.price_book_id != invoice.price_book_id:
+        _refuse(
+            BillingErrorCode.INVALID_AMOUNT,
+            _("Cet article n'est pas dans la grille de prix de ce brouillon."),
+            field="item",
+        )
+    return line_add(
+        actor=actor,
+        invoice=invoice,
+        kind=LineKind.ITEM,
+        description_fr=item.label_fr,
+        description_en=item.label_en,
+        unit_cents=item.unit_cents,
+        quantity=quantity,
+    )
 
 
 def draft_delete(*, actor: User | None, invoice: Invoice) -> None:

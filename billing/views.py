@@ -27,6 +27,7 @@ from billing.forms import (
     CreditForm,
     ImplementationForm,
     InvoiceFilterForm,
+    ItemForm,
     LineForm,
     PaymentForm,
     PriceBookForm,
@@ -183,6 +184,7 @@ def _invoice_page(
         {
             "invoice": found,
             "line_form": forms.get("line_form") or LineForm(),
+            "item_form": forms.get("item_form") or ItemForm(book=found.price_book),
             "payment_form": forms.get("payment_form") or PaymentForm(),
             "credit_form": forms.get("credit_form") or CreditForm(),
             "void_form": forms.get("void_form") or VoidForm(),
@@ -214,6 +216,7 @@ def invoice_action(request: HttpRequest, member: ConsoleMember, pk: int) -> Http
             return redirect("billing:account", slug=slug)
         forms_by_action = {
             "line": ("line_form", LineForm),
+            "item": ("item_form", ItemForm),
             "payment": ("payment_form", PaymentForm),
             "credit": ("credit_form", CreditForm),
             "void": ("void_form", VoidForm),
@@ -221,9 +224,22 @@ def invoice_action(request: HttpRequest, member: ConsoleMember, pk: int) -> Http
         if action not in forms_by_action:
             return HttpResponse(status=400)
         name, form_class = forms_by_action[action]
-        form = form_class(request.POST)
+        form = (
+            ItemForm(request.POST, book=found.price_book)
+            if action == "item"
+            else form_class(request.POST)
+        )
         if form.is_valid():
             data = form.cleaned_data
+            if action == "item":
+                services.item_add(
+                    actor=member.user,
+                    invoice=found,
+                    item=data["item"],
+                    quantity=data["item_quantity"],
+                )
+                messages.success(request, _("Article ajouté."))
+                return redirect("billing:invoice", pk=pk)
             if action == "line":
                 services.line_add(
                     actor=member.user,

@@ -13,7 +13,7 @@ from html import unescape
 import pytest
 
 from billing import selectors, services
-from billing.models import HostBillingProfile, Invoice, InvoiceStatus
+from billing.models import CatalogItem, HostBillingProfile, Invoice, InvoiceStatus
 from onboarding.models import AuditEntry
 from tests.billing.conftest import hours
 from tests.onboarding.console_helpers import console_client
@@ -186,3 +186,49 @@ def test_a_new_price_book_version_is_made_from_the_current_one(operator, book, h
     ]
     assert newest.implementation_fixed_cents == 500_000
     assert host.price_books.get(version=1).rates.get(activity="analyse").hourly_cents == 12_000
+
+
+def test_an_item_of_the_drafts_price_book_is_added_at_the_books_price(operator, book, project):
+    training = CatalogItem.objects.create(
+        price_book=book, code="formation-sur-place", label_fr="Journée de formation sur place",
+        label_en="On-site training day", unit_cents=120_000,
+    )  # fmt: skip
+    newer = services.price_book_create(
+        actor=None, host=book.host, effective_from=date(2027, 1, 1),
+        implementation_fixed_cents=0, rates={}, plans=[],
+        items=[{"code": "import", "label_fr": "Import de données", "unit_cents": 50_000}],
+    )  # fmt: skip
+    other_book_item = newer.items.get()
+    hours(project, date(2026, 11, 3), "formation", "2")
+    prepared = operator.post(
+        f"{BILLING}comptes/{project.municipality.slug}/",
+        {"action": "implementation", "until": "2026-11-30"},
+    )
+    pk = _invoice_of(prepared)
+    actions = f"{BILLING}factures/{pk}/actions/"
+    page = operator.get(f"{BILLING}factures/{pk}/")
+    added = operator.post(
+        actions, {"action": "item", "item": str(training.pk), "item_quantity": "1,5"}
+    )
+    foreign = operator.post(
+        actions, {"action": "item", "item": str(other_book_item.pk), "item_quantity": "1"}
+    )
+    no_quantity = operator.post(
+        actions, {"action": "item", "item": str(training.pk), "item_quantity": "0"}
+    )
+    invoice = Invoice.objects.get(pk=pk)
+
+    assert "Journée de formation sur place — 1\u202f200,00\u00a0$" in page.text
+    assert "Import de données" not in page.text  # only the draft's own book
+    assert added.status_code == 302
+    line = invoice.lines.get(kind="item")
+    assert (line.description_fr, line.description_en) == (
+        "Journée de formation sur place",
+        "On-site training day",
+    )
+    assert (line.quantity, line.unit_cents, line.amount_cents) == (Decimal("1.5"), 120_000, 180_000)
+    # $5,000 fixed + 2 h × $95 + 1.5 × $1,200.
+    assert invoice.subtotal_cents == 500_000 + 19_000 + 180_000
+    assert foreign.status_code == no_quantity.status_code == 400
+    assert invoice.lines.filter(kind="item").count() == 1
+    assert AuditEntry.objects.filter(action="billing.line_add").count() == 1
