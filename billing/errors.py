@@ -26,6 +26,9 @@ class BillingErrorCode(StrEnum):
     OVERPAYMENT = "overpayment"
     PERIOD_ALREADY_BILLED = "period_already_billed"
     REASON_REQUIRED = "reason_required"
+    NO_SUBSCRIPTION = "no_subscription"
+    STRIPE_OFF = "stripe_off"
+    SUBSCRIPTION_EXISTS = "subscription_exists"
 
 
 class BillingError(CodedError):

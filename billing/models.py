@@ -172,6 +172,25 @@ class BillingAccount(models.Model):
     stripe_subscription_status = models.CharField(max_length=32, blank=True)
     # When Stripe created the last subscription event applied (its `created`, in seconds).
     stripe_subscription_event_at = models.BigIntegerField(default=0)
+    # The subscription at Stripe that bills the town's periods, from a console request (its
+    # time makes the start's idempotency key): the product and the item it charges, the amount
+    # a period costs there, and what Relais asked for last and how it went.
+    stripe_product_id = models.CharField(max_length=64, blank=True)
+    stripe_subscription_item_id = models.CharField(max_length=64, blank=True)
+    stripe_subscription_price_cents = models.BigIntegerField(default=0)
+    stripe_subscription_request = models.CharField(
+        max_length=8,
+        choices=[("", "—"), ("start", _("démarrer")), ("cancel", _("arrêter"))],
+        blank=True,
+        default="",
+    )
+    stripe_subscription_interval = models.CharField(
+        max_length=5, choices=[("month", "month"), ("year", "year")], blank=True, default=""
+    )
+    stripe_subscription_requested_at = models.DateTimeField(null=True, blank=True)
+    # The first period Stripe bills (the ledger bills those before it).
+    stripe_subscription_from = models.DateField(null=True, blank=True)
+    stripe_subscription_error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
 
     class Meta:
@@ -241,6 +260,13 @@ class Invoice(models.Model):
     )
     stripe_error = models.CharField(_("erreur Stripe"), max_length=300, blank=True)
     stripe_url = models.URLField(_("page de paiement Stripe"), max_length=500, blank=True)
+    # A period of the town's Stripe subscription: Stripe drafted the invoice, with the
+    # subscription's line of this pre-tax amount; the ledger numbered it and completes it there.
+    stripe_prebilled_cents = models.BigIntegerField(null=True, blank=True)
+    # What Stripe's credit notes took off its copy for what the ledger settled without it
+    # (cheques, transfers, credit notes) while the invoice stayed open: Stripe then asks for
+    # the ledger's balance, not the whole amount.
+    stripe_reduced_cents = models.BigIntegerField(default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

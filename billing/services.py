@@ -38,7 +38,12 @@ from billing.models import (
     PriceBook,
 )
 from billing.money import money
-from billing.tasks import stripe_send_enqueue, stripe_settle_enqueue
+from billing.tasks import (
+    stripe_discard_enqueue,
+    stripe_send_enqueue,
+    stripe_settle_enqueue,
+    stripe_subscription_enqueue,
+)
 from billing.taxes import line_amount, totals
 from onboarding.models import Activity, Milestone, OnboardingProject, TimeEntry
 from onboarding.services import audit_record
@@ -440,6 +445,16 @@ CATCH_UP_PERIODS = 12
 STRIPE_BILLS = ("active", "trialing", "past_due", "unpaid")
 
 
+def stripe_bills_from(account: BillingAccount) -> date | None:
+    """The first period the town's Stripe subscription bills (asked for, or running), or None
+    when the ledger drafts every period. A subscription made elsewhere (Stripe's dashboard) is
+    taken to bill every period: nothing is ever billed twice."""
+    running = account.stripe_subscription_id and account.stripe_subscription_status in STRIPE_BILLS
+    if running or account.stripe_subscription_request == "start":
+        return account.stripe_subscription_from or date.min
+    return None
+
+
 @dataclass(frozen=True)
 class AutomaticDraft:
     town: str
@@ -486,8 +501,7 @@ def subscription_drafts_due(*, today: date) -> list[AutomaticDraft]:
         municipality = project.municipality
         assert municipality is not None  # noqa: S101  (filtered above)
         account = municipality.billing_account
-        if account.stripe_subscription_id and account.stripe_subscription_status in STRIPE_BILLS:
-            continue
+        stripe_from = stripe_bills_from(account)
         went_live = Milestone.objects.filter(
             project=project, kind=Milestone.Kind.WENT_LIVE
         ).values_list("at", flat=True)[0]
@@ -513,6 +527,8 @@ def subscription_drafts_due(*, today: date) -> list[AutomaticDraft]:
             today=today,
         )
         for start in starts:
+            if stripe_from is not None and start >= stripe_from:
+                break  # Stripe drafts this period and the next ones
             try:
                 invoice = subscription_draft(
                     actor=None, project=project, period_start=start, today=today
@@ -624,10 +640,164 @@ def draft_delete(*, actor: User | None, invoice: Invoice) -> None:
         locked.delete()
 
 
+# --- Subscriptions billed by Stripe ---------------------------------------------------------------
+def _went_live(project: OnboardingProject | None) -> date | None:
+    at = (
+        Milestone.objects.filter(project=project, kind=Milestone.Kind.WENT_LIVE)
+        .values_list("at", flat=True)
+        .first()
+        if project is not None
+        else None
+    )
+    return timezone.localdate(at) if at is not None else None
+
+
+def stripe_subscription_start(
+    *, actor: User | None, project: OnboardingProject, today: date
+) -> BillingAccount:
+    """Ask Stripe to bill the town's subscription from the next period on (the ledger bills the
+    current one, and those before), at the plan's price in the book in force `today`; the task
+    `billing.tasks.stripe_subscription` starts it. Raises BillingError `stripe_off`,
+    `not_live`, `no_plan`, `subscription_exists`."""
+    if not settings.STRIPE_SECRET_KEY:
+        _refuse(BillingErrorCode.STRIPE_OFF, _("Stripe n'est pas configuré (STRIPE_API_KEY)."))
+    municipality = project.municipality
+    live_day = _went_live(project)
+    if municipality is None or live_day is None:
+        _refuse(BillingErrorCode.NOT_LIVE, _("Cette municipalité n'est pas encore en ligne."))
+    assert municipality is not None  # noqa: S101  (refused above)
+    assert live_day is not None  # noqa: S101  (refused above)
+    book = price_book_current(host=project.host, on=today)
+    price = PlanPrice.objects.filter(price_book=book, plan=project.plan).first()
+    if price is None:
+        _refuse(
+            BillingErrorCode.NO_PLAN,
+            _("La grille de prix n'a pas de prix pour le forfait de ce projet."),
+        )
+    assert price is not None  # noqa: S101  (refused above)
+    with transaction.atomic():
+        account = BillingAccount.objects.select_for_update().get(pk=_account_of(municipality).pk)
+        if account.stripe_subscription_request or stripe_bills_from(account) is not None:
+            _refuse(
+                BillingErrorCode.SUBSCRIPTION_EXISTS,
+                _("Stripe facture déjà cet abonnement, ou une demande est en cours."),
+                status=409,
+            )
+        start = max(live_day, today)
+        period_start = (
+            start.replace(day=1)
+            if price.period == PlanPrice.Period.MONTHLY
+            else _anniversary_on_or_before(live_day, start)
+        )
+        account.stripe_subscription_from = _period_end(period_start, price.period) + timedelta(
+            days=1
+        )
+        account.stripe_subscription_interval = (
+            "month" if price.period == PlanPrice.Period.MONTHLY else "year"
+        )
+        account.stripe_subscription_price_cents = subscription_amount(
+            price, municipality.population or 0
+        )
+        account.stripe_subscription_request = "start"
+        account.stripe_subscription_requested_at = timezone.now()
+        account.stripe_subscription_error = ""
+        account.save()
+        stripe_subscription_enqueue(account_id=account.pk)
+        audit_record(
+            actor=actor,
+            action="billing.stripe_subscription_start",
+            target=str(municipality),
+            detail={
+                "from": account.stripe_subscription_from.isoformat(),
+                "amount_cents": account.stripe_subscription_price_cents,
+                "interval": account.stripe_subscription_interval,
+            },
+        )
+    return account
+
+
+def _anniversary_on_or_before(first: date, day: date) -> date:
+    """The start of the yearly period (from `first`'s anniversaries) that holds `day`."""
+    start = first
+    while _period_end(start, PlanPrice.Period.YEARLY) < day:
+        start = _period_end(start, PlanPrice.Period.YEARLY) + timedelta(days=1)
+    return start
+
+
+def stripe_subscription_stop(*, actor: User | None, account: BillingAccount) -> BillingAccount:
+    """Ask Stripe to stop billing the town's subscription (the ledger's schedule drafts the
+    periods again). Raises BillingError `stripe_off`, `no_subscription`."""
+    if not settings.STRIPE_SECRET_KEY:
+        _refuse(BillingErrorCode.STRIPE_OFF, _("Stripe n'est pas configuré (STRIPE_API_KEY)."))
+    with transaction.atomic():
+        locked = BillingAccount.objects.select_for_update().get(pk=account.pk)
+        if not locked.stripe_subscription_id or locked.stripe_subscription_request:
+            _refuse(
+                BillingErrorCode.NO_SUBSCRIPTION,
+                _("Aucun abonnement Stripe à arrêter (ou une demande est en cours)."),
+                status=409,
+            )
+        locked.stripe_subscription_request = "cancel"
+        locked.stripe_subscription_requested_at = timezone.now()
+        locked.stripe_subscription_error = ""
+        locked.save()
+        stripe_subscription_enqueue(account_id=locked.pk)
+        audit_record(
+            actor=actor,
+            action="billing.stripe_subscription_stop",
+            target=str(locked),
+            detail={"subscription": locked.stripe_subscription_id},
+        )
+    return locked
+
+
+def stripe_cycle_adopt(
+    *,
+    account: BillingAccount,
+    stripe_invoice_id: str,
+    period_start: date,
+    prebilled_cents: int,
+    today: date,
+) -> Invoice | None:
+    """Stripe drafted a period of the town's subscription: the ledger drafts the same period
+    from its price book, numbers it and issues it, linked to Stripe's draft, which the task
+    completes (the ledger's number, taxes to the cent, a correction if the price changed) and
+    sends. A period the ledger cannot bill there (already billed, or refused) is not billed
+    twice: Stripe's draft is deleted, and the account's page says why. Runs in the webhook's
+    transaction."""
+    project = OnboardingProject.objects.filter(municipality=account.municipality).first()
+    try:
+        if project is None:
+            _refuse(BillingErrorCode.NOT_LIVE, _("Cette municipalité n'est pas encore en ligne."))
+        assert project is not None  # noqa: S101  (refused above)
+        with transaction.atomic():
+            draft = subscription_draft(
+                actor=None, project=project, period_start=period_start, today=today
+            )
+            draft.stripe_invoice_id = stripe_invoice_id
+            draft.stripe_prebilled_cents = prebilled_cents
+            draft.save(update_fields=["stripe_invoice_id", "stripe_prebilled_cents"])
+            return invoice_issue(actor=None, invoice=draft, today=today)
+    except BillingError as error:
+        message = _("Période du {day} non facturée chez Stripe : {reason}").format(
+            day=period_start.isoformat(), reason=error.message
+        )
+        BillingAccount.objects.filter(pk=account.pk).update(stripe_subscription_error=message[:300])
+        stripe_discard_enqueue(stripe_invoice_id=stripe_invoice_id)
+        audit_record(
+            actor=None,
+            action="billing.stripe_cycle_discarded",
+            target=str(account),
+            detail={"period_start": period_start.isoformat(), "code": str(error.code)},
+        )
+        return None
+
+
 # --- Issuing -------------------------------------------------------------------------------------
 def _tell_stripe(invoice: Invoice) -> None:
-    """An invoice Stripe sent was voided or settled in the ledger: Stripe is told, after the
-    commit, by the task (its payment page then stops asking)."""
+    """An invoice Stripe sent was voided, or settled in part or whole in the ledger: Stripe is
+    told, after the commit, by the task (its payment page then asks for the balance only, or
+    stops asking)."""
     if settings.STRIPE_SECRET_KEY and invoice.stripe_invoice_id:
         stripe_settle_enqueue(invoice_id=invoice.pk)
 
@@ -689,10 +859,12 @@ def invoice_issue(*, actor: User | None, invoice: Invoice, today: date) -> Invoi
         locked.issued_on = today
         locked.due_on = today + timedelta(days=locked.account.payment_terms_days)
         if corrected is not None:
+            was_open = corrected.status == InvoiceStatus.OPEN
             corrected.credited_cents += -locked.total_cents
             # Settled by the credit (a negative balance is what the town is owed back).
-            if corrected.balance_cents <= 0 and corrected.status == InvoiceStatus.OPEN:
+            if corrected.balance_cents <= 0 and was_open:
                 corrected.status = InvoiceStatus.PAID
+            if was_open:
                 _tell_stripe(corrected)
             corrected.save(update_fields=["credited_cents", "status", "updated_at"])
             locked.status = InvoiceStatus.PAID  # a credit note is settled by its invoice
@@ -865,7 +1037,7 @@ def payment_record(
         locked.paid_cents += amount_cents
         if locked.balance_cents == 0:
             locked.status = InvoiceStatus.PAID
-            _tell_stripe(locked)
+        _tell_stripe(locked)  # Stripe then asks for the balance only, or nothing
         locked.save(update_fields=["paid_cents", "status", "updated_at"])
         audit_record(
             actor=actor,

@@ -16,16 +16,28 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, time
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import stripe
 from django.conf import settings
 from django.db import connection
+from django.db.models import Sum
 
-from billing.models import BillingAccount, Invoice, InvoiceKind, InvoiceStatus
+from billing.models import (
+    BillingAccount,
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+    LineKind,
+    PaymentMethod,
+)
 from billing.money import money
 
 logger = logging.getLogger(__name__)
+# Periods begin at midnight in Québec (the towns' time zone; a period is a calendar date).
+QUEBEC = ZoneInfo("America/Toronto")
 
 # Errors that may pass: the task tries again later.
 TRANSIENT = (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError)
@@ -83,7 +95,21 @@ class StripeGateway:
         account = invoice.account
         customer = self.customer_ensure(account)
         key = f"relais-invoice-{invoice.pk}"
-        if not invoice.stripe_invoice_id:
+        prebilled = invoice.stripe_prebilled_cents
+        if prebilled is not None:
+            # A period of the subscription: Stripe drafted it with the subscription's line.
+            # First stop Stripe from finalizing it alone, and give it the ledger's number.
+            self.client.v1.invoices.update(
+                invoice.stripe_invoice_id,
+                params={
+                    "auto_advance": False,
+                    "number": invoice.number or "",
+                    "description": invoice.number or "",
+                    "metadata": {"relais_invoice": str(invoice.pk), "number": invoice.number or ""},
+                },
+                options={"idempotency_key": f"{key}-adopt"},
+            )
+        elif not invoice.stripe_invoice_id:
             created = self.client.v1.invoices.create(
                 params={
                     "customer": customer,
@@ -98,10 +124,20 @@ class StripeGateway:
             )
             Invoice.objects.filter(pk=invoice.pk).update(stripe_invoice_id=created.id)
             invoice.stripe_invoice_id = created.id
-        items: list[tuple[str, int, str]] = [
-            (f"line-{line.pk}", line.amount_cents, _describe(line.description_fr, line.quantity))
-            for line in invoice.lines.all()
-        ]
+        items: list[tuple[str, int, str]] = []
+        for line in invoice.lines.all():
+            if prebilled is not None and line.kind == LineKind.SUBSCRIPTION:
+                # Stripe's line is there; only a price that changed since needs a correction.
+                items.append(
+                    (
+                        f"line-{line.pk}-adjust",
+                        line.amount_cents - prebilled,
+                        f"Ajustement au prix de la grille — {line.description_fr}",
+                    )
+                )
+                continue
+            description = _describe(line.description_fr, line.quantity)
+            items.append((f"line-{line.pk}", line.amount_cents, description))
         items += [
             ("gst", invoice.gst_cents, "TPS / GST 5 %"),
             ("qst", invoice.qst_cents, "TVQ / QST 9,975 %"),
@@ -139,10 +175,11 @@ class StripeGateway:
         return invoice.stripe_invoice_id
 
     def invoice_settle(self, invoice: Invoice) -> str:
-        """Tell Stripe what the ledger settled without it: an invoice voided, or paid by cheque,
-        transfer or credit notes (marked paid out of band), so that its payment page stops
-        asking. A partly settled invoice is left as it is (Stripe's page still shows the full
-        amount: a later payment there is flagged as an overpayment)."""
+        """Tell Stripe what the ledger settled without it: an invoice voided; paid by cheque,
+        transfer or credit notes (marked paid out of band, so that its payment page stops
+        asking); or settled in part while it stays open (a Stripe credit note of what was
+        settled since the last one, without e-mail: its payment page then asks for the
+        ledger's balance)."""
         key = f"relais-invoice-{invoice.pk}"
         if invoice.status == InvoiceStatus.VOID:
             self.client.v1.invoices.void_invoice(
@@ -156,7 +193,96 @@ class StripeGateway:
                 options={"idempotency_key": f"{key}-paid-out-of-band"},
             )
             return "paid out of band"
+        if invoice.status == InvoiceStatus.OPEN:
+            offline = invoice.credited_cents + (
+                invoice.payments.exclude(method=PaymentMethod.STRIPE).aggregate(
+                    total=Sum("amount_cents")
+                )["total"]
+                or 0
+            )
+            reduction = offline - invoice.stripe_reduced_cents
+            if reduction <= 0:
+                return "nothing to tell"
+            self.client.v1.credit_notes.create(
+                params={
+                    "invoice": invoice.stripe_invoice_id,
+                    "amount": reduction,
+                    "email_type": "none",
+                    "memo": (
+                        f"Réglé hors Stripe (chèque, virement ou note de crédit) : "
+                        f"{money(reduction, 'fr')}. Solde : {money(invoice.balance_cents, 'fr')}."
+                    ),
+                    "metadata": {"relais_invoice": str(invoice.pk)},
+                },
+                options={"idempotency_key": f"{key}-reduce-to-{offline}"},
+            )
+            Invoice.objects.filter(pk=invoice.pk).update(stripe_reduced_cents=offline)
+            return "reduced"
         return "nothing to tell"
+
+    # --- subscriptions ---------------------------------------------------------------------
+    def subscription_start(self, account: BillingAccount) -> Any:
+        """Start the town's subscription at Stripe, billing from `stripe_subscription_from`
+        (a period's first day, midnight in Québec) at `stripe_subscription_price_cents` a
+        period, each invoice sent (`send_invoice`) with the account's terms. The ledger numbers
+        and completes each period's invoice when Stripe drafts it (`invoice.created`)."""
+        customer = self.customer_ensure(account)
+        assert account.stripe_subscription_requested_at is not None  # noqa: S101  (requested)
+        assert account.stripe_subscription_from is not None  # noqa: S101  (requested)
+        request = int(account.stripe_subscription_requested_at.timestamp())
+        if not account.stripe_product_id:
+            product = self.client.v1.products.create(
+                params={
+                    "name": f"Relais — abonnement de {account.municipality.name}"[:250],
+                    "metadata": {"relais_account": str(account.pk)},
+                },
+                options={"idempotency_key": f"relais-product-{account.pk}"},
+            )
+            BillingAccount.objects.filter(pk=account.pk).update(stripe_product_id=product.id)
+            account.stripe_product_id = product.id
+        start = datetime.combine(account.stripe_subscription_from, time(), tzinfo=QUEBEC)
+        params: dict[str, Any] = {
+            "customer": customer,
+            "collection_method": "send_invoice",
+            "days_until_due": max(account.payment_terms_days, 1),
+            "currency": "cad",
+            "items": [
+                {
+                    "price_data": {
+                        "currency": "cad",
+                        "product": account.stripe_product_id,
+                        "unit_amount": account.stripe_subscription_price_cents,
+                        "recurring": {"interval": account.stripe_subscription_interval},
+                    }
+                }
+            ],
+            "billing_cycle_anchor": int(start.timestamp()),
+            "proration_behavior": "none",
+            "metadata": {"relais_account": str(account.pk)},
+        }
+        return self.client.v1.subscriptions.create(
+            params=cast(Any, params),
+            options={"idempotency_key": f"relais-subscription-{account.pk}-start-{request}"},
+        )
+
+    def subscription_cancel(self, account: BillingAccount) -> Any:
+        """Stop the subscription now: Stripe drafts no more periods (the ledger's schedule
+        drafts them again)."""
+        assert account.stripe_subscription_requested_at is not None  # noqa: S101  (requested)
+        request = int(account.stripe_subscription_requested_at.timestamp())
+        return self.client.v1.subscriptions.cancel(
+            account.stripe_subscription_id,
+            params={"prorate": False},
+            options={"idempotency_key": f"relais-subscription-{account.pk}-cancel-{request}"},
+        )
+
+    def invoice_discard(self, stripe_invoice_id: str) -> None:
+        """Delete a draft Stripe made for a period the ledger does not bill there (already
+        billed, or not billable): nothing is ever sent for it."""
+        self.client.v1.invoices.delete(
+            stripe_invoice_id,
+            options={"idempotency_key": f"relais-discard-{stripe_invoice_id}"},
+        )
 
 
 def _describe(description: str, quantity: Any) -> str:
@@ -245,10 +371,22 @@ def invoice_settle_sync(
             return SyncResult("busy")
     try:
         invoice = Invoice.objects.get(pk=invoice_id)
-        if found is None or not invoice.stripe_invoice_id or invoice.stripe_state != "sent":
+        if found is None or not invoice.stripe_invoice_id:
+            return SyncResult("skipped")
+        sent = invoice.stripe_state == "sent"
+        unsent_period = invoice.stripe_prebilled_cents is not None and not sent
+        if not sent and not unsent_period:
             return SyncResult("skipped")
         try:
-            outcome = found.invoice_settle(invoice)
+            if unsent_period and invoice.status == InvoiceStatus.VOID:
+                # Voided before the ledger completed Stripe's draft of the period: deleted,
+                # before Stripe finalizes and sends it alone.
+                found.invoice_discard(invoice.stripe_invoice_id)
+                outcome = "discarded"
+            elif unsent_period:
+                return SyncResult("skipped")
+            else:
+                outcome = found.invoice_settle(invoice)
         except TRANSIENT as error:
             return SyncResult("pending", f"{type(error).__name__}: {error.user_message or error}")
         except REFUSED as error:
@@ -260,3 +398,80 @@ def invoice_settle_sync(
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [SYNC_LOCK_CLASS, invoice_id])
     logger.info("stripe invoice settle: invoice=%s outcome=%s", invoice_id, outcome)
     return SyncResult("settled" if outcome != "nothing to tell" else "skipped", outcome)
+
+
+# One subscription request of an account at a time ("STRS").
+SUBSCRIPTION_LOCK_CLASS = 0x53545253
+
+
+def subscription_sync(
+    *, account_id: int, http_client: stripe.HTTPClient | None = None
+) -> SyncResult:
+    """Carry out the account's subscription request (the task
+    `billing.tasks.stripe_subscription`): `started` or `canceled`, `pending` after a passing
+    error (to retry), `failed` after a refusal (Stripe's message on the account's page),
+    `skipped` without Stripe or without a request, `busy` while another worker does it."""
+    found = gateway(http_client=http_client)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [SUBSCRIPTION_LOCK_CLASS, account_id])
+        if not cursor.fetchone()[0]:
+            return SyncResult("busy")
+    try:
+        account = BillingAccount.objects.select_related("municipality").get(pk=account_id)
+        request = account.stripe_subscription_request
+        if found is None or not request:
+            return SyncResult("skipped")
+        try:
+            if request == "start":
+                subscription = found.subscription_start(account).to_dict()
+                items = subscription.get("items") or {}
+                first = (items.get("data") or [{}])[0]
+                BillingAccount.objects.filter(pk=account.pk).update(
+                    stripe_subscription_id=str(subscription["id"]),
+                    stripe_subscription_item_id=str(first.get("id") or ""),
+                    stripe_subscription_status=str(subscription.get("status") or ""),
+                    stripe_subscription_request="",
+                    stripe_subscription_error="",
+                )
+                state = "started"
+            else:
+                canceled = found.subscription_cancel(account).to_dict()
+                BillingAccount.objects.filter(pk=account.pk).update(
+                    stripe_subscription_status=str(canceled.get("status") or "canceled"),
+                    stripe_subscription_request="",
+                    stripe_subscription_error="",
+                )
+                state = "canceled"
+        except TRANSIENT as error:
+            return SyncResult("pending", f"{type(error).__name__}: {error.user_message or error}")
+        except REFUSED as error:
+            detail = str(error.user_message or error)[:300]
+            BillingAccount.objects.filter(pk=account.pk).update(
+                stripe_subscription_request="", stripe_subscription_error=detail
+            )
+            return SyncResult("failed", detail)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_unlock(%s, %s)", [SUBSCRIPTION_LOCK_CLASS, account_id]
+            )
+    logger.info("stripe subscription: account=%s state=%s", account_id, state)
+    return SyncResult(state)
+
+
+def invoice_discard_sync(
+    *, stripe_invoice_id: str, http_client: stripe.HTTPClient | None = None
+) -> SyncResult:
+    """Delete a draft Stripe made for a period the ledger does not bill there (the task
+    `billing.tasks.stripe_discard_invoice`): `discarded`, `pending`, `failed` or `skipped`."""
+    found = gateway(http_client=http_client)
+    if found is None:
+        return SyncResult("skipped")
+    try:
+        found.invoice_discard(stripe_invoice_id)
+    except TRANSIENT as error:
+        return SyncResult("pending", f"{type(error).__name__}: {error.user_message or error}")
+    except REFUSED as error:
+        return SyncResult("failed", str(error.user_message or error)[:300])
+    logger.info("stripe draft discarded: invoice=%s", stripe_invoice_id)
+    return SyncResult("discarded")

@@ -1,5 +1,7 @@
 """The charge-back's background work (django-tasks, run by `db_worker`): sending an issued
-invoice to Stripe, again after a passing error with growing delays."""
+invoice to Stripe, telling it what the ledger settled, starting or stopping a town's
+subscription there, deleting a draft it made for a period the ledger does not bill there; each
+again after a passing error, with growing delays."""
 
 from __future__ import annotations
 
@@ -11,7 +13,12 @@ from django.utils import timezone
 from django_tasks import task
 from django_tasks_db import DatabaseBackend
 
-from billing.stripe_gateway import invoice_settle_sync, invoice_sync
+from billing.stripe_gateway import (
+    invoice_discard_sync,
+    invoice_settle_sync,
+    invoice_sync,
+    subscription_sync,
+)
 
 # After a passing error (Stripe unreachable, a rate limit, a 5xx): 1, 5, 15, 60 minutes, then
 # every 3 hours; the operator sees the invoice "à transmettre" meanwhile.
@@ -36,19 +43,19 @@ def stripe_send_enqueue(
 ) -> None:
     """Queue the sending: with the database backend in the caller's transaction (both commit or
     neither), else once it commits. A backend that cannot defer retries no later attempt."""
-    _enqueue(stripe_send_invoice, invoice_id=invoice_id, attempt=attempt, delay=delay)
+    _enqueue(stripe_send_invoice, target=invoice_id, attempt=attempt, delay=delay)
 
 
-def _enqueue(job: Any, *, invoice_id: int, attempt: int, delay: timedelta | None) -> None:
+def _enqueue(job: Any, *, target: Any, attempt: int, delay: timedelta | None) -> None:
     backend = job.get_backend()
     if delay is not None:
         if not backend.supports_defer:
             return
         job = job.using(run_after=timezone.now() + delay)
     if isinstance(backend, DatabaseBackend):
-        job.enqueue(invoice_id, attempt)
+        job.enqueue(target, attempt)
     else:
-        transaction.on_commit(lambda: job.enqueue(invoice_id, attempt))
+        transaction.on_commit(lambda: job.enqueue(target, attempt))
 
 
 @task()
@@ -68,4 +75,45 @@ def stripe_settle_enqueue(
     *, invoice_id: int, attempt: int = 1, delay: timedelta | None = None
 ) -> None:
     """As `stripe_send_enqueue`, for telling Stripe what the ledger settled."""
-    _enqueue(stripe_settle_invoice, invoice_id=invoice_id, attempt=attempt, delay=delay)
+    _enqueue(stripe_settle_invoice, target=invoice_id, attempt=attempt, delay=delay)
+
+
+@task()
+def stripe_subscription(account_id: int, attempt: int = 1) -> str:
+    """Start or stop the town's subscription at Stripe, as the console asked; safe to run
+    twice (idempotency keys)."""
+    result = subscription_sync(account_id=account_id)
+    if result.state == "pending" and attempt <= len(RETRY_MINUTES):
+        stripe_subscription_enqueue(
+            account_id=account_id,
+            attempt=attempt + 1,
+            delay=timedelta(minutes=RETRY_MINUTES[attempt - 1]),
+        )
+    return result.state
+
+
+def stripe_subscription_enqueue(
+    *, account_id: int, attempt: int = 1, delay: timedelta | None = None
+) -> None:
+    """As `stripe_send_enqueue`, for the account's subscription request."""
+    _enqueue(stripe_subscription, target=account_id, attempt=attempt, delay=delay)
+
+
+@task()
+def stripe_discard_invoice(stripe_invoice_id: str, attempt: int = 1) -> str:
+    """Delete a draft Stripe made for a period the ledger does not bill there."""
+    result = invoice_discard_sync(stripe_invoice_id=stripe_invoice_id)
+    if result.state == "pending" and attempt <= len(RETRY_MINUTES):
+        stripe_discard_enqueue(
+            stripe_invoice_id=stripe_invoice_id,
+            attempt=attempt + 1,
+            delay=timedelta(minutes=RETRY_MINUTES[attempt - 1]),
+        )
+    return result.state
+
+
+def stripe_discard_enqueue(
+    *, stripe_invoice_id: str, attempt: int = 1, delay: timedelta | None = None
+) -> None:
+    """As `stripe_send_enqueue`, for a Stripe draft to delete."""
+    _enqueue(stripe_discard_invoice, target=stripe_invoice_id, attempt=attempt, delay=delay)

@@ -109,6 +109,19 @@ def account(request: HttpRequest, member: ConsoleMember, slug: str) -> HttpRespo
                 else:
                     messages.success(request, _("Compte de facturation enregistré."))
                     return redirect("billing:account", slug=slug)
+        elif action in ("stripe_start", "stripe_stop") and current is not None and project:
+            try:
+                if action == "stripe_start":
+                    services.stripe_subscription_start(
+                        actor=member.user, project=project, today=timezone.localdate()
+                    )
+                    messages.success(request, _("Demande transmise à Stripe."))
+                else:
+                    services.stripe_subscription_stop(actor=member.user, account=current)
+                    messages.success(request, _("Arrêt demandé à Stripe."))
+            except BillingError as error:
+                messages.error(request, error.message)
+            return redirect("billing:account", slug=slug)
         elif action in ("implementation", "subscription") and project is not None:
             draft_form: Any = (
                 ImplementationForm(request.POST)
@@ -156,6 +169,8 @@ def account(request: HttpRequest, member: ConsoleMember, slug: str) -> HttpRespo
             "implementation": implementation,
             "subscription": subscription,
             "invoices": selectors.invoice_list(town=slug) if current else [],
+            "stripe_on": bool(django_settings.STRIPE_SECRET_KEY),
+            "stripe_from": services.stripe_bills_from(current) if current else None,
         },
         status=status,
     )

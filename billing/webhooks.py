@@ -7,11 +7,13 @@ than the last one applied are kept but ignored."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from billing import services
 from billing.models import (
     BillingAccount,
     Invoice,
@@ -22,12 +24,14 @@ from billing.models import (
     StripeEvent,
 )
 from billing.money import money
+from billing.stripe_gateway import QUEBEC
 from onboarding.services import audit_record
 
 logger = logging.getLogger(__name__)
 
 HANDLED = frozenset(
     {
+        "invoice.created",
         "invoice.finalized",
         "invoice.paid",
         "invoice.payment_failed",
@@ -84,6 +88,8 @@ def _apply(event: dict[str, Any]) -> str:
     data = event.get("data", {}).get("object", {})
     if kind.startswith("customer.subscription."):
         return _subscription(event, data)
+    if kind == "invoice.created":
+        return _cycle(data)
     invoice = _invoice_of(data)
     if invoice is None:
         return "unknown invoice"
@@ -158,3 +164,44 @@ def _subscription(event: dict[str, Any], data: dict[str, Any]) -> str:
         ]
     )
     return f"subscription {status}"
+
+
+def _subscription_of(stripe_invoice: dict[str, Any]) -> str:
+    """The subscription an invoice bills: `parent.subscription_details.subscription` since
+    Stripe's API of 2025-03-31, `subscription` before."""
+    parent = stripe_invoice.get("parent") or {}
+    details = parent.get("subscription_details") or {}
+    return str(details.get("subscription") or stripe_invoice.get("subscription") or "")
+
+
+def _cycle(data: dict[str, Any]) -> str:
+    """A draft Stripe made for a period of a town's subscription: the ledger adopts it (see
+    `services.stripe_cycle_adopt`). Stripe's other drafts (the ones Relais makes itself, a
+    subscription's first invoice of nothing) are left alone."""
+    subscription = _subscription_of(data)
+    if not subscription or data.get("billing_reason") != "subscription_cycle":
+        return "not a subscription period"
+    stripe_id = str(data.get("id") or "")
+    account = (
+        BillingAccount.objects.select_for_update()
+        .select_related("municipality")
+        .filter(stripe_subscription_id=subscription)
+        .first()
+    )
+    if account is None:
+        return "unknown subscription"
+    if Invoice.objects.filter(stripe_invoice_id=stripe_id).exists():
+        return "already adopted"
+    lines = (data.get("lines") or {}).get("data") or []
+    period = (lines[0].get("period") or {}) if lines else {}
+    if not period.get("start"):
+        return "no period"
+    start = datetime.fromtimestamp(int(period["start"]), tz=QUEBEC).date()
+    adopted = services.stripe_cycle_adopt(
+        account=account,
+        stripe_invoice_id=stripe_id,
+        period_start=start,
+        prebilled_cents=int(data.get("subtotal") or 0),
+        today=timezone.localdate(),
+    )
+    return f"adopted as {adopted.number}" if adopted is not None else "discarded"

@@ -33,9 +33,13 @@ class RecordingStripe(HTTPClient):
     fail_at: dict[int, tuple[Any, dict[str, Any] | None]] = field(default_factory=dict)
     replies: dict[str, tuple[str, int]] = field(default_factory=dict)
     items: dict[str, int] = field(default_factory=dict)
+    # What Stripe's own drafts of a subscription's periods already hold, by invoice id.
+    prebilled: dict[str, int] = field(default_factory=dict)
+    deleted: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         super().__init__()
+        self._method = ""
 
     def request(  # type: ignore[override]
         self,
@@ -53,6 +57,7 @@ class RecordingStripe(HTTPClient):
             body, status = self.replies[key]
             return body, status, {"Request-Id": "req_replay"}
         self.calls.append(Call(method, path, params, key))
+        self._method = method
         if len(self.calls) in self.fail_at:
             self.failures.append(self.fail_at.pop(len(self.calls)))
         if self.failures:
@@ -78,15 +83,35 @@ class RecordingStripe(HTTPClient):
             self.items[item] = int(params["amount"])
             return {"id": item, "object": "invoiceitem", "amount": int(params["amount"])}
         if path.endswith("/finalize"):
-            return {"id": "in_1", "object": "invoice", "total": sum(self.items.values()),
-                    "status": "open"}  # fmt: skip
+            invoice = path.split("/")[3]
+            total = self.prebilled.get(invoice, 0) + sum(self.items.values())
+            return {"id": invoice, "object": "invoice", "total": total, "status": "open"}
+        if path == "/v1/credit_notes":
+            return {"id": f"cn_{len(self.calls)}", "object": "credit_note",
+                    "amount": int(params["amount"]), "invoice": params["invoice"]}  # fmt: skip
+        if path == "/v1/products":
+            return {"id": "prod_levis", "object": "product", "name": params.get("name")}
+        if path == "/v1/subscriptions":
+            item = {"id": "si_levis", "object": "subscription_item"}
+            return {"id": "sub_levis", "object": "subscription", "status": "active",
+                    "items": {"object": "list", "data": [item]}}  # fmt: skip
+        if path.startswith("/v1/subscriptions/"):
+            return {"id": path.split("/")[3], "object": "subscription", "status": "canceled"}
+        if path.startswith("/v1/invoices/") and path.count("/") == 3:
+            invoice = path.split("/")[3]
+            if self._method == "delete":
+                self.deleted.append(invoice)
+                return {"id": invoice, "object": "invoice", "deleted": True}
+            return {"id": invoice, "object": "invoice", "status": "draft",
+                    "number": params.get("number")}  # fmt: skip
         if path.endswith("/void"):
             return {"id": "in_1", "object": "invoice", "status": "void"}
         if path.endswith("/pay"):
             return {"id": "in_1", "object": "invoice", "status": "paid"}
         if path.endswith("/send"):
-            url = "https://invoice.stripe.com/i/acct_1/test_in_1"
-            return {"id": "in_1", "object": "invoice", "status": "open", "hosted_invoice_url": url}
+            invoice = path.split("/")[3]
+            url = f"https://invoice.stripe.com/i/acct_1/test_{invoice}"
+            return {"id": invoice, "object": "invoice", "status": "open", "hosted_invoice_url": url}
         raise AssertionError(f"unexpected Stripe call {path}")
 
     def keys(self) -> list[str]:

@@ -291,8 +291,9 @@ def test_stripe_is_told_what_the_ledger_voided_or_settled_without_it(issued, mon
 
     services.payment_record(
         actor=None, invoice=issued, amount_cents=1_000, method="cheque", received_on=TODAY
-    )  # partly paid: nothing to tell yet
+    )  # partly paid: Stripe then asks for the balance only
     partly = invoice_settle_sync(invoice_id=issued.pk, http_client=fake)
+    partly_again = invoice_settle_sync(invoice_id=issued.pk, http_client=fake)
     services.payment_record(
         actor=None, invoice=issued, amount_cents=issued.total_cents - 1_000, method="eft",
         received_on=TODAY,
@@ -300,8 +301,14 @@ def test_stripe_is_told_what_the_ledger_voided_or_settled_without_it(issued, mon
     settled = invoice_settle_sync(invoice_id=issued.pk, http_client=fake)
     again = invoice_settle_sync(invoice_id=issued.pk, http_client=fake)
 
-    assert told == [{"invoice_id": issued.pk}]  # once, when the balance reached zero
-    assert partly.state == "skipped"
+    assert told == [{"invoice_id": issued.pk}] * 2  # at each payment
+    assert (partly.state, partly.detail) == ("settled", "reduced")
+    assert partly_again.state == "skipped"  # nothing more settled since
+    reduced = [call for call in fake.calls if call.path == "/v1/credit_notes"]
+    assert len(reduced) == 1
+    assert (reduced[0].params["invoice"], reduced[0].params["amount"]) == ("in_1", "1000")
+    assert reduced[0].params["email_type"] == "none"
+    assert reduced[0].idempotency_key == f"relais-invoice-{issued.pk}-reduce-to-1000"
     assert (settled.state, settled.detail) == ("settled", "paid out of band")
     pay = [call for call in fake.calls if call.path == "/v1/invoices/in_1/pay"]
     assert len(pay) == 1  # the second time, the idempotency key answered
