@@ -81,6 +81,8 @@ class QuantityField(forms.DecimalField):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("label", _("Quantité"))
+        # A text field: a number field refuses « 1,5 » in a French browser's hands.
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal"}))
         super().__init__(
             min_value=Decimal("0.01"), max_digits=12, decimal_places=2, initial=1, **kwargs
         )

@@ -412,6 +412,10 @@ def subscription_draft(
         invoice = Invoice.objects.create(
             account=account, price_book=book, language=account.language, created_by=actor
         )
+        BillingAccount.objects.filter(pk=account.pk).filter(
+            Q(subscription_drafted_until__isnull=True)
+            | Q(subscription_drafted_until__lt=period_end)
+        ).update(subscription_drafted_until=period_end)
         InvoiceLine.objects.create(
             invoice=invoice,
             kind=LineKind.SUBSCRIPTION,
@@ -529,6 +533,9 @@ def subscription_drafts_due(*, today: date) -> list[AutomaticDraft]:
         for start in starts:
             if stripe_from is not None and start >= stripe_from:
                 break  # Stripe drafts this period and the next ones
+            drafted_until = account.subscription_drafted_until
+            if drafted_until is not None and start <= drafted_until:
+                continue  # drafted once already (perhaps deleted, or voided, since)
             try:
                 invoice = subscription_draft(
                     actor=None, project=project, period_start=start, today=today
@@ -537,6 +544,7 @@ def subscription_drafts_due(*, today: date) -> list[AutomaticDraft]:
                 if error.code != BillingErrorCode.PERIOD_ALREADY_BILLED:
                     done.append(AutomaticDraft(str(municipality), start, reason=error.message))
                 continue
+            account.subscription_drafted_until = invoice.lines.get().period_end
             done.append(AutomaticDraft(str(municipality), start, invoice=invoice))
     return done
 
@@ -749,6 +757,26 @@ def stripe_subscription_stop(*, actor: User | None, account: BillingAccount) -> 
             detail={"subscription": locked.stripe_subscription_id},
         )
     return locked
+
+
+def subscription_period_holding(*, account: BillingAccount, day: date) -> date:
+    """The first day of the town's subscription period that holds `day` (a month's first day,
+    or the go-live day's anniversary), whatever hour Stripe's cycle began at; `day` itself when
+    the town has no live project or no price (the adoption then refuses it)."""
+    project = OnboardingProject.objects.filter(municipality=account.municipality).first()
+    live_day = _went_live(project)
+    if project is None or live_day is None:
+        return day
+    try:
+        book = price_book_current(host=project.host, on=day)
+    except BillingError:
+        return day
+    price = PlanPrice.objects.filter(price_book=book, plan=project.plan).first()
+    if price is None:
+        return day
+    if price.period == PlanPrice.Period.MONTHLY:
+        return day.replace(day=1)
+    return _anniversary_on_or_before(live_day, day)
 
 
 def stripe_cycle_adopt(

@@ -181,12 +181,22 @@ class StripeGateway:
         settled since the last one, without e-mail: its payment page then asks for the
         ledger's balance)."""
         key = f"relais-invoice-{invoice.pk}"
+        at_stripe = self.client.v1.invoices.retrieve(invoice.stripe_invoice_id).status
+        if at_stripe != "open":
+            # Paid there meanwhile (the webhook records it, and flags what is owed back), or
+            # voided there: nothing left to tell.
+            return "nothing to tell"
         if invoice.status == InvoiceStatus.VOID:
             self.client.v1.invoices.void_invoice(
                 invoice.stripe_invoice_id, options={"idempotency_key": f"{key}-void"}
             )
             return "voided"
-        if invoice.status == InvoiceStatus.PAID:
+        if invoice.status in (InvoiceStatus.PAID, InvoiceStatus.UNCOLLECTIBLE):
+            if invoice.status == InvoiceStatus.UNCOLLECTIBLE:
+                self.client.v1.invoices.mark_uncollectible(
+                    invoice.stripe_invoice_id, options={"idempotency_key": f"{key}-uncollectible"}
+                )
+                return "uncollectible"
             self.client.v1.invoices.pay(
                 invoice.stripe_invoice_id,
                 params={"paid_out_of_band": True},
@@ -223,7 +233,7 @@ class StripeGateway:
     # --- subscriptions ---------------------------------------------------------------------
     def subscription_start(self, account: BillingAccount) -> Any:
         """Start the town's subscription at Stripe, billing from `stripe_subscription_from`
-        (a period's first day, midnight in Québec) at `stripe_subscription_price_cents` a
+        (a period's first day, at noon in Québec) at `stripe_subscription_price_cents` a
         period, each invoice sent (`send_invoice`) with the account's terms. The ledger numbers
         and completes each period's invoice when Stripe drafts it (`invoice.created`)."""
         customer = self.customer_ensure(account)
@@ -240,7 +250,9 @@ class StripeGateway:
             )
             BillingAccount.objects.filter(pk=account.pk).update(stripe_product_id=product.id)
             account.stripe_product_id = product.id
-        start = datetime.combine(account.stripe_subscription_from, time(), tzinfo=QUEBEC)
+        # Noon, not midnight: Stripe keeps the anchor's UTC time, so daylight saving moves
+        # it by an hour, which must never move it to another day.
+        start = datetime.combine(account.stripe_subscription_from, time(12), tzinfo=QUEBEC)
         params: dict[str, Any] = {
             "customer": customer,
             "collection_method": "send_invoice",
@@ -276,12 +288,32 @@ class StripeGateway:
             options={"idempotency_key": f"relais-subscription-{account.pk}-cancel-{request}"},
         )
 
-    def invoice_discard(self, stripe_invoice_id: str) -> None:
-        """Delete a draft Stripe made for a period the ledger does not bill there (already
-        billed, or not billable): nothing is ever sent for it."""
-        self.client.v1.invoices.delete(
+    def invoice_hold(self, stripe_invoice_id: str) -> None:
+        """Stop Stripe from finalizing (and e-mailing) a draft of a subscription's period by
+        itself: the ledger completes it, or discards it."""
+        self.client.v1.invoices.update(
             stripe_invoice_id,
-            options={"idempotency_key": f"relais-discard-{stripe_invoice_id}"},
+            params={"auto_advance": False},
+            options={"idempotency_key": f"relais-hold-{stripe_invoice_id}"},
+        )
+
+    def invoice_discard(self, stripe_invoice_id: str) -> None:
+        """Void a draft Stripe made for a period the ledger does not bill there (already
+        billed, voided, settled, or not billable). A subscription's draft cannot be deleted:
+        it is held, finalized without being sent (no e-mail), then voided."""
+        key = f"relais-discard-{stripe_invoice_id}"
+        current = self.client.v1.invoices.retrieve(stripe_invoice_id)
+        if current.status == "void":
+            return
+        if current.status == "draft":
+            self.invoice_hold(stripe_invoice_id)
+            self.client.v1.invoices.finalize_invoice(
+                stripe_invoice_id,
+                params={"auto_advance": False},
+                options={"idempotency_key": f"{key}-finalize"},
+            )
+        self.client.v1.invoices.void_invoice(
+            stripe_invoice_id, options={"idempotency_key": f"{key}-void"}
         )
 
 
@@ -361,9 +393,11 @@ SignatureError = stripe.SignatureVerificationError
 def invoice_settle_sync(
     *, invoice_id: int, http_client: stripe.HTTPClient | None = None
 ) -> SyncResult:
-    """Tell Stripe that the ledger voided or settled an invoice it sent (the task
+    """Tell Stripe that the ledger voided or settled (in part or whole) an invoice it sent, or
+    void Stripe's draft of a subscription period the ledger settled before sending it (the task
     `billing.tasks.stripe_settle_invoice`): `settled`, `pending` after a passing error, `failed`
-    after a refusal (Stripe's message on the invoice), `skipped` when there is nothing to tell."""
+    after a refusal (Stripe's message on the invoice), `skipped` when there is nothing to tell,
+    `busy` while the invoice is being sent (the task tries again)."""
     found = gateway(http_client=http_client)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [SYNC_LOCK_CLASS, invoice_id])
@@ -378,20 +412,23 @@ def invoice_settle_sync(
         if not sent and not unsent_period:
             return SyncResult("skipped")
         try:
-            if unsent_period and invoice.status == InvoiceStatus.VOID:
-                # Voided before the ledger completed Stripe's draft of the period: deleted,
-                # before Stripe finalizes and sends it alone.
+            if unsent_period and invoice.status != InvoiceStatus.OPEN:
+                # Voided, or settled in full, before the ledger completed Stripe's draft of the
+                # period: the draft is voided there, never sent.
                 found.invoice_discard(invoice.stripe_invoice_id)
                 outcome = "discarded"
             elif unsent_period:
-                return SyncResult("skipped")
+                return SyncResult("skipped")  # the sending task takes it from here
             else:
                 outcome = found.invoice_settle(invoice)
         except TRANSIENT as error:
             return SyncResult("pending", f"{type(error).__name__}: {error.user_message or error}")
         except REFUSED as error:
             detail = str(error.user_message or error)[:300]
-            Invoice.objects.filter(pk=invoice.pk).update(stripe_error=detail)
+            # A note of money to give back, from the webhook, stays on the invoice's page.
+            Invoice.objects.filter(pk=invoice.pk).exclude(
+                stripe_error__startswith="Trop-perçu"
+            ).update(stripe_error=detail)
             return SyncResult("failed", detail)
     finally:
         with connection.cursor() as cursor:
@@ -457,6 +494,37 @@ def subscription_sync(
             )
     logger.info("stripe subscription: account=%s state=%s", account_id, state)
     return SyncResult(state)
+
+
+def invoice_hold_sync(
+    *, stripe_invoice_id: str, http_client: stripe.HTTPClient | None = None
+) -> SyncResult:
+    """Hold Stripe's draft of a subscription period (no finalizing, no e-mail by Stripe alone),
+    from the webhook before it answers: `held`, `pending` after a passing error (the webhook
+    then answers 503 and Stripe, which waits for a good answer before finalizing, sends the
+    event again), `failed` after a refusal (the sending task then says why), `skipped`."""
+    found = gateway(http_client=http_client)
+    if found is None:
+        return SyncResult("skipped")
+    try:
+        found.invoice_hold(stripe_invoice_id)
+    except TRANSIENT as error:
+        return SyncResult("pending", f"{type(error).__name__}: {error.user_message or error}")
+    except REFUSED as error:
+        return SyncResult("failed", str(error.user_message or error)[:300])
+    return SyncResult("held")
+
+
+def subscription_request_abandon(*, account_id: int, detail: str) -> None:
+    """Give up a subscription request Stripe never answered (every retry spent): the request is
+    cleared, so the ledger drafts the periods again and the operator can ask anew; the account's
+    page says why."""
+    BillingAccount.objects.filter(pk=account_id).exclude(stripe_subscription_request="").update(
+        stripe_subscription_request="",
+        stripe_subscription_error=(
+            f"Stripe n'a pas répondu à la demande : abandonnée, à refaire. ({detail})"
+        )[:300],
+    )
 
 
 def invoice_discard_sync(

@@ -17,6 +17,7 @@ from billing.stripe_gateway import (
     invoice_discard_sync,
     invoice_settle_sync,
     invoice_sync,
+    subscription_request_abandon,
     subscription_sync,
 )
 
@@ -29,7 +30,11 @@ RETRY_MINUTES = (1, 5, 15, 60, 180, 180, 180, 180)
 def stripe_send_invoice(invoice_id: int, attempt: int = 1) -> str:
     """Send an issued invoice to Stripe; safe to run twice (idempotency keys)."""
     result = invoice_sync(invoice_id=invoice_id)
-    if result.state == "pending" and attempt <= len(RETRY_MINUTES):
+    if result.state == "sent":
+        # What the ledger settled while the invoice was being sent (a cheque, a credit note,
+        # a void) is told now: the settling task found it busy, or not sent yet.
+        stripe_settle_enqueue(invoice_id=invoice_id)
+    if result.state in ("pending", "busy") and attempt <= len(RETRY_MINUTES):
         stripe_send_enqueue(
             invoice_id=invoice_id,
             attempt=attempt + 1,
@@ -62,7 +67,7 @@ def _enqueue(job: Any, *, target: Any, attempt: int, delay: timedelta | None) ->
 def stripe_settle_invoice(invoice_id: int, attempt: int = 1) -> str:
     """Tell Stripe the ledger voided or settled an invoice it sent; safe to run twice."""
     result = invoice_settle_sync(invoice_id=invoice_id)
-    if result.state == "pending" and attempt <= len(RETRY_MINUTES):
+    if result.state in ("pending", "busy") and attempt <= len(RETRY_MINUTES):
         stripe_settle_enqueue(
             invoice_id=invoice_id,
             attempt=attempt + 1,
@@ -83,12 +88,15 @@ def stripe_subscription(account_id: int, attempt: int = 1) -> str:
     """Start or stop the town's subscription at Stripe, as the console asked; safe to run
     twice (idempotency keys)."""
     result = subscription_sync(account_id=account_id)
-    if result.state == "pending" and attempt <= len(RETRY_MINUTES):
-        stripe_subscription_enqueue(
-            account_id=account_id,
-            attempt=attempt + 1,
-            delay=timedelta(minutes=RETRY_MINUTES[attempt - 1]),
-        )
+    if result.state in ("pending", "busy"):
+        if attempt <= len(RETRY_MINUTES):
+            stripe_subscription_enqueue(
+                account_id=account_id,
+                attempt=attempt + 1,
+                delay=timedelta(minutes=RETRY_MINUTES[attempt - 1]),
+            )
+        else:
+            subscription_request_abandon(account_id=account_id, detail=result.detail)
     return result.state
 
 

@@ -38,7 +38,7 @@ from billing.models import Invoice, InvoiceKind, InvoiceStatus, LineKind
 from billing.money import money
 from billing.pdf import invoice_pdf
 from billing.stripe_gateway import SignatureError, webhook_event
-from billing.webhooks import stripe_event_apply
+from billing.webhooks import stripe_event_apply, stripe_event_prepare
 from onboarding.models import ConsoleMember, ConsoleRole
 from onboarding.views import console_render, console_required
 from tenants.models import Municipality
@@ -391,7 +391,9 @@ def invoice_pdf_view(request: HttpRequest, member: ConsoleMember, pk: int) -> Ht
 def stripe_webhook(request: HttpRequest) -> HttpResponse:
     """Stripe's events (`/stripe/webhook/` on the base domain): the signature checked with
     STRIPE_WEBHOOK_SECRET, then each event applied once. 404 while Stripe is off; 400 for a
-    missing, wrong or stale signature (nothing recorded); 200 otherwise, a redelivery too."""
+    missing, wrong or stale signature (nothing recorded); 503 when a subscription period's draft
+    could not be held at Stripe (nothing recorded, Stripe sends it again); 200 otherwise, a
+    redelivery too."""
     if not django_settings.STRIPE_WEBHOOK_SECRET:
         raise Http404
     try:
@@ -399,6 +401,9 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         event = json.loads(request.body)
     except (ValueError, SignatureError):
         return JsonResponse({"error": "invalid signature or payload"}, status=400)
+    if stripe_event_prepare(event=event):
+        # Stripe could not be told to hold its draft: nothing recorded, Stripe tries again.
+        return JsonResponse({"error": "stripe unreachable, send it again"}, status=503)
     return JsonResponse({"received": True, "outcome": stripe_event_apply(event=event)})
 
 

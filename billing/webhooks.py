@@ -24,7 +24,7 @@ from billing.models import (
     StripeEvent,
 )
 from billing.money import money
-from billing.stripe_gateway import QUEBEC
+from billing.stripe_gateway import QUEBEC, invoice_hold_sync
 from onboarding.services import audit_record
 
 logger = logging.getLogger(__name__)
@@ -174,6 +174,27 @@ def _subscription_of(stripe_invoice: dict[str, Any]) -> str:
     return str(details.get("subscription") or stripe_invoice.get("subscription") or "")
 
 
+def stripe_event_prepare(*, event: dict[str, Any]) -> str:
+    """What must reach Stripe before an event is recorded: a draft of a subscription period is
+    held at once (Stripe would otherwise finalize and e-mail it alone within the hour). Returns
+    why it could not be (the webhook then answers 503: nothing recorded, and Stripe, which
+    delays finalizing while its `invoice.created` is not acknowledged, sends it again), or ""."""
+    data = event.get("data", {}).get("object", {})
+    subscription = _subscription_of(data)
+    if (
+        event.get("type") != "invoice.created"
+        or not subscription
+        or data.get("billing_reason") != "subscription_cycle"
+        or not BillingAccount.objects.filter(stripe_subscription_id=subscription).exists()
+        or StripeEvent.objects.filter(event_id=str(event.get("id") or "")).exists()
+    ):
+        return ""
+    held = invoice_hold_sync(stripe_invoice_id=str(data.get("id") or ""))
+    if held.state != "pending":
+        return ""
+    return held.detail or "Stripe unreachable"
+
+
 def _cycle(data: dict[str, Any]) -> str:
     """A draft Stripe made for a period of a town's subscription: the ledger adopts it (see
     `services.stripe_cycle_adopt`). Stripe's other drafts (the ones Relais makes itself, a
@@ -196,11 +217,13 @@ def _cycle(data: dict[str, Any]) -> str:
     period = (lines[0].get("period") or {}) if lines else {}
     if not period.get("start"):
         return "no period"
-    start = datetime.fromtimestamp(int(period["start"]), tz=QUEBEC).date()
+    # Stripe keeps a cycle's UTC time of day, so daylight saving moves it an hour either way
+    # (a midnight anchor becomes 23:00 the day before): the day is read two hours later.
+    day = datetime.fromtimestamp(int(period["start"]) + 7200, tz=QUEBEC).date()
     adopted = services.stripe_cycle_adopt(
         account=account,
         stripe_invoice_id=stripe_id,
-        period_start=start,
+        period_start=services.subscription_period_holding(account=account, day=day),
         prebilled_cents=int(data.get("subtotal") or 0),
         today=timezone.localdate(),
     )

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from billing import services
-from billing.models import PlanPrice
+from billing.models import BillingAccount, PlanPrice
 from onboarding.models import Milestone, Plan, TimeEntry
 from tenants.models import Municipality
 from tests.factories import OnboardingProjectFactory, UserFactory
@@ -60,6 +60,10 @@ def project(levis):
         address="2175, chemin du Fleuve, Lévis",
         gst_number="123456789RT0001",
         qst_number="1234567890TQ0001",
+    )
+    # Opened on 1 November 2026, whatever day the tests run.
+    BillingAccount.objects.filter(municipality=levis).update(
+        created_at=datetime(2026, 11, 1, 12, tzinfo=ZoneInfo("America/Toronto"))
     )
     milestone = Milestone.objects.create(project=project, kind=Milestone.Kind.WENT_LIVE)
     Milestone.objects.filter(pk=milestone.pk).update(

@@ -35,7 +35,9 @@ class RecordingStripe(HTTPClient):
     items: dict[str, int] = field(default_factory=dict)
     # What Stripe's own drafts of a subscription's periods already hold, by invoice id.
     prebilled: dict[str, int] = field(default_factory=dict)
-    deleted: list[str] = field(default_factory=list)
+    # Each invoice's status at Stripe as the calls left it; the updates each one received.
+    states: dict[str, str] = field(default_factory=dict)
+    updates: dict[str, list[dict[str, str]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -74,18 +76,17 @@ class RecordingStripe(HTTPClient):
         pass
 
     def _answer(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        parts = path.split("/")
+        invoice = parts[3] if path.startswith("/v1/invoices/") else ""
         if path == "/v1/customers":
             return {"id": "cus_levis", "object": "customer", "name": params.get("name")}
         if path == "/v1/invoices":
+            self.states["in_1"] = "draft"
             return {"id": "in_1", "object": "invoice", "total": 0, "status": "draft"}
         if path == "/v1/invoiceitems":
             item = f"ii_{len(self.items) + 1}"
             self.items[item] = int(params["amount"])
             return {"id": item, "object": "invoiceitem", "amount": int(params["amount"])}
-        if path.endswith("/finalize"):
-            invoice = path.split("/")[3]
-            total = self.prebilled.get(invoice, 0) + sum(self.items.values())
-            return {"id": invoice, "object": "invoice", "total": total, "status": "open"}
         if path == "/v1/credit_notes":
             return {"id": f"cn_{len(self.calls)}", "object": "credit_note",
                     "amount": int(params["amount"]), "invoice": params["invoice"]}  # fmt: skip
@@ -96,23 +97,27 @@ class RecordingStripe(HTTPClient):
             return {"id": "sub_levis", "object": "subscription", "status": "active",
                     "items": {"object": "list", "data": [item]}}  # fmt: skip
         if path.startswith("/v1/subscriptions/"):
-            return {"id": path.split("/")[3], "object": "subscription", "status": "canceled"}
-        if path.startswith("/v1/invoices/") and path.count("/") == 3:
-            invoice = path.split("/")[3]
-            if self._method == "delete":
-                self.deleted.append(invoice)
-                return {"id": invoice, "object": "invoice", "deleted": True}
-            return {"id": invoice, "object": "invoice", "status": "draft",
-                    "number": params.get("number")}  # fmt: skip
-        if path.endswith("/void"):
-            return {"id": "in_1", "object": "invoice", "status": "void"}
-        if path.endswith("/pay"):
-            return {"id": "in_1", "object": "invoice", "status": "paid"}
-        if path.endswith("/send"):
-            invoice = path.split("/")[3]
+            return {"id": parts[3], "object": "subscription", "status": "canceled"}
+        if invoice and len(parts) == 4:  # retrieve, update
+            if self._method == "post":
+                self.updates.setdefault(invoice, []).append(params)
+            return {"id": invoice, "object": "invoice", "status": self.state_of(invoice)}
+        if invoice and parts[4] == "finalize":
+            self.states[invoice] = "open"
+            total = self.prebilled.get(invoice, 0) + sum(self.items.values())
+            return {"id": invoice, "object": "invoice", "total": total, "status": "open"}
+        if invoice and parts[4] in ("void", "pay", "mark_uncollectible"):
+            self.states[invoice] = {"void": "void", "pay": "paid"}.get(parts[4], "uncollectible")
+            return {"id": invoice, "object": "invoice", "status": self.states[invoice]}
+        if invoice and parts[4] == "send":
             url = f"https://invoice.stripe.com/i/acct_1/test_{invoice}"
             return {"id": invoice, "object": "invoice", "status": "open", "hosted_invoice_url": url}
-        raise AssertionError(f"unexpected Stripe call {path}")
+        raise AssertionError(f"unexpected Stripe call {self._method} {path}")
+
+    def state_of(self, invoice: str) -> str:
+        """An invoice's status at Stripe: what the calls made it, else a subscription's draft
+        for the ones given in `prebilled`, else open."""
+        return self.states.get(invoice, "draft" if invoice in self.prebilled else "open")
 
     def keys(self) -> list[str]:
         return [call.idempotency_key for call in self.calls]

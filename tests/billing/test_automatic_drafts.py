@@ -138,4 +138,21 @@ def test_the_command_says_what_it_drafted_and_what_it_could_not(book, project):
     )
     assert "brouillons préparés : 0" in out.getvalue()
     assert "Ville de Lévis 2026-12-01: brouillon n°" in drafted.getvalue()
-    assert "brouillons préparés : 1" in drafted.getvalue()
+    assert "brouillons préparés : 2" in drafted.getvalue()  # November and December
+
+
+def test_a_draft_deleted_or_an_invoice_voided_is_not_drafted_again(book, project):
+    first = services.subscription_drafts_due(today=date(2026, 12, 15))
+    november, december = (outcome.invoice for outcome in first)
+    services.draft_delete(actor=None, invoice=november)
+    issued = services.invoice_issue(actor=None, invoice=december, today=date(2026, 12, 15))
+    services.invoice_void(actor=None, invoice=issued, reason="Période offerte")
+
+    again = services.subscription_drafts_due(today=date(2026, 12, 20))
+    by_hand = services.subscription_draft(
+        actor=None, project=project, period_start=date(2026, 12, 1), today=date(2026, 12, 20)
+    )
+
+    assert [d.period_start for d in first] == [date(2026, 11, 1), date(2026, 12, 1)]
+    assert again == []  # the finance team dropped them: drafted by hand only
+    assert by_hand.lines.get().period_start == date(2026, 12, 1)

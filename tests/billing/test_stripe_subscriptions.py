@@ -1,13 +1,14 @@
 """A town's subscription billed by Stripe, the ledger still the source of truth: the console
 asks, a task starts the subscription at Stripe from the next period (the ledger bills the ones
 before); each period Stripe drafts (`invoice.created`) is numbered, taxed to the cent and sent
-by the ledger, corrected when the price changed, deleted at Stripe when the ledger already
+by the ledger, corrected when the price changed, voided at Stripe when the ledger already
 billed it; stopping it gives the periods back to the ledger's schedule. Every call recorded
 through the SDK's own HTTP client seam, every webhook signed with the SDK's scheme."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,13 +16,16 @@ from django.test import override_settings
 
 from billing import services
 from billing.errors import BillingError
-from billing.models import BillingAccount, Invoice, InvoiceStatus
+from billing.models import BillingAccount, Invoice, InvoiceStatus, StripeEvent
 from billing.stripe_gateway import (
+    SyncResult,
     invoice_discard_sync,
+    invoice_hold_sync,
     invoice_settle_sync,
     invoice_sync,
     subscription_sync,
 )
+from billing.tasks import RETRY_MINUTES, stripe_subscription
 from tests.billing.stripe_fake import INVALID, TIMEOUT, RecordingStripe
 from tests.billing.test_console_pages import BILLING
 from tests.billing.test_stripe import STRIPE_ON, _event, _post
@@ -34,6 +38,19 @@ TODAY = date(2026, 12, 6)
 
 def _midnight(day: date) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=QUEBEC).timestamp())
+
+
+def _noon(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, 12, tzinfo=QUEBEC).timestamp())
+
+
+@pytest.fixture
+def holds(monkeypatch):
+    """The Stripe the webhook holds drafts at (the SDK with the recording HTTP client)."""
+    fake = RecordingStripe()
+    held = partial(invoice_hold_sync, http_client=fake)
+    monkeypatch.setattr("billing.webhooks.invoice_hold_sync", held)
+    return fake
 
 
 @pytest.fixture
@@ -72,7 +89,7 @@ def _cycle(invoice_id: str, start: date, end: date, subtotal: int, subscription=
         "billing_reason": "subscription_cycle",
         "subtotal": subtotal,
         "parent": {"subscription_details": {"subscription": subscription}},
-        "lines": {"data": [{"period": {"start": _midnight(start), "end": _midnight(end)}}]},
+        "lines": {"data": [{"period": {"start": _noon(start), "end": _noon(end)}}]},
     }
 
 
@@ -99,7 +116,7 @@ def test_a_subscription_starts_at_stripe_from_the_next_period(book, project, que
     assert sent["items[0][price_data][unit_amount]"] == "375000"  # 150,000 × 2.5 ¢
     assert sent["items[0][price_data][recurring][interval]"] == "month"
     assert sent["items[0][price_data][product]"] == "prod_levis"
-    assert sent["billing_cycle_anchor"] == str(_midnight(date(2027, 1, 1)))
+    assert sent["billing_cycle_anchor"] == str(_noon(date(2027, 1, 1)))  # noon: DST-proof
     assert sent["proration_behavior"] == "none"
     requested = int(account.stripe_subscription_requested_at.timestamp())
     assert fake.keys() == [
@@ -116,8 +133,8 @@ def test_a_subscription_starts_at_stripe_from_the_next_period(book, project, que
         "active",
         "",
     )
-    # The ledger still drafts December; January and February are Stripe's.
-    assert [d.period_start for d in drafted if d.invoice] == [date(2026, 12, 1)]
+    # The ledger still drafts November and December; January and February are Stripe's.
+    assert [d.period_start for d in drafted if d.invoice] == [date(2026, 11, 1), date(2026, 12, 1)]
 
 
 @override_settings(**STRIPE_ON)
@@ -146,7 +163,7 @@ def test_a_passing_error_is_retried_and_a_refusal_is_shown_on_the_account(book, 
 
 
 @override_settings(**STRIPE_ON)
-def test_stripes_draft_of_a_period_is_numbered_taxed_and_sent_by_the_ledger(running, queued):
+def test_stripes_draft_of_a_period_is_numbered_taxed_and_sent_by_the_ledger(running, queued, holds):
     payload = _event("evt_jan", "invoice.created", _cycle("in_jan", date(2027, 1, 1),
                                                           date(2027, 2, 1), 375_000))  # fmt: skip
     first = _post(payload)
@@ -165,6 +182,10 @@ def test_stripes_draft_of_a_period_is_numbered_taxed_and_sent_by_the_ledger(runn
         "already adopted",
     )
     assert stranger.json()["outcome"] == "unknown subscription"
+    # Held at once, before the webhook answered: Stripe never finalizes it alone.
+    assert [(c.path, c.params, c.idempotency_key) for c in holds.calls] == [
+        ("/v1/invoices/in_jan", {"auto_advance": "false"}, "relais-hold-in_jan")
+    ]
     assert Invoice.objects.count() == 1
     assert invoice.status == InvoiceStatus.OPEN
     assert invoice.number.startswith("FAC-")
@@ -190,8 +211,8 @@ def test_stripes_draft_of_a_period_is_numbered_taxed_and_sent_by_the_ledger(runn
 
 
 @override_settings(**STRIPE_ON)
-def test_a_changed_price_is_corrected_and_a_period_billed_already_is_deleted_at_stripe(
-    running, project, queued
+def test_a_changed_price_is_corrected_and_a_period_billed_already_is_voided_at_stripe(
+    running, project, queued, holds
 ):
     services.subscription_draft(
         actor=None, project=project, period_start=date(2027, 2, 1), today=TODAY
@@ -202,8 +223,9 @@ def test_a_changed_price_is_corrected_and_a_period_billed_already_is_deleted_at_
     february = _post(_event("evt_feb", "invoice.created", _cycle(
         "in_feb", date(2027, 2, 1), date(2027, 3, 1), 375_000)))  # fmt: skip
     invoice = Invoice.objects.get(stripe_invoice_id="in_jan")
-    fake = RecordingStripe(prebilled={"in_jan": 300_000})
+    fake = RecordingStripe(prebilled={"in_jan": 300_000, "in_feb": 375_000})
     sent = invoice_sync(invoice_id=invoice.pk, http_client=fake)
+    discarding = len(fake.calls)
     discarded = invoice_discard_sync(stripe_invoice_id="in_feb", http_client=fake)
     running.refresh_from_db()
 
@@ -213,8 +235,16 @@ def test_a_changed_price_is_corrected_and_a_period_billed_already_is_deleted_at_
     assert [call.params.get("amount") for call in fake.calls[1:4]] == ["75000", "18750", "37406"]
     assert "Ajustement au prix de la grille" in fake.calls[1].params["description"]
     assert queued["discard"] == [{"stripe_invoice_id": "in_feb"}]
+    # A subscription's draft cannot be deleted: held, finalized without e-mail, voided.
     assert discarded.state == "discarded"
-    assert fake.deleted == ["in_feb"]
+    assert [(c.method, c.path) for c in fake.calls[discarding:]] == [
+        ("get", "/v1/invoices/in_feb"),
+        ("post", "/v1/invoices/in_feb"),
+        ("post", "/v1/invoices/in_feb/finalize"),
+        ("post", "/v1/invoices/in_feb/void"),
+    ]
+    assert fake.calls[discarding + 2].params == {"auto_advance": "false"}
+    assert fake.state_of("in_feb") == "void"
     assert not Invoice.objects.filter(stripe_invoice_id="in_feb").exists()
     assert running.stripe_subscription_error == (
         "Période du 2027-02-01 non facturée chez Stripe : "
@@ -223,19 +253,52 @@ def test_a_changed_price_is_corrected_and_a_period_billed_already_is_deleted_at_
 
 
 @override_settings(**STRIPE_ON)
-def test_a_period_voided_before_it_was_completed_is_deleted_at_stripe(running, queued):
+def test_a_period_voided_before_it_was_completed_is_voided_at_stripe(running, queued, holds):
     _post(_event("evt_jan", "invoice.created", _cycle(
         "in_jan", date(2027, 1, 1), date(2027, 2, 1), 375_000)))  # fmt: skip
     invoice = Invoice.objects.get(stripe_invoice_id="in_jan")
     services.invoice_void(actor=None, invoice=invoice, reason="Entente renégociée")
-    fake = RecordingStripe()
+    fake = RecordingStripe(prebilled={"in_jan": 375_000})
 
     settled = invoice_settle_sync(invoice_id=invoice.pk, http_client=fake)
     skipped = invoice_sync(invoice_id=invoice.pk, http_client=fake)
 
     assert queued["settle"] == [{"invoice_id": invoice.pk}]
     assert (settled.state, settled.detail, skipped.state) == ("settled", "discarded", "skipped")
-    assert fake.deleted == ["in_jan"]
+    assert fake.state_of("in_jan") == "void"
+    assert "/v1/invoices/in_jan/send" not in [call.path for call in fake.calls]
+
+
+@override_settings(**STRIPE_ON)
+def test_a_draft_not_held_is_not_recorded_and_stripe_sends_it_again(running, queued, monkeypatch):
+    down = RecordingStripe(failures=[TIMEOUT])
+    held = partial(invoice_hold_sync, http_client=down)
+    monkeypatch.setattr("billing.webhooks.invoice_hold_sync", held)
+    payload = _event("evt_jan", "invoice.created", _cycle(
+        "in_jan", date(2027, 1, 1), date(2027, 2, 1), 375_000))  # fmt: skip
+
+    refused = _post(payload)
+    nothing = (StripeEvent.objects.count(), Invoice.objects.count())
+    again = _post(payload)
+
+    assert refused.status_code == 503
+    assert nothing == (0, 0)
+    assert again.status_code == 200
+    assert again.json()["outcome"].startswith("adopted as FAC-")
+
+
+@override_settings(**STRIPE_ON)
+def test_a_cycle_moved_by_daylight_saving_bills_its_own_month(running, queued, holds):
+    # Anchored at midnight in summer time: in winter Stripe begins at 23:00 the day before.
+    start = int(datetime(2026, 12, 31, 23, tzinfo=QUEBEC).timestamp())
+    data = _cycle("in_jan", date(2027, 1, 1), date(2027, 2, 1), 375_000)
+    data["lines"]["data"][0]["period"]["start"] = start
+
+    adopted = _post(_event("evt_jan", "invoice.created", data))
+
+    assert adopted.json()["outcome"].startswith("adopted as FAC-")
+    line = Invoice.objects.get(stripe_invoice_id="in_jan").lines.get()
+    assert (line.period_start, line.period_end) == (date(2027, 1, 1), date(2027, 1, 31))
 
 
 @override_settings(**STRIPE_ON)
@@ -257,6 +320,27 @@ def test_stopping_it_cancels_at_stripe_and_the_ledger_drafts_again(running, queu
     ]  # fmt: skip
     assert running.stripe_subscription_status == "canceled"
     assert date(2027, 1, 1) in [d.period_start for d in drafted if d.invoice]
+
+
+@override_settings(**STRIPE_ON)
+def test_a_request_stripe_never_answers_is_given_up_and_can_be_made_again(
+    book, project, queued, monkeypatch
+):
+    account = services.stripe_subscription_start(actor=None, project=project, today=TODAY)
+    monkeypatch.setattr(
+        "billing.tasks.subscription_sync", lambda **_: SyncResult("pending", "Request timed out")
+    )
+
+    stripe_subscription.call(account.pk, len(RETRY_MINUTES) + 1)
+    account.refresh_from_db()
+    again = services.stripe_subscription_start(actor=None, project=project, today=TODAY)
+
+    assert account.stripe_subscription_request == ""
+    assert account.stripe_subscription_error.startswith(
+        "Stripe n'a pas répondu à la demande : abandonnée, à refaire."
+    )
+    assert services.stripe_bills_from(account) is None  # the ledger drafts the periods again
+    assert again.stripe_subscription_request == "start"
 
 
 def test_without_stripe_the_account_page_offers_nothing_and_refuses(book, project):

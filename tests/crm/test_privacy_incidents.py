@@ -90,7 +90,7 @@ def test_each_save_is_a_version_and_earlier_ones_stay(laval, officer):
     [
         ({"occurred_until": TODAY - timedelta(days=11)}, "occurred_until"),
         ({"discovered_on": TODAY - timedelta(days=11)}, "discovered_on"),
-        ({"occurred_on": TODAY + timedelta(days=1)}, "occurred_on"),
+        ({"occurred_on": TODAY + timedelta(days=2)}, "occurred_on"),  # ahead past midnight
         ({"cai_notified_on": TODAY - timedelta(days=9)}, "cai_notified_on"),
         ({"persons_concerned": 0}, "persons_concerned"),
         ({"risk": "not_serious"}, "risk_assessment"),

@@ -88,6 +88,8 @@ def ledger():
                 implementation_fixed_cents=2_500_000, rates={"formation": 9_500},
                 plans=[{"plan": Plan.METROPOLITAN, "basis": "flat", "period": "monthly",
                         "amount": 500_000}],
+                items=[{"code": "formation-sur-place", "label_fr": "Journée de formation sur place",
+                        "label_en": "On-site training day", "unit_cents": 120_000}],
             )  # fmt: skip
             project = OnboardingProjectFactory(
                 municipality=levis, name="Ville de Lévis", slug="levis-e2e",
@@ -143,12 +145,23 @@ def test_billing_pages_have_no_wcag_aa_violation(page, live_port, ledger):
         ("/console/facturation/recuperation/", "recovery"),
         ("/console/facturation/grilles/laval/", "price-book"),
         ("/en/console/facturation/", ""),
+        (f"/en/console/facturation/factures/{ledger['draft']}/", ""),
     ]:
         response = page.goto(f"{base}{path}")
         assert response.status == 200, path
         violations += axe_violations(page)
         if name:
             document(page, name)
+
+    # An item of the price book added to the draft, with the keyboard.
+    page.goto(f"{base}/console/facturation/factures/{ledger['draft']}/")
+    page.get_by_label("Article").focus()
+    page.keyboard.press("ArrowDown")
+    page.locator("#id_item_quantity").fill("1,5")
+    page.locator("#id_item_quantity").press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("Article ajouté.")
+    expect(page.get_by_role("cell", name="Journée de formation sur place")).to_be_visible()
+    violations += axe_violations(page)
 
     # A payment over the balance: refused next to its field, nothing recorded.
     page.goto(f"{base}/console/facturation/factures/{ledger['issued']}/")
