@@ -167,9 +167,9 @@ class BillingAccount(models.Model):
         choices=[("fr", _("français")), ("en", _("anglais"))],
         default="fr",
     )
-    # The end of the latest subscription period ever drafted for the town (kept when that
-    # draft is deleted or its invoice voided): the daily drafts begin after it, so a period
-    # the finance team dropped is not drafted again behind its back.
+    # The end of the latest period the daily schedule has drafted (or found billed) for the
+    # town, one period after the other; kept when that draft is deleted or its invoice voided,
+    # so a period the finance team dropped is not drafted again behind its back.
     subscription_drafted_until = models.DateField(null=True, blank=True)
     stripe_customer_id = models.CharField(max_length=64, blank=True)
     stripe_subscription_id = models.CharField(max_length=64, blank=True)

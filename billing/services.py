@@ -412,10 +412,6 @@ def subscription_draft(
         invoice = Invoice.objects.create(
             account=account, price_book=book, language=account.language, created_by=actor
         )
-        BillingAccount.objects.filter(pk=account.pk).filter(
-            Q(subscription_drafted_until__isnull=True)
-            | Q(subscription_drafted_until__lt=period_end)
-        ).update(subscription_drafted_until=period_end)
         InvoiceLine.objects.create(
             invoice=invoice,
             kind=LineKind.SUBSCRIPTION,
@@ -542,10 +538,16 @@ def subscription_drafts_due(*, today: date) -> list[AutomaticDraft]:
                 )
             except BillingError as error:
                 if error.code != BillingErrorCode.PERIOD_ALREADY_BILLED:
+                    # Reported, and the next periods wait for it: none is ever skipped.
                     done.append(AutomaticDraft(str(municipality), start, reason=error.message))
-                continue
-            account.subscription_drafted_until = invoice.lines.get().period_end
-            done.append(AutomaticDraft(str(municipality), start, invoice=invoice))
+                    break
+            else:
+                done.append(AutomaticDraft(str(municipality), start, invoice=invoice))
+            # Only this schedule moves the mark, one period after the other.
+            account.subscription_drafted_until = _period_end(start, price.period)
+            BillingAccount.objects.filter(pk=account.pk).update(
+                subscription_drafted_until=account.subscription_drafted_until
+            )
     return done
 
 

@@ -191,12 +191,7 @@ class StripeGateway:
                 invoice.stripe_invoice_id, options={"idempotency_key": f"{key}-void"}
             )
             return "voided"
-        if invoice.status in (InvoiceStatus.PAID, InvoiceStatus.UNCOLLECTIBLE):
-            if invoice.status == InvoiceStatus.UNCOLLECTIBLE:
-                self.client.v1.invoices.mark_uncollectible(
-                    invoice.stripe_invoice_id, options={"idempotency_key": f"{key}-uncollectible"}
-                )
-                return "uncollectible"
+        if invoice.status == InvoiceStatus.PAID:
             self.client.v1.invoices.pay(
                 invoice.stripe_invoice_id,
                 params={"paid_out_of_band": True},
@@ -252,6 +247,17 @@ class StripeGateway:
             account.stripe_product_id = product.id
         # Noon, not midnight: Stripe keeps the anchor's UTC time, so daylight saving moves
         # it by an hour, which must never move it to another day.
+        # A subscription Stripe made for an earlier request whose answer was lost (the request
+        # given up since) is taken, never a second one.
+        found = self.client.v1.subscriptions.list(
+            params={"customer": customer, "status": "all", "limit": 100}
+        )
+        for existing in found.data:
+            shown = existing.to_dict()
+            if (shown.get("metadata") or {}).get("relais_account") == str(account.pk) and (
+                shown.get("status") not in ("canceled", "incomplete_expired")
+            ):
+                return existing
         start = datetime.combine(account.stripe_subscription_from, time(12), tzinfo=QUEBEC)
         params: dict[str, Any] = {
             "customer": customer,
@@ -291,11 +297,9 @@ class StripeGateway:
     def invoice_hold(self, stripe_invoice_id: str) -> None:
         """Stop Stripe from finalizing (and e-mailing) a draft of a subscription's period by
         itself: the ledger completes it, or discards it."""
-        self.client.v1.invoices.update(
-            stripe_invoice_id,
-            params={"auto_advance": False},
-            options={"idempotency_key": f"relais-hold-{stripe_invoice_id}"},
-        )
+        # No idempotency key: it bills nothing and is safe to repeat, and Stripe would replay
+        # a 500 under the same key for a day to every redelivery of the event.
+        self.client.v1.invoices.update(stripe_invoice_id, params={"auto_advance": False})
 
     def invoice_discard(self, stripe_invoice_id: str) -> None:
         """Void a draft Stripe made for a period the ledger does not bill there (already
@@ -508,7 +512,9 @@ def invoice_hold_sync(
         return SyncResult("skipped")
     try:
         found.invoice_hold(stripe_invoice_id)
-    except TRANSIENT as error:
+    except (*TRANSIENT, stripe.AuthenticationError, stripe.PermissionError) as error:
+        # A key rotated or restricted is fixed by a person within Stripe's 72 hours: until
+        # then the event is refused, and Stripe keeps the draft and sends the event again.
         return SyncResult("pending", f"{type(error).__name__}: {error.user_message or error}")
     except REFUSED as error:
         return SyncResult("failed", str(error.user_message or error)[:300])
@@ -530,7 +536,7 @@ def subscription_request_abandon(*, account_id: int, detail: str) -> None:
 def invoice_discard_sync(
     *, stripe_invoice_id: str, http_client: stripe.HTTPClient | None = None
 ) -> SyncResult:
-    """Delete a draft Stripe made for a period the ledger does not bill there (the task
+    """Void a draft Stripe made for a period the ledger does not bill there (the task
     `billing.tasks.stripe_discard_invoice`): `discarded`, `pending`, `failed` or `skipped`."""
     found = gateway(http_client=http_client)
     if found is None:

@@ -1,6 +1,6 @@
 """The charge-back's background work (django-tasks, run by `db_worker`): sending an issued
 invoice to Stripe, telling it what the ledger settled, starting or stopping a town's
-subscription there, deleting a draft it made for a period the ledger does not bill there; each
+subscription there, voiding a draft it made for a period the ledger does not bill there; each
 again after a passing error, with growing delays."""
 
 from __future__ import annotations
@@ -9,10 +9,12 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_tasks import task
 from django_tasks_db import DatabaseBackend
 
+from billing.models import Invoice, InvoiceStatus
 from billing.stripe_gateway import (
     invoice_discard_sync,
     invoice_settle_sync,
@@ -31,9 +33,7 @@ def stripe_send_invoice(invoice_id: int, attempt: int = 1) -> str:
     """Send an issued invoice to Stripe; safe to run twice (idempotency keys)."""
     result = invoice_sync(invoice_id=invoice_id)
     if result.state == "sent":
-        # What the ledger settled while the invoice was being sent (a cheque, a credit note,
-        # a void) is told now: the settling task found it busy, or not sent yet.
-        stripe_settle_enqueue(invoice_id=invoice_id)
+        settle_after_sending(invoice_id=invoice_id)
     if result.state in ("pending", "busy") and attempt <= len(RETRY_MINUTES):
         stripe_send_enqueue(
             invoice_id=invoice_id,
@@ -41,6 +41,18 @@ def stripe_send_invoice(invoice_id: int, attempt: int = 1) -> str:
             delay=timedelta(minutes=RETRY_MINUTES[attempt - 1]),
         )
     return result.state
+
+
+def settle_after_sending(*, invoice_id: int) -> None:
+    """What the ledger settled while the invoice was waiting to be sent (a cheque, a credit
+    note, a void) is told to Stripe now: the settling task found it busy, or not sent yet."""
+    settled = (
+        Invoice.objects.filter(pk=invoice_id)
+        .filter(~Q(status=InvoiceStatus.OPEN) | Q(paid_cents__gt=0) | Q(credited_cents__gt=0))
+        .exists()
+    )
+    if settled:
+        stripe_settle_enqueue(invoice_id=invoice_id)
 
 
 def stripe_send_enqueue(
@@ -109,7 +121,7 @@ def stripe_subscription_enqueue(
 
 @task()
 def stripe_discard_invoice(stripe_invoice_id: str, attempt: int = 1) -> str:
-    """Delete a draft Stripe made for a period the ledger does not bill there."""
+    """Void a draft Stripe made for a period the ledger does not bill there."""
     result = invoice_discard_sync(stripe_invoice_id=stripe_invoice_id)
     if result.state == "pending" and attempt <= len(RETRY_MINUTES):
         stripe_discard_enqueue(

@@ -401,10 +401,12 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         event = json.loads(request.body)
     except (ValueError, SignatureError):
         return JsonResponse({"error": "invalid signature or payload"}, status=400)
-    if stripe_event_prepare(event=event):
+    prepared = stripe_event_prepare(event=event)
+    if prepared.retry:
         # Stripe could not be told to hold its draft: nothing recorded, Stripe tries again.
         return JsonResponse({"error": "stripe unreachable, send it again"}, status=503)
-    return JsonResponse({"received": True, "outcome": stripe_event_apply(event=event)})
+    outcome = stripe_event_apply(event=event, hold_refused=prepared.refused)
+    return JsonResponse({"received": True, "outcome": outcome})
 
 
 @require_GET

@@ -7,6 +7,7 @@ than the last one applied are kept but ignored."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -45,8 +46,10 @@ HANDLED = frozenset(
 DUPLICATE = "duplicate"
 
 
-def stripe_event_apply(*, event: dict[str, Any]) -> str:
-    """Record and apply one verified event; returns what it did (`duplicate` the second time)."""
+def stripe_event_apply(*, event: dict[str, Any], hold_refused: str = "") -> str:
+    """Record and apply one verified event; returns what it did (`duplicate` the second time).
+    `hold_refused`: Stripe's reason for not holding a subscription period's draft (see
+    `stripe_event_prepare`)."""
     event_id = str(event.get("id") or "")
     if not event_id:
         return "no id"
@@ -58,7 +61,7 @@ def stripe_event_apply(*, event: dict[str, Any]) -> str:
                 )
         except IntegrityError:
             return DUPLICATE
-        outcome = _apply(event) if record.type in HANDLED else "ignored"
+        outcome = _apply(event, hold_refused) if record.type in HANDLED else "ignored"
         record.processed_at = timezone.now()
         record.outcome = outcome[:200]
         record.save(update_fields=["processed_at", "outcome"])
@@ -83,13 +86,13 @@ def _invoice_of(stripe_invoice: dict[str, Any]) -> Invoice | None:
     )
 
 
-def _apply(event: dict[str, Any]) -> str:
+def _apply(event: dict[str, Any], hold_refused: str = "") -> str:
     kind = event["type"]
     data = event.get("data", {}).get("object", {})
     if kind.startswith("customer.subscription."):
         return _subscription(event, data)
     if kind == "invoice.created":
-        return _cycle(data)
+        return _cycle(data, hold_refused)
     invoice = _invoice_of(data)
     if invoice is None:
         return "unknown invoice"
@@ -174,11 +177,21 @@ def _subscription_of(stripe_invoice: dict[str, Any]) -> str:
     return str(details.get("subscription") or stripe_invoice.get("subscription") or "")
 
 
-def stripe_event_prepare(*, event: dict[str, Any]) -> str:
+@dataclass(frozen=True)
+class Prepared:
+    """What reaching Stripe before recording an event gave: `retry` (answer 503: nothing
+    recorded, Stripe sends the event again), or a `refused` hold (the draft is no longer one)."""
+
+    retry: str = ""
+    refused: str = ""
+
+
+def stripe_event_prepare(*, event: dict[str, Any]) -> Prepared:
     """What must reach Stripe before an event is recorded: a draft of a subscription period is
-    held at once (Stripe would otherwise finalize and e-mail it alone within the hour). Returns
-    why it could not be (the webhook then answers 503: nothing recorded, and Stripe, which
-    delays finalizing while its `invoice.created` is not acknowledged, sends it again), or ""."""
+    held at once (Stripe would otherwise finalize and e-mail it alone within the hour). When
+    Stripe cannot be reached (or the key is refused), the webhook answers 503 and records
+    nothing: Stripe, which delays finalizing while its `invoice.created` is not acknowledged
+    (up to 72 hours), sends it again. Redeliveries of a recorded event reach nobody."""
     data = event.get("data", {}).get("object", {})
     subscription = _subscription_of(data)
     if (
@@ -187,15 +200,18 @@ def stripe_event_prepare(*, event: dict[str, Any]) -> str:
         or data.get("billing_reason") != "subscription_cycle"
         or not BillingAccount.objects.filter(stripe_subscription_id=subscription).exists()
         or StripeEvent.objects.filter(event_id=str(event.get("id") or "")).exists()
+        or Invoice.objects.filter(stripe_invoice_id=str(data.get("id") or "")).exists()
     ):
-        return ""
+        return Prepared()
     held = invoice_hold_sync(stripe_invoice_id=str(data.get("id") or ""))
-    if held.state != "pending":
-        return ""
-    return held.detail or "Stripe unreachable"
+    if held.state == "pending":
+        return Prepared(retry=held.detail or "Stripe unreachable")
+    if held.state == "failed":
+        return Prepared(refused=held.detail)
+    return Prepared()
 
 
-def _cycle(data: dict[str, Any]) -> str:
+def _cycle(data: dict[str, Any], hold_refused: str = "") -> str:
     """A draft Stripe made for a period of a town's subscription: the ledger adopts it (see
     `services.stripe_cycle_adopt`). Stripe's other drafts (the ones Relais makes itself, a
     subscription's first invoice of nothing) are left alone."""
@@ -213,6 +229,15 @@ def _cycle(data: dict[str, Any]) -> str:
         return "unknown subscription"
     if Invoice.objects.filter(stripe_invoice_id=stripe_id).exists():
         return "already adopted"
+    if hold_refused:
+        # No longer a draft there (finalized by Stripe): the ledger cannot number or tax it.
+        BillingAccount.objects.filter(pk=account.pk).update(
+            stripe_subscription_error=(
+                f"Stripe a refusé de retenir son brouillon {stripe_id} : {hold_refused} "
+                "Vérifiez cette facture chez Stripe."
+            )[:300]
+        )
+        return "not held"
     lines = (data.get("lines") or {}).get("data") or []
     period = (lines[0].get("period") or {}) if lines else {}
     if not period.get("start"):

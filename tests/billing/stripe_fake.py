@@ -38,6 +38,8 @@ class RecordingStripe(HTTPClient):
     # Each invoice's status at Stripe as the calls left it; the updates each one received.
     states: dict[str, str] = field(default_factory=dict)
     updates: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    # The customer's subscriptions Stripe lists.
+    subscriptions: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -92,6 +94,9 @@ class RecordingStripe(HTTPClient):
                     "amount": int(params["amount"]), "invoice": params["invoice"]}  # fmt: skip
         if path == "/v1/products":
             return {"id": "prod_levis", "object": "product", "name": params.get("name")}
+        if path == "/v1/subscriptions" and self._method == "get":
+            return {"object": "list", "data": self.subscriptions, "has_more": False,
+                    "url": "/v1/subscriptions"}  # fmt: skip
         if path == "/v1/subscriptions":
             item = {"id": "si_levis", "object": "subscription_item"}
             return {"id": "sub_levis", "object": "subscription", "status": "active",
@@ -140,3 +145,7 @@ INVALID = (
     {"error": {"type": "invalid_request_error", "message": "Invalid tax id.", "param": "tax_id"}},
 )
 TIMEOUT = ("timeout", None)
+AUTHENTICATION = (
+    401,
+    {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided: sk_test_*"}},
+)

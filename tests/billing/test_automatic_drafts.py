@@ -102,7 +102,9 @@ def test_a_period_billed_by_hand_or_by_stripe_is_not_drafted(book, project):
     BillingAccount.objects.filter(municipality=levis).update(stripe_subscription_status="canceled")
     after_stripe = services.subscription_drafts_due(today=date(2027, 1, 5))
 
-    assert by_hand == by_stripe == []
+    # November was not billed: drafted; December was, by hand: skipped.
+    assert [(d.period_start, d.invoice is not None) for d in by_hand] == [(date(2026, 11, 1), True)]
+    assert by_stripe == []
     assert [(d.period_start, d.invoice is not None) for d in after_stripe] == [
         (date(2027, 1, 1), True)
     ]

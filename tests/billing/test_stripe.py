@@ -269,12 +269,21 @@ def test_the_sweep_sends_what_is_still_pending(issued, monkeypatch):
     Invoice.objects.filter(pk=issued.pk).update(stripe_state="pending")
     output = StringIO()
 
+    told = []
+    monkeypatch.setattr("billing.tasks.stripe_settle_enqueue", lambda **kw: told.append(kw))
     call_command("stripe_sync_pending", stdout=output)
+    services.payment_record(
+        actor=None, invoice=issued, amount_cents=1_000, method="cheque", received_on=TODAY
+    )  # while it waited (in a real outage)
+    Invoice.objects.filter(pk=issued.pk).update(stripe_state="pending")
+    call_command("stripe_sync_pending", stdout=StringIO())
 
     issued.refresh_from_db()
     assert output.getvalue().strip() == "sent: 1"
     assert issued.stripe_state == "sent"
-    assert len(fake.calls) == 7
+    assert len(fake.calls[:7]) == 7
+    # Nothing to tell after the first sending; the cheque, after the second.
+    assert told == [{"invoice_id": issued.pk}]
 
 
 @override_settings(**STRIPE_ON)
@@ -311,7 +320,7 @@ def test_stripe_is_told_what_the_ledger_voided_or_settled_without_it(issued, mon
     assert reduced[0].idempotency_key == f"relais-invoice-{issued.pk}-reduce-to-1000"
     assert (settled.state, settled.detail) == ("settled", "paid out of band")
     pay = [call for call in fake.calls if call.path == "/v1/invoices/in_1/pay"]
-    assert len(pay) == 1  # the second time, the idempotency key answered
+    assert len(pay) == 1  # the second time, Stripe said it was paid: nothing more sent
     assert pay[0].params == {"paid_out_of_band": "true"}
     assert pay[0].idempotency_key == f"relais-invoice-{issued.pk}-paid-out-of-band"
     assert again.state == "skipped"  # paid at Stripe now: nothing left to tell
@@ -335,3 +344,42 @@ def test_a_void_is_told_to_stripe_and_a_refusal_is_shown(issued, monkeypatch):
     assert voided.detail == "voided"
     assert fake.calls[-1].path == "/v1/invoices/in_1/void"
     assert fake.calls[-1].idempotency_key == f"relais-invoice-{issued.pk}-void"
+
+
+@override_settings(**STRIPE_ON)
+def test_a_settling_that_finds_the_invoice_busy_tries_again(issued, monkeypatch):
+    from billing.stripe_gateway import SyncResult
+    from billing.tasks import stripe_settle_invoice
+
+    again = []
+    monkeypatch.setattr(
+        "billing.tasks.invoice_settle_sync", lambda **_: SyncResult("busy")
+    )  # a worker is sending it
+    monkeypatch.setattr("billing.tasks.stripe_settle_enqueue", lambda **kw: again.append(kw))
+
+    state = stripe_settle_invoice.call(issued.pk, 1)
+    last = stripe_settle_invoice.call(issued.pk, len(RETRY_MINUTES) + 1)
+
+    assert (state, last) == ("busy", "busy")
+    assert [(kw["attempt"], kw["delay"].total_seconds()) for kw in again] == [(2, 60.0)]
+
+
+@override_settings(**STRIPE_ON)
+def test_a_refused_settling_keeps_the_note_of_money_to_give_back(issued, monkeypatch):
+    from billing.stripe_gateway import invoice_settle_sync
+
+    monkeypatch.setattr("billing.services.stripe_settle_enqueue", lambda **kwargs: None)
+    invoice_sync(invoice_id=issued.pk, http_client=RecordingStripe())
+    note = "Trop-perçu chez Stripe : 10,00 $ à rembourser."
+    Invoice.objects.filter(pk=issued.pk).update(stripe_error=note)
+    services.payment_record(
+        actor=None, invoice=issued, amount_cents=1_000, method="cheque", received_on=TODAY
+    )
+
+    failed = invoice_settle_sync(
+        invoice_id=issued.pk, http_client=RecordingStripe(failures=[INVALID])
+    )
+
+    issued.refresh_from_db()
+    assert failed.state == "failed"
+    assert issued.stripe_error == note

@@ -26,7 +26,7 @@ from billing.stripe_gateway import (
     subscription_sync,
 )
 from billing.tasks import RETRY_MINUTES, stripe_subscription
-from tests.billing.stripe_fake import INVALID, TIMEOUT, RecordingStripe
+from tests.billing.stripe_fake import AUTHENTICATION, INVALID, TIMEOUT, RecordingStripe
 from tests.billing.test_console_pages import BILLING
 from tests.billing.test_stripe import STRIPE_ON, _event, _post
 from tests.onboarding.console_helpers import console_client
@@ -106,12 +106,13 @@ def test_a_subscription_starts_at_stripe_from_the_next_period(book, project, que
     assert queued["subscription"] == [{"account_id": account.pk}]
     assert twice.value.code == "subscription_exists"
     assert (started.state, again.state) == ("started", "skipped")
-    assert [call.path for call in fake.calls] == [
-        "/v1/customers",
-        "/v1/products",
-        "/v1/subscriptions",
+    assert [(call.method, call.path) for call in fake.calls] == [
+        ("post", "/v1/customers"),
+        ("post", "/v1/products"),
+        ("get", "/v1/subscriptions"),  # none made for an earlier request
+        ("post", "/v1/subscriptions"),
     ]
-    sent = fake.calls[2].params
+    sent = fake.calls[3].params
     assert (sent["collection_method"], sent["days_until_due"]) == ("send_invoice", "30")
     assert sent["items[0][price_data][unit_amount]"] == "375000"  # 150,000 × 2.5 ¢
     assert sent["items[0][price_data][recurring][interval]"] == "month"
@@ -122,6 +123,7 @@ def test_a_subscription_starts_at_stripe_from_the_next_period(book, project, que
     assert fake.keys() == [
         f"relais-customer-{account.pk}",
         f"relais-product-{account.pk}",
+        "",
         f"relais-subscription-{account.pk}-start-{requested}",
     ]
     account.refresh_from_db()
@@ -183,9 +185,11 @@ def test_stripes_draft_of_a_period_is_numbered_taxed_and_sent_by_the_ledger(runn
     )
     assert stranger.json()["outcome"] == "unknown subscription"
     # Held at once, before the webhook answered: Stripe never finalizes it alone.
-    assert [(c.path, c.params, c.idempotency_key) for c in holds.calls] == [
-        ("/v1/invoices/in_jan", {"auto_advance": "false"}, "relais-hold-in_jan")
+    assert [(c.path, c.params) for c in holds.calls] == [
+        ("/v1/invoices/in_jan", {"auto_advance": "false"})
     ]
+    # Safe to repeat, so no key of Relais's (Stripe would replay a 500 under it for a day).
+    assert not holds.calls[0].idempotency_key.startswith("relais-")
     assert Invoice.objects.count() == 1
     assert invoice.status == InvoiceStatus.OPEN
     assert invoice.number.startswith("FAC-")
@@ -367,3 +371,69 @@ def test_the_console_asks_stripe_and_says_so(book, project, queued):
     assert "Demande transmise à Stripe." in asked.text
     assert "Démarrage demandé à Stripe : à partir du 1 janvier 2027" in asked.text
     assert len(queued["subscription"]) == 1
+
+
+@override_settings(**STRIPE_ON)
+def test_a_subscription_made_for_a_lost_answer_is_taken_not_made_twice(book, project, queued):
+    account = services.stripe_subscription_start(actor=None, project=project, today=TODAY)
+    fake = RecordingStripe(
+        subscriptions=[
+            {"id": "sub_old", "object": "subscription", "status": "canceled",
+             "metadata": {"relais_account": str(account.pk)}},
+            {"id": "sub_other_town", "object": "subscription", "status": "active",
+             "metadata": {"relais_account": "999"}},
+            {"id": "sub_lost", "object": "subscription", "status": "active",
+             "metadata": {"relais_account": str(account.pk)},
+             "items": {"object": "list", "data": [{"id": "si_lost"}]}},
+        ]
+    )  # fmt: skip
+
+    started = subscription_sync(account_id=account.pk, http_client=fake)
+    account.refresh_from_db()
+
+    assert started.state == "started"
+    assert "post /v1/subscriptions" not in [f"{c.method} {c.path}" for c in fake.calls]
+    assert (account.stripe_subscription_id, account.stripe_subscription_item_id) == (
+        "sub_lost",
+        "si_lost",
+    )
+
+
+@override_settings(**STRIPE_ON)
+def test_a_hold_refused_adopts_nothing_and_a_key_refused_is_sent_again(
+    running, queued, monkeypatch
+):
+    refusing = RecordingStripe(failures=[INVALID])
+    monkeypatch.setattr(
+        "billing.webhooks.invoice_hold_sync", partial(invoice_hold_sync, http_client=refusing)
+    )
+    refused = _post(_event("evt_jan", "invoice.created", _cycle(
+        "in_jan", date(2027, 1, 1), date(2027, 2, 1), 375_000)))  # fmt: skip
+    locked_out = RecordingStripe(failures=[AUTHENTICATION])
+    monkeypatch.setattr(
+        "billing.webhooks.invoice_hold_sync", partial(invoice_hold_sync, http_client=locked_out)
+    )
+    rotated = _post(_event("evt_feb", "invoice.created", _cycle(
+        "in_feb", date(2027, 2, 1), date(2027, 3, 1), 375_000)))  # fmt: skip
+    running.refresh_from_db()
+
+    assert refused.json()["outcome"] == "not held"
+    assert not Invoice.objects.exists()
+    assert running.stripe_subscription_error.startswith(
+        "Stripe a refusé de retenir son brouillon in_jan : Invalid tax id."
+    )
+    assert rotated.status_code == 503
+    assert not StripeEvent.objects.filter(event_id="evt_feb").exists()
+
+
+@override_settings(**STRIPE_ON)
+def test_a_draft_stripe_finalized_already_is_voided_only(running):
+    fake = RecordingStripe(states={"in_jan": "open"})
+
+    discarded = invoice_discard_sync(stripe_invoice_id="in_jan", http_client=fake)
+
+    assert discarded.state == "discarded"
+    assert [(c.method, c.path) for c in fake.calls] == [
+        ("get", "/v1/invoices/in_jan"),
+        ("post", "/v1/invoices/in_jan/void"),
+    ]

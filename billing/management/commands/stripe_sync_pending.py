@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 
 from billing.models import Invoice
 from billing.stripe_gateway import invoice_sync
+from billing.tasks import settle_after_sending
 
 
 class Command(BaseCommand):
@@ -19,5 +20,7 @@ class Command(BaseCommand):
         counts: dict[str, int] = {}
         for invoice_id in list(pending):
             state = invoice_sync(invoice_id=invoice_id).state
+            if state == "sent":
+                settle_after_sending(invoice_id=invoice_id)
             counts[state] = counts.get(state, 0) + 1
         self.stdout.write(", ".join(f"{state}: {n}" for state, n in sorted(counts.items())) or "0")
