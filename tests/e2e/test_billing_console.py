@@ -13,6 +13,7 @@ import pytest
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.db import connection, transaction
+from django.test import override_settings
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
@@ -125,7 +126,7 @@ def ledger():
     committed(_remove)
 
 
-def test_billing_pages_have_no_wcag_aa_violation(page, live_port, ledger):
+def test_billing_pages_have_no_wcag_aa_violation(page, live_port, ledger, monkeypatch):
     base = f"http://localhost:{live_port}"
     page.goto(f"{base}/console/facturation/")
     page.get_by_label("Courriel").fill(EMAIL)
@@ -169,4 +170,23 @@ def test_billing_pages_have_no_wcag_aa_violation(page, live_port, ledger):
     page.get_by_role("button", name="Inscrire le paiement").click()
     expect(page.get_by_role("alert")).to_contain_text("dépasse le solde")
     violations += axe_violations(page)
+
+    # With Stripe: the subscription handed to Stripe from the next period, with the keyboard.
+    asked = []
+    monkeypatch.setattr(
+        "billing.services.stripe_subscription_enqueue", lambda **kw: asked.append(kw)
+    )  # the task would reach Stripe, out of reach here
+    with override_settings(STRIPE_SECRET_KEY="sk_test_relais"):
+        page.goto(f"{base}/console/facturation/comptes/levis/")
+        violations += axe_violations(page)
+        page.get_by_role("button", name="Faire facturer l'abonnement par Stripe").focus()
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("status")).to_contain_text("Demande transmise à Stripe.")
+        expect(page.get_by_text("Démarrage demandé à Stripe : à partir du")).to_be_visible()
+        violations += axe_violations(page)
+        document(page, "account-stripe")
+        page.goto(f"{base}/en/console/facturation/comptes/levis/")
+        expect(page.get_by_text("Stripe was asked to start: from")).to_be_visible()
+        violations += axe_violations(page)
+    assert len(asked) == 1
     assert violations == []
