@@ -44,6 +44,9 @@ ALLOWED_HOSTS += env_list("RELAIS_EXTRA_HOSTS")
 # How long a worker trusts its in-process host → town table before reloading it (one query).
 # A change made in this process is seen at once; other workers see it within this delay.
 RELAIS_ROUTING_CACHE_SECONDS = env_int("RELAIS_ROUTING_CACHE_SECONDS", 60)
+# Each serving process hears routing changes at once (PostgreSQL LISTEN/NOTIFY, tenants/routing.py);
+# off only where no process serves requests beside this one (the test suite).
+RELAIS_ROUTING_LISTEN = env_bool("RELAIS_ROUTING_LISTEN", True)
 # Schemas migrated in advance, so that provisioning a town is a rename (0 disables the pool).
 RELAIS_SPARE_POOL_SIZE = env_int("RELAIS_SPARE_POOL_SIZE", 2)
 # Port in the addresses Relais writes (invitations), when the site is not on 80/443.

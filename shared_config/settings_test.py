@@ -29,6 +29,9 @@ os.environ["RELAIS_CSP_REPORT_URI"] = ""
 from shared_config.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# No routing listener beside the tests' own connections (it would hold the test database open);
+# the processes a test starts turn it on (tests/tenants/test_routing_listener.py).
+RELAIS_ROUTING_LISTEN = os.environ.get("RELAIS_ROUTING_LISTEN") == "1"
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tests render pages without running collectstatic first.
 STORAGES = {
