@@ -693,12 +693,7 @@ def stripe_subscription_start(
                 _("Stripe facture déjà cet abonnement, ou une demande est en cours."),
                 status=409,
             )
-        start = max(live_day, today)
-        period_start = (
-            start.replace(day=1)
-            if price.period == PlanPrice.Period.MONTHLY
-            else _anniversary_on_or_before(live_day, start)
-        )
+        period_start = _period_holding(price, live_day=live_day, day=max(live_day, today))
         account.stripe_subscription_from = _period_end(period_start, price.period) + timedelta(
             days=1
         )
@@ -724,6 +719,14 @@ def stripe_subscription_start(
             },
         )
     return account
+
+
+def _period_holding(price: PlanPrice, *, live_day: date, day: date) -> date:
+    """The first day of the plan's period that holds `day`: the month's first day, or the
+    go-live day's anniversary."""
+    if price.period == PlanPrice.Period.MONTHLY:
+        return day.replace(day=1)
+    return _anniversary_on_or_before(live_day, day)
 
 
 def _anniversary_on_or_before(first: date, day: date) -> date:
@@ -776,9 +779,7 @@ def subscription_period_holding(*, account: BillingAccount, day: date) -> date:
     price = PlanPrice.objects.filter(price_book=book, plan=project.plan).first()
     if price is None:
         return day
-    if price.period == PlanPrice.Period.MONTHLY:
-        return day.replace(day=1)
-    return _anniversary_on_or_before(live_day, day)
+    return _period_holding(price, live_day=live_day, day=day)
 
 
 def stripe_cycle_adopt(
