@@ -44,6 +44,7 @@ from crm.portal.forms import (
     SatisfactionForm,
     TrackForm,
 )
+from crm.portal.throttling import NearbyThrottle
 from crm.public import STATUS_WORDS, tracking_url
 from crm.roles import acting_user, viewer_of
 from crm.selectors import working_calendar
@@ -409,6 +410,15 @@ def report_nearby(request: HttpRequest, code: str) -> HttpResponse:
     service_type = selectors.portal_report_type(code=code)
     if service_type is None:
         raise Http404
+    throttle = NearbyThrottle()
+    if not throttle.allow_request(request, None):
+        refused = HttpResponse(
+            _("Trop de recherches à proximité : réessayez dans une minute."),
+            status=429,
+            content_type="text/plain; charset=utf-8",
+        )
+        refused["Retry-After"] = str(int(throttle.wait() or 60))
+        return refused
     response = render(
         request,
         "portal/_nearby.html",

@@ -13,6 +13,7 @@ from django_tenants.utils import schema_context
 
 from crm import services
 from crm.models import RequestStatus, RequestSubscription, ServiceRequest
+from crm.portal.throttling import NEARBY_RATE
 from crm.services import citizen_for_account
 from tests.factories import (
     ServiceAttributeFactory,
@@ -21,6 +22,7 @@ from tests.factories import (
     UserFactory,
 )
 
+NEARBY_PER_MINUTE = int(NEARBY_RATE.split("/")[0])
 pytestmark = pytest.mark.django_db
 
 # Laval's city hall, and points about 100 m and 400 m north of it.
@@ -180,3 +182,24 @@ def test_a_follower_stops_following_by_the_link_of_their_message(client_for, lav
             actor=None, service_request=near, status=RequestStatus.ON_HOLD
         )
         assert near.notifications.filter(recipient="voisin@exemple.qc.ca").count() == 1
+
+
+def test_one_address_sweeping_the_map_is_stopped_and_another_town_is_not(client_for, laval, levis):
+    _potholes_with_one_nearby(laval)
+    with schema_context(levis.schema_name):
+        ServiceTypeFactory(code="nid-de-poule")
+    point = {"latitude": HERE[0], "longitude": HERE[1]}
+    sweeping = client_for(laval)
+
+    answers = [
+        sweeping.get("/signaler/nid-de-poule/a-proximite/", point).status_code
+        for _ in range(NEARBY_PER_MINUTE + 1)
+    ]
+    refused = sweeping.get("/signaler/nid-de-poule/a-proximite/", point)
+    elsewhere = client_for(levis).get("/signaler/nid-de-poule/a-proximite/", point)
+
+    assert answers == [200] * NEARBY_PER_MINUTE + [429]
+    assert refused.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= 60
+    assert "réessayez dans une minute" in refused.text
+    assert elsewhere.status_code == 200  # the same address, another town's allowance
