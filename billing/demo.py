@@ -45,6 +45,13 @@ PLANS = [
         "minimum_cents": 500_000,
     },
 ]
+# One-off items a draft can take (the console's « Ajouter un article de la grille de prix »).
+ITEMS = [
+    {"code": "formation-sur-place", "label_fr": "Journée de formation sur place",
+     "label_en": "On-site training day", "unit_cents": 120_000},
+    {"code": "import-donnees", "label_fr": "Import de données historiques",
+     "label_en": "Historical data import", "unit_cents": 350_000},
+]  # fmt: skip
 # (days before today, activity, hours): the onboarding's hours, as a specialist logged them.
 HOURS = [
     (40, "analyse", "6"),
@@ -90,6 +97,7 @@ def build_billing_demo(*, operator_email: str, today: date | None = None) -> Bil
                 implementation_fixed_cents=2_500_000,
                 rates=RATES,
                 plans=[{"minimum_cents": 0, **plan} for plan in PLANS],
+                items=ITEMS,
             )
         account = BillingAccount.objects.filter(municipality=partner).first()
         if account is None:
