@@ -140,8 +140,10 @@ def test_second_factor_set_up_and_a_towns_admin_break_no_policy_rule(
     popup = popup_info.value
     popup.get_by_label("Code").fill(POPUP_DEPARTMENT)
     popup.get_by_label("Nom (français)").fill("Service d'essai")
-    popup.get_by_role("button", name="Enregistrer", exact=True).click()
-    popup.wait_for_event("close")
+    # Listening before the click: on a busy machine the pop-up could close (its response page
+    # hands the object back and closes it) before a wait begun after the click.
+    with popup.expect_event("close"):
+        popup.get_by_role("button", name="Enregistrer", exact=True).click()
     assert page.locator("#id_department option:checked").inner_text() == "Service d'essai"
     rows = page.locator(".dynamic-attributes")
     page.locator("#attributes-group .add-row a").click()
