@@ -703,15 +703,10 @@ def stripe_subscription_start(
         account.stripe_subscription_price_cents = subscription_amount(
             price, municipality.population or 0
         )
-        account.stripe_subscription_request = "start"
-        account.stripe_subscription_requested_at = timezone.now()
-        account.stripe_subscription_error = ""
-        account.save()
-        stripe_subscription_enqueue(account_id=account.pk)
-        audit_record(
+        _subscription_request(
             actor=actor,
-            action="billing.stripe_subscription_start",
-            target=str(municipality),
+            account=account,
+            request="start",
             detail={
                 "from": account.stripe_subscription_from.isoformat(),
                 "amount_cents": account.stripe_subscription_price_cents,
@@ -719,6 +714,24 @@ def stripe_subscription_start(
             },
         )
     return account
+
+
+def _subscription_request(
+    *, actor: User | None, account: BillingAccount, request: str, detail: dict[str, Any]
+) -> None:
+    """Record a request to Stripe on the (locked) account, queue the task that carries it out
+    after the commit, and audit it."""
+    account.stripe_subscription_request = request
+    account.stripe_subscription_requested_at = timezone.now()
+    account.stripe_subscription_error = ""
+    account.save()
+    stripe_subscription_enqueue(account_id=account.pk)
+    audit_record(
+        actor=actor,
+        action=f"billing.stripe_subscription_{'start' if request == 'start' else 'stop'}",
+        target=str(account),
+        detail=detail,
+    )
 
 
 def _period_holding(price: PlanPrice, *, live_day: date, day: date) -> date:
@@ -750,15 +763,10 @@ def stripe_subscription_stop(*, actor: User | None, account: BillingAccount) -> 
                 _("Aucun abonnement Stripe à arrêter (ou une demande est en cours)."),
                 status=409,
             )
-        locked.stripe_subscription_request = "cancel"
-        locked.stripe_subscription_requested_at = timezone.now()
-        locked.stripe_subscription_error = ""
-        locked.save()
-        stripe_subscription_enqueue(account_id=locked.pk)
-        audit_record(
+        _subscription_request(
             actor=actor,
-            action="billing.stripe_subscription_stop",
-            target=str(locked),
+            account=locked,
+            request="cancel",
             detail={"subscription": locked.stripe_subscription_id},
         )
     return locked
