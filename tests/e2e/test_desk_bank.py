@@ -123,6 +123,9 @@ def test_an_administrator_edits_an_article_with_a_preview_and_sees_its_diff(
                 screenshots = {
                     reverse("desk:catalog"): "catalog-list",
                     reverse("desk:catalog_type", args=[ids["service_type"]]): "catalog-type",
+                    reverse(
+                        "desk:catalog_question_delete", args=[ids["service_type"], ids["question"]]
+                    ): "catalog-remove",
                     reverse("desk:catalog_upstream"): "catalog-upstream",
                     reverse("desk:catalog_settings"): "catalog-settings",
                 }
