@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 TEST_SETTINGS := shared_config.settings_test
 
-.PHONY: run test lint typecheck pytest bench messages db-stop clean-db .tools
+.PHONY: run test lint typecheck pytest bench messages db-stop clean-db .tools smoke
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -75,3 +75,13 @@ bench: $(VENV)/.installed
 
 db-stop: $(VENV)/.installed
 	$(PY) -c 'from pathlib import Path; from shared_config.embedded_db import stop_embedded_database as s; s(Path(".data"))'
+
+# The production stack on loopback (deploy/smoke.py): PostgreSQL (DATABASE_URL's server, else the
+# embedded one), the runbook's installation, gunicorn, db_worker and nginx with deploy/nginx.conf,
+# driven by Host header for two towns and the base domain. Installs nginx when missing.
+smoke: $(VENV)/.installed
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq nginx-light; \
+	  else echo "Install nginx (Debian: apt-get install nginx-light)"; exit 1; fi; }
+	$(PY) deploy/smoke.py

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django_tenants.utils import schema_context
 
-from crm.models import ServiceAttribute, ServiceType
+from crm.models import Department, ServiceAttribute, ServiceType
 from tests.factories import DepartmentFactory
 
 pytestmark = pytest.mark.django_db
@@ -178,3 +178,41 @@ def test_a_bad_document_is_refused_and_imports_nothing(laval, tmp_path, content,
 def test_an_unknown_department_is_named(laval, tmp_path):
     with pytest.raises(CommandError, match="« voirie » n'existe pas à laval"):
         _import(tmp_path, b"[]", "json")
+
+
+def test_an_import_can_create_its_department_and_a_refused_file_leaves_none(laval, tmp_path):
+    out = _import(
+        tmp_path, json.dumps(SERVICES_JSON).encode(), "json", "--create-department", "Voirie"
+    )
+
+    assert out.splitlines() == [
+        "laval : service municipal « Voirie » créé.",
+        "laval : 2 type(s) créé(s), 0 mis à jour, 2 champ(s).",
+    ]
+    with schema_context(laval.schema_name):
+        assert Department.objects.get(code="voirie").name_fr == "Voirie"
+        assert ServiceType.objects.filter(department__code="voirie").count() == 2
+    with schema_context("levis"):
+        assert not Department.objects.filter(code="voirie").exists()
+
+    path = tmp_path / "broken.json"
+    path.write_bytes(b"[{")
+    with pytest.raises(CommandError):
+        call_command(
+            "import_open311_services",
+            str(path),
+            "--tenant",
+            "laval",
+            "--department",
+            "parcs",
+            "--create-department",
+            "Parcs",
+            stdout=StringIO(),
+        )
+    with schema_context(laval.schema_name):
+        assert not Department.objects.filter(code="parcs").exists()
+
+
+def test_an_unknown_department_without_a_name_to_create_it_is_refused(laval, tmp_path):
+    with pytest.raises(CommandError, match="--create-department"):
+        _import(tmp_path, json.dumps(SERVICES_JSON).encode(), "json")
