@@ -2,6 +2,8 @@
 
 import multiprocessing
 import os
+import tempfile
+from pathlib import Path
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
@@ -25,3 +27,24 @@ logger_class = "shared_config.log_paths.PrivateAccessLogger"
 # would fight over it. Relais is managed by signals and its process manager, not by it.
 control_socket_disable = True
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# Prometheus (/metrics): every worker writes its request counts and latencies to files in this
+# folder, and a scrape answered by any worker adds them all up. Set before the workers start
+# (they inherit it); emptied when gunicorn starts, so a restart starts the counters at zero
+# (Prometheus handles counter resets).
+METRICS_DIR = os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="relais-metrics-")
+)
+
+
+def on_starting(server: object) -> None:
+    folder = Path(METRICS_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server: object, worker: object) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]

@@ -368,7 +368,8 @@ def install(stack: Stack) -> str:
     return output.strip().splitlines()[-1]
 
 
-def serve(stack: Stack, *, nginx_port: int) -> None:
+def serve(stack: Stack, *, nginx_port: int) -> int:
+    """Start the stack; returns gunicorn's own port (for Prometheus, which bypasses nginx)."""
     step("Démarrage : gunicorn, db_worker, nginx")
     app_port = free_port()
     stack.start(
@@ -399,6 +400,7 @@ def serve(stack: Stack, *, nginx_port: int) -> None:
         60,
         stack,
     )
+    return app_port
 
 
 def drive(stack: Stack, client: Client, check: Checks, api_key: str, mail: list[bytes]) -> str:
@@ -505,6 +507,95 @@ def drive(stack: Stack, client: Client, check: Checks, api_key: str, mail: list[
     return number
 
 
+def _json_lines(text: str) -> list[dict[str, Any]]:
+    lines = []
+    for line in text.splitlines():
+        with suppress(ValueError):
+            if line.startswith("{"):
+                lines.append(json.loads(line))
+    return lines
+
+
+def _request_count(samples: str, town: str) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(samples)
+        for sample in family.samples
+        if sample.name == "relais_http_requests_total" and sample.labels.get("town") == town
+    )
+
+
+def observe(stack: Stack, client: Client, direct: Client, check: Checks, api_key: str) -> None:
+    step("Journaux JSON, identifiant de requête, métriques")
+    answer = client.get(PARTNER_TOWN, "/", headers={"X-Request-ID": "forge"})
+    request_id = answer.header("X-Request-ID")
+    check("X-Request-ID donné par nginx", bool(re.fullmatch(r"[0-9a-f]{32}", request_id)))
+
+    def logged() -> list[dict[str, Any]]:
+        return [
+            line
+            for line in _json_lines((stack.work / "gunicorn.log").read_text(errors="replace"))
+            if line.get("request_id") == request_id
+        ]
+
+    with suppress(SmokeFailure):
+        wait_until("la ligne de journal de la requête", lambda: bool(logged()), 10, stack)
+    lines = logged()
+    check(
+        "la ligne JSON de la requête (ville, route, statut, durée)",
+        len(lines) == 1
+        and lines[0].get("schema") == "levis"
+        and lines[0].get("route") == "home"
+        and lines[0].get("status") == 200
+        and isinstance(lines[0].get("duration_ms"), float),
+        lines,
+    )
+
+    def access_log() -> str:
+        return (stack.work / "nginx-access.log").read_text(errors="replace")
+
+    # nginx writes its line once the answer is sent: maybe after the client has read it.
+    with suppress(SmokeFailure):
+        wait_until("le journal de nginx", lambda: request_id in access_log(), 10, stack)
+    check("le même identifiant dans le journal de nginx", request_id in access_log())
+    check("journal de nginx sans adresse de courriel", "@" not in access_log())
+
+    for place in ("Rue Saint-Louis", "Avenue Bégin"):
+        client.post_form(
+            PARTNER_TOWN,
+            "/open311/v2/requests.json",
+            {"api_key": api_key, "service_code": "graffiti", "address_string": place},
+        )
+    open311 = client.get(
+        PARTNER_TOWN,
+        "/open311/v2/requests.json?extensions=true",
+        headers={"Accept-Encoding": "gzip"},
+    )
+    check(
+        "Open311 compressé par nginx",
+        open311.status == 200 and open311.header("Content-Encoding") == "gzip",
+        open311.header("Content-Encoding"),
+    )
+
+    check("/metrics refusé par nginx", client.get(BASE_DOMAIN, "/metrics").status == 404)
+    scrape = direct.get("10.0.0.7", "/metrics", https=False)
+    check("/metrics pour Prometheus (gunicorn, en direct)", scrape.status == 200, scrape.status)
+    before = _request_count(scrape.text, "levis")
+    for _ in range(10):
+        client.get(PARTNER_TOWN, "/")
+    # Two workers share the ten requests; any of them answers the scrape with every worker's.
+    counts = [
+        _request_count(direct.get("10.0.0.7", "/metrics", https=False).text, "levis") - before
+        for _ in range(4)
+    ]
+    check("chaque lecture compte les requêtes des deux travailleurs", counts == [10] * 4, counts)
+    metrics = direct.get("10.0.0.7", "/metrics", https=False).text
+    for name in ("relais_tasks_queued", "relais_outbox_pending", "relais_http_request_duration"):
+        check(f"métrique {name}", name in metrics)
+
+
 def backups(stack: Stack, db: Database, client: Client, check: Checks, number: str) -> None:
     step("Sauvegarde de la grappe (pg_dump) et restauration dans une autre base")
     dump = stack.work / "relais.dump"
@@ -523,10 +614,11 @@ def backups(stack: Stack, db: Database, client: Client, check: Checks, number: s
         flush=True,
     )
     restored = stack.env | {"DATABASE_URL": db.url(RESTORE_DATABASE)}
+    requests = "SELECT count(*) FROM levis.crm_servicerequest"
     check(
-        "la base restaurée a ses deux villes et la requête",
+        "la base restaurée a ses deux villes et les requêtes",
         db.scalar(RESTORE_DATABASE, "SELECT count(*) FROM tenants_municipality") == 2
-        and db.scalar(RESTORE_DATABASE, "SELECT count(*) FROM levis.crm_servicerequest") == 1,
+        and db.scalar(RESTORE_DATABASE, requests) == db.scalar(DATABASE, requests) == 3,
     )
     # The restored cluster is a working installation: its migrations load and apply nothing.
     stack.manage("migrate_schemas", "--noinput", env=restored)
@@ -586,9 +678,10 @@ def main() -> int:
             stack = Stack(work=work, env=env)
             api_key = install(stack)
             nginx_port = free_port()
-            serve(stack, nginx_port=nginx_port)
+            app_port = serve(stack, nginx_port=nginx_port)
             client = Client(nginx_port)
             number = drive(stack, client, check, api_key, mail)
+            observe(stack, client, Client(app_port), check, api_key)
             backups(stack, db, client, check, number)
             upgrade(stack, client, check)
     except (SmokeFailure, subprocess.SubprocessError, OSError) as error:

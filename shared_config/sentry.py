@@ -1,16 +1,27 @@
 """Sentry, configured in one place and only when SENTRY_DSN is set.
 
-Events carry the schema name as a tag and no personal data: no IP address, no cookies, no
-request body, no query string, no frame variables, no user e-mail (Québec Law 25).
+Events carry the town's schema, the process's role (web, worker, command), the release and the
+request's id as tags, and no personal data (Québec Law 25): no IP address, cookies, request
+body or query string, no frame variables, the user's id only; and a scrubber goes over what
+is left, in events and breadcrumbs alike: fields named for a person (name, e-mail, phone,
+address, description, message…) lose their value, and e-mail addresses, phone numbers,
+civic addresses and tokens are cut out of every text (exception messages, log messages).
 """
 
 from __future__ import annotations
 
+import os
+import re
 from typing import Any
 
 import sentry_sdk
 from django.db import connection
 from sentry_sdk.integrations.django import DjangoIntegration
+from sentry_sdk.integrations.logging import ignore_logger
+
+from shared_config.observability import request_id_var, role, task_id_var
+
+FILTERED = "[Filtré]"
 
 # Only these request headers are kept: others (Cookie, Authorization, Referer with its query
 # string, forwarding addresses, API keys) may identify a person or carry a secret.
@@ -21,42 +32,172 @@ _KEPT_HEADERS = {
     "accept-language",
     "content-type",
     "content-length",
+    "x-request-id",
 }
+
+# Keys whose value is personal or secret wherever they appear in an event's free-form parts
+# (extra data, breadcrumb data, contexts of our own): compared lower-case.
+_PERSONAL_KEYS = {
+    "first_name",
+    "last_name",
+    "full_name",
+    "prenom",
+    "nom",
+    "email",
+    "courriel",
+    "phone",
+    "telephone",
+    "téléphone",
+    "address",
+    "address_string",
+    "adresse",
+    "description",
+    "message",
+    "body",
+    "text",
+    "note",
+    "comment",
+    "password",
+    "token",
+    "api_key",
+    "secret",
+    "authorization",
+    "cookie",
+    "db.params",
+    "params",
+}
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# North American numbers as people write them: 514-555-0199, (514) 555 0199, +1 514.555.0199.
+_PHONE = re.compile(r"(?<!\w)(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}(?!\w)")
+# A civic address: a number, then a street word (French or English), then the rest of the line.
+_CIVIC = re.compile(
+    r"\b\d{1,6}[\s,]+(?:rue|avenue|av\.|boulevard|boul\.|bd|chemin|ch\.|route|rang|place|"
+    r"montée|côte|croissant|allée|impasse|promenade|street|st\.?|road|rd\.?|drive|dr\.?)\b[^\n,;]*",
+    re.IGNORECASE,
+)
+# Tokens: API keys (`rls_…`), and any long run of letters and digits such as a tracking token,
+# a reset key or a session id.
+_TOKEN = re.compile(r"\brls_[\w-]+|\b(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]{24,}\b")
+
+
+def scrub_text(text: str) -> str:
+    """`text` without e-mail addresses, phone numbers, civic addresses or tokens."""
+    for pattern in (_EMAIL, _TOKEN, _CIVIC, _PHONE):
+        text = pattern.sub(FILTERED, text)
+    return text
+
+
+def _personal(key: object) -> bool:
+    return isinstance(key, str) and key.lower() in _PERSONAL_KEYS
+
+
+def _scrub(value: Any) -> Any:
+    """A copy of `value` with personal keys filtered and every text scrubbed."""
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, dict):
+        return {
+            key: FILTERED if _personal(key) and item not in (None, "") else _scrub(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_scrub(item) for item in value]
+    return value
+
+
+def scrub_breadcrumb(crumb: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+    """A breadcrumb's message scrubbed; a SQL query keeps its text (placeholders, never the
+    values) and loses its parameters; other data is scrubbed by key and content."""
+    if isinstance(crumb.get("message"), str):
+        crumb["message"] = scrub_text(crumb["message"])
+    if crumb.get("category") == "query":
+        crumb.pop("data", None)
+    elif isinstance(crumb.get("data"), dict):
+        crumb["data"] = _scrub(crumb["data"])
+    return crumb
 
 
 def scrub_event(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
-    """Tag the event with the current schema and drop what could identify a citizen."""
-    event.setdefault("tags", {})["schema_name"] = getattr(connection, "schema_name", None) or "-"
+    """Tag the event with the current schema, role and request, and drop what could identify
+    a citizen."""
+    tags = event.setdefault("tags", {})
+    tags["schema_name"] = getattr(connection, "schema_name", None) or "-"
+    tags["role"] = role()
+    for name, var in (("request_id", request_id_var), ("task_id", task_id_var)):
+        if var.get():
+            tags[name] = var.get()
     request = event.get("request")
     if isinstance(request, dict):
         request.pop("cookies", None)
         request.pop("data", None)
         request.pop("query_string", None)
+        request.pop("env", None)
+        if isinstance(request.get("url"), str):
+            request["url"] = scrub_text(request["url"])
         headers = request.get("headers")
         if isinstance(headers, dict):
             request["headers"] = {
                 key: value for key, value in headers.items() if key.lower() in _KEPT_HEADERS
             }
-    # PostgreSQL puts the offending values in a DETAIL line ("Key (email)=(…) already exists").
     for exception in (event.get("exception") or {}).get("values") or []:
         if isinstance(exception.get("value"), str):
-            exception["value"] = "\n".join(
-                line for line in exception["value"].splitlines() if not line.startswith("DETAIL:")
+            # PostgreSQL puts the offending values in a DETAIL line ("Key (email)=(…) exists").
+            exception["value"] = scrub_text(
+                "\n".join(
+                    line
+                    for line in exception["value"].splitlines()
+                    if not line.startswith("DETAIL:")
+                )
             )
+    logentry = event.get("logentry")
+    if isinstance(logentry, dict):
+        event["logentry"] = {
+            key: _scrub(value) for key, value in logentry.items() if key != "params"
+        }
+    if isinstance(event.get("message"), str):
+        event["message"] = scrub_text(event["message"])
+    if "extra" in event:
+        event["extra"] = _scrub(event["extra"])
+    breadcrumbs = event.get("breadcrumbs")
+    values = breadcrumbs.get("values") if isinstance(breadcrumbs, dict) else breadcrumbs
+    for crumb in values or []:
+        if isinstance(crumb, dict):
+            scrub_breadcrumb(crumb, {})
     user = event.get("user")
     if isinstance(user, dict):
         event["user"] = {"id": user["id"]} if "id" in user else {}
     return event
 
 
+def release() -> str:
+    """SENTRY_RELEASE, else the commit Sentry finds (a checkout), else the project's version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    if os.environ.get("SENTRY_RELEASE"):
+        return os.environ["SENTRY_RELEASE"]
+    found = sentry_sdk.utils.get_default_release()
+    if found:
+        return found
+    try:
+        return f"relais@{version('relais')}"
+    except PackageNotFoundError:
+        return "relais@unknown"
+
+
 def init_sentry(*, dsn: str, environment: str) -> None:
+    # django-tasks logs each failed task at ERROR without its exception; the worker reports
+    # the failure itself, with the exception and the task's tags (tenants.worker).
+    ignore_logger("django_tasks")
     sentry_sdk.init(
         dsn=dsn,
         environment=environment,
+        release=release(),
         integrations=[DjangoIntegration()],
         send_default_pii=False,
         # Frame variables hold requests, citizens and forms: never send them.
         include_local_variables=False,
         before_send=scrub_event,  # type: ignore[arg-type]
+        before_breadcrumb=scrub_breadcrumb,
         traces_sample_rate=0.0,
     )

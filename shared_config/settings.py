@@ -104,6 +104,8 @@ PUBLIC_SCHEMA_URLCONF = "shared_config.urls_public"
 TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
+    # First: the request's id and its one log line, whatever answers it.
+    "shared_config.observability.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before routing, so that what it answers itself (unknown host, suspended town, probes)
@@ -198,9 +200,10 @@ RELAIS_TASKS_BACKEND = env_str("RELAIS_TASKS_BACKEND", "database")
 TASKS = {
     "default": {
         "BACKEND": {
-            "database": "django_tasks_db.DatabaseBackend",
+            # django-tasks-db's, storing the id of the request that queues a task with it.
+            "database": "tenants.tasks_backend.DatabaseBackend",
             "immediate": "django_tasks.backends.immediate.ImmediateBackend",
-        }.get(RELAIS_TASKS_BACKEND, "django_tasks_db.DatabaseBackend")
+        }.get(RELAIS_TASKS_BACKEND, "tenants.tasks_backend.DatabaseBackend")
     }
 }
 
@@ -370,7 +373,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=RELAIS_HTTPS)
 # Probes call the pods over plain HTTP (shared_config/health.py): a redirect would fail them.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 # One year, for the base domain and every town under it (all served by Relais, all HTTPS).
 # No preload by default: the preload list takes a whole registrable domain (the host city's
 # own, with every sub-domain it will ever have) and is slow to leave; a deployment on a domain
@@ -467,8 +470,17 @@ if SENTRY_DSN:
 
     init_sentry(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT)
 
+# --- Metrics (Prometheus, /metrics) ----------------------------------------------------------
+# Addresses (or networks) allowed to read /metrics: the scraper's. The address is the one the
+# nearest trusted proxy saw (RELAIS_TRUSTED_PROXIES); nginx refuses the path anyway.
+RELAIS_METRICS_ALLOWED = env_str("RELAIS_METRICS_ALLOWED", "127.0.0.1,::1").split(",")
+
 # --- Logging (schema name on every line, no personal data) --------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# JSON lines in production (what log collectors parse), plain lines in development.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -478,9 +490,14 @@ LOGGING = {
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s [%(schema_name)s] %(name)s: %(message)s"},
+        "json": {"()": "shared_config.logging.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["schema"], "formatter": "plain"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["schema"],
+            "formatter": LOG_FORMAT,
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

@@ -56,3 +56,8 @@ if os.environ.get("RELAIS_TEST_EMAIL_URL"):
 
     EMAIL_BACKEND = "crm.mail.HandoverSMTPBackend"
     globals().update(email_settings(os.environ["RELAIS_TEST_EMAIL_URL"]))
+# A worker process a test starts reports to the test's own Sentry ingest endpoint on loopback.
+if os.environ.get("RELAIS_TEST_SENTRY_DSN"):
+    from shared_config.sentry import init_sentry
+
+    init_sentry(dsn=os.environ["RELAIS_TEST_SENTRY_DSN"], environment="test")

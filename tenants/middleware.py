@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.http.request import split_domain_port
 from django.template.loader import render_to_string
 
-from shared_config import health
+from shared_config import health, metrics
 from tenants import routing
 from tenants.db import connection
 from tenants.models import Municipality
@@ -21,6 +21,7 @@ from tenants.requests import bind_platform, bind_town
 HEALTH_VIEWS: dict[str, Callable[[HttpRequest], HttpResponse]] = {
     "/healthz": health.healthz,
     "/readyz": health.readyz,
+    "/metrics": metrics.metrics,
 }
 
 

@@ -49,6 +49,7 @@ from django_tasks_db.compat import TaskContext, TaskResultStatus, task_finished,
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
+from shared_config.observability import request_id_var, task_id_var
 from tenants.errors import TaskWorkerLost
 
 logger = logging.getLogger(__name__)
@@ -204,6 +205,15 @@ def _task_finish(task: DBTaskResult, claim: list[str], **fields: Any) -> bool:
             fields["status"],
         )
     return bool(updated)
+
+
+def report_task_failure(error: BaseException, *, task_path: str) -> None:
+    """Send a task's failure to Sentry (when it is on), tagged with the task and its town."""
+    import sentry_sdk
+
+    with sentry_sdk.new_scope() as scope:
+        scope.set_tag("task", task_path)
+        sentry_sdk.capture_exception(error)
 
 
 def _failure(error: BaseException) -> dict[str, Any]:
@@ -382,6 +392,15 @@ class LeasedWorker(Worker):
         claim = list(db_task_result.worker_ids)
         backend_type: type | None = None
         recorded = False
+        # The log lines of the task carry its id and the id of the request that queued it.
+        arguments = db_task_result.args_kwargs
+        if not isinstance(arguments, dict):
+            arguments = {}
+        tokens = (
+            request_id_var.set(arguments.get("request_id")),
+            task_id_var.set(str(db_task_result.pk)),
+        )
+        started = time.perf_counter()
         try:
             self.running_task = True
             task = db_task_result.task
@@ -419,9 +438,23 @@ class LeasedWorker(Worker):
             recorded = _task_finish(db_task_result, claim, **_failure(error))
             if backend_type is None:
                 logger.exception("task %s cannot be loaded", db_task_result.pk)
+            report_task_failure(error, task_path=db_task_result.task_path)
         finally:
             self.running_task = False
             self._run_tasks += 1
+            logger.info(
+                "task %s %s in %.1f ms",
+                db_task_result.task_path,
+                db_task_result.status,
+                (time.perf_counter() - started) * 1000,
+                extra={
+                    "task": db_task_result.task_path,
+                    "status": str(db_task_result.status),
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+            for var, token in zip((request_id_var, task_id_var), tokens, strict=True):
+                var.reset(token)
         finished = (TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED)
         if recorded and backend_type is not None and db_task_result.status in finished:
             task_finished.send(sender=backend_type, task_result=db_task_result.task_result)

@@ -249,7 +249,7 @@ def queued_task() -> Iterator[Callable[..., str]]:
 
     def enqueue(task: Any, *args: Any, **kwargs: Any) -> str:
         def write() -> None:
-            backend = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+            backend = {"default": {"BACKEND": "tenants.tasks_backend.DatabaseBackend"}}
             with override_settings(TASKS=backend):
                 queued.append(str(task.enqueue(*args, **kwargs).id))
 

@@ -20,7 +20,7 @@ from tests.processes import run_worker, wait_for
 
 pytestmark = pytest.mark.django_db
 
-DATABASE_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+DATABASE_QUEUE = {"default": {"BACKEND": "tenants.tasks_backend.DatabaseBackend"}}
 
 
 def test_the_rollup_task_is_queued_in_postgresql_and_run_by_the_worker(laval, levis):

@@ -14,8 +14,11 @@ import sentry_sdk
 from django.test import Client, override_settings
 from django_tenants.utils import schema_context
 
+from shared_config import observability
 from shared_config.logging import SchemaNameFilter
-from shared_config.sentry import init_sentry
+from shared_config.sentry import init_sentry, scrub_text
+from tests.processes import child_env, running, wait_for, worker_command
+from tests.tenants.worker_tasks import fail_with_personal_data
 
 pytestmark = pytest.mark.django_db
 
@@ -92,6 +95,83 @@ def test_an_error_reaches_sentry_tagged_with_the_schema_and_without_personal_dat
         assert secret not in raw
     assert "cookies" not in event["request"]
     assert "query_string" not in event["request"]
+
+
+@override_settings(ROOT_URLCONF="tests.shared_config.urls_failing")
+def test_an_error_in_a_levis_request_arrives_tagged_with_levis_its_role_and_release_and_scrubbed(
+    sentry_ingest, levis, monkeypatch
+):
+    port = sentry_ingest.server_address[1]
+    monkeypatch.setenv("SENTRY_RELEASE", "relais@essai-42")
+    monkeypatch.setattr(observability, "_role", "web")
+    init_sentry(dsn=f"http://cle@127.0.0.1:{port}/42", environment="test")
+    try:
+        response = Client(HTTP_HOST="levis.localhost", raise_request_exception=False).post(
+            "/panne-bavarde",
+            {
+                "email": "camille@exemple.qc.ca",
+                "phone": "418-555-0123",
+                "address": "12 rue Principale",
+                "description": "Le chien de mon voisin Gaston aboie toute la nuit",
+            },
+        )
+        sentry_sdk.flush(timeout=10)
+    finally:
+        sentry_sdk.get_client().close()
+        sentry_sdk.init()
+
+    assert response.status_code == 500
+    [event] = _events(sentry_ingest)
+    assert event["tags"]["schema_name"] == "levis"
+    assert event["tags"]["role"] == "web"
+    assert event["tags"]["request_id"] == response["X-Request-ID"]
+    assert event["release"] == "relais@essai-42"
+    assert event["exception"]["values"][0]["value"] == "panne pour [Filtré], [Filtré]"
+    messages = [crumb.get("message") for crumb in event["breadcrumbs"]["values"]]
+    assert "signalement de [Filtré] au [Filtré]" in messages
+    raw = json.dumps(event, ensure_ascii=False)
+    for personal in (
+        "camille@exemple.qc.ca",
+        "418-555-0123",
+        "514-555-0199",
+        "Gaston",
+        "Principale",
+    ):
+        assert personal not in raw
+
+
+def test_the_scrubber_cuts_emails_phones_civic_addresses_and_tokens():
+    text = (
+        "Courriel Jean.Tremblay+311@exemple.qc.ca, tél. (514) 555-0199 ou +1 450.555.0100, "
+        "au 1234 boulevard des Laurentides app. 3; clé rls_AbC123dEf456; jeton "
+        "Zx81kQp0vT2mNcLs9RbYa7Wd ; demande 2026-000123 du 2026-12-06 à 14 h 05."
+    )
+
+    assert scrub_text(text) == (
+        "Courriel [Filtré], tél. [Filtré] ou [Filtré], au [Filtré]; clé [Filtré]; jeton "
+        "[Filtré] ; demande 2026-000123 du 2026-12-06 à 14 h 05."
+    )
+
+
+@pytest.mark.django_db(transaction=False)
+def test_a_task_failing_in_the_db_worker_arrives_tagged_worker_and_scrubbed(
+    sentry_ingest, queued_task, tmp_path
+):
+    port = sentry_ingest.server_address[1]
+    task_id = queued_task(fail_with_personal_data, "camille@exemple.qc.ca", "450-555-0199")
+    env = child_env(RELAIS_TEST_SENTRY_DSN=f"http://cle@127.0.0.1:{port}/42")
+
+    with running(worker_command(), env=env, log=tmp_path / "worker.log"):
+        wait_for(lambda: _events(sentry_ingest), timeout=60, what="the worker's event")
+
+    [event] = _events(sentry_ingest)
+    assert event["tags"]["role"] == "worker"
+    assert event["tags"]["task_id"] == task_id
+    assert event["tags"]["task"] == "tests.tenants.worker_tasks.fail_with_personal_data"
+    assert event["exception"]["values"][0]["type"] == "ValueError"
+    assert event["exception"]["values"][0]["value"] == "envoi impossible à [Filtré], [Filtré]"
+    assert "camille@exemple.qc.ca" not in json.dumps(event)
+    assert "450-555-0199" not in json.dumps(event)
 
 
 def test_log_records_carry_the_schema_name(laval):

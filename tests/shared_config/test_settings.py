@@ -207,7 +207,7 @@ def test_production_serves_https_only_by_default():
     values = _security_settings(**PRODUCTION)
 
     assert values["SECURE_SSL_REDIRECT"] is True
-    assert values["SECURE_REDIRECT_EXEMPT"] == ["^healthz$", "^readyz$"]
+    assert values["SECURE_REDIRECT_EXEMPT"] == ["^healthz$", "^readyz$", "^metrics$"]
     assert values["SECURE_HSTS_SECONDS"] == 31_536_000
     assert values["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
     assert values["SECURE_HSTS_PRELOAD"] is False

@@ -35,7 +35,7 @@ from tests.tenants.worker_tasks import kill_own_worker, wait_for_release
 
 pytestmark = pytest.mark.django_db
 
-DATABASE_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+DATABASE_QUEUE = {"default": {"BACKEND": "tenants.tasks_backend.DatabaseBackend"}}
 
 
 @pytest.fixture

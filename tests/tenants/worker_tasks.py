@@ -34,3 +34,18 @@ def kill_own_worker(folder: str) -> None:
     with (Path(folder) / "attempts").open("a") as attempts:
         attempts.write(f"{os.getpid()}\n")
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+@task()
+def log_a_line(word: str) -> str:
+    """Write one log line: the worker's log lines of a task carry its ids."""
+    import logging
+
+    logging.getLogger("tests.worker_tasks").warning("la tâche dit %s", word)
+    return word
+
+
+@task()
+def fail_with_personal_data(email: str, phone: str) -> None:
+    """Fail with a message that names a person, as a careless exception could."""
+    raise ValueError(f"envoi impossible à {email}, {phone}")

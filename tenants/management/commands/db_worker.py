@@ -12,6 +12,7 @@ from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
 from django_tasks_db.management.commands.db_worker import Command as LibraryCommand
 from django_tasks_db.management.commands.db_worker import valid_interval, valid_max_tasks
 
+from shared_config.observability import set_role
 from tenants.worker import LeasedWorker, LeaseTaken
 
 
@@ -40,6 +41,7 @@ class Command(LibraryCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        set_role("worker")
         self.configure_logging(options["verbosity"])
         reload = options["reload"]
         if reload and options["batch"]:
