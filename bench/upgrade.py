@@ -121,7 +121,9 @@ def main() -> None:
     applied = []
     for _ in range(max(1, options.rounds - 1)):
         subprocess.run(
-            manage("migrate_schemas", *PREVIOUS, "--noinput", "--executor=multiprocessing", "-v", "0"),
+            manage(
+                "migrate_schemas", *PREVIOUS, "--noinput", "--executor=multiprocessing", "-v", "0"
+            ),
             env=env,
             cwd=ROOT,
             check=True,

@@ -2,6 +2,7 @@
 
 import multiprocessing
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -32,9 +33,13 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # folder, and a scrape answered by any worker adds them all up. Set before the workers start
 # (they inherit it); emptied when gunicorn starts, so a restart starts the counters at zero
 # (Prometheus handles counter resets).
-METRICS_DIR = os.environ.setdefault(
-    "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="relais-metrics-")
+# A worker recycled after max_requests leaves its files (Prometheus needs its counts): their
+# number grows until the next start, each one read by every scrape.
+_OWN_METRICS_DIR = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+METRICS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
+    prefix="relais-metrics-"
 )
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = METRICS_DIR
 
 
 def on_starting(server: object) -> None:
@@ -42,6 +47,11 @@ def on_starting(server: object) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.glob("*.db"):
         stale.unlink()
+
+
+def on_exit(server: object) -> None:
+    if _OWN_METRICS_DIR:
+        shutil.rmtree(METRICS_DIR, ignore_errors=True)
 
 
 def child_exit(server: object, worker: object) -> None:

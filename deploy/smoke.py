@@ -380,7 +380,13 @@ def serve(stack: Stack, *, nginx_port: int) -> int:
             "deploy/gunicorn.conf.py",
             "shared_config.wsgi:application",
         ],
-        env=stack.env | {"GUNICORN_BIND": f"127.0.0.1:{app_port}", "GUNICORN_WORKERS": "2"},
+        env=stack.env
+        | {
+            "GUNICORN_BIND": f"127.0.0.1:{app_port}",
+            "GUNICORN_WORKERS": "2",
+            # Inside the work folder, removed with it (gunicorn creates and empties it).
+            "PROMETHEUS_MULTIPROC_DIR": str(stack.work / "metrics"),
+        },
     )
     stack.start("db_worker", [PYTHON, "manage.py", "db_worker"])
     config = nginx_config(
@@ -529,9 +535,15 @@ def _request_count(samples: str, town: str) -> float:
 
 def observe(stack: Stack, client: Client, direct: Client, check: Checks, api_key: str) -> None:
     step("Journaux JSON, identifiant de requête, métriques")
-    answer = client.get(PARTNER_TOWN, "/", headers={"X-Request-ID": "forge"})
+    # A well-formed id of the client's own: nginx replaces it with its $request_id.
+    sent = "client-id-0123456789"
+    answer = client.get(PARTNER_TOWN, "/", headers={"X-Request-ID": sent})
     request_id = answer.header("X-Request-ID")
-    check("X-Request-ID donné par nginx", bool(re.fullmatch(r"[0-9a-f]{32}", request_id)))
+    check(
+        "X-Request-ID donné par nginx",
+        request_id != sent and bool(re.fullmatch(r"[0-9a-f]{32}", request_id)),
+        request_id,
+    )
 
     def logged() -> list[dict[str, Any]]:
         return [
@@ -629,8 +641,13 @@ def backups(stack: Stack, db: Database, client: Client, check: Checks, number: s
     stack.manage(
         "restore_tenant", f"--input={archive}", "--slug=levis-copie", f"--domain={RESTORED_TOWN}"
     )
-    # Served at once by the running workers: routing changes reach them by NOTIFY.
-    copy = client.get(RESTORED_TOWN, f"/open311/v2/requests/{number}.json")
+    # Served by the running workers within a second: routing changes reach them by NOTIFY.
+    path = f"/open311/v2/requests/{number}.json"
+    with suppress(SmokeFailure):
+        wait_until(
+            "la copie restaurée", lambda: client.get(RESTORED_TOWN, path).status == 200, 5, stack
+        )
+    copy = client.get(RESTORED_TOWN, path)
     check("la copie restaurée sert la requête", copy.status == 200, (copy.status, copy.text[:200]))
 
 
@@ -661,8 +678,18 @@ def main() -> int:
             env = {
                 key: value
                 for key, value in os.environ.items()
-                if not key.startswith(("RELAIS_", "GUNICORN_", "SENTRY_", "STRIPE_"))
-                and key not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "EMAIL_URL", "REDIS_URL"}
+                # The production environment only: nothing of the caller's configuration.
+                if not key.startswith(("RELAIS_", "GUNICORN_", "SENTRY_", "STRIPE_", "LOG_"))
+                and key
+                not in {
+                    "DEBUG",
+                    "SECRET_KEY",
+                    "DATABASE_URL",
+                    "EMAIL_URL",
+                    "REDIS_URL",
+                    "PROMETHEUS_MULTIPROC_DIR",
+                    "DJANGO_SETTINGS_MODULE",
+                }
             } | {
                 "RELAIS_DOTENV": "",  # the production environment only, not the developer's .env
                 "SECRET_KEY": secrets.token_urlsafe(50),
@@ -684,8 +711,9 @@ def main() -> int:
             observe(stack, client, Client(app_port), check, api_key)
             backups(stack, db, client, check, number)
             upgrade(stack, client, check)
-    except (SmokeFailure, subprocess.SubprocessError, OSError) as error:
-        check("le déroulement", False, error)
+    # Any error at all is a failed run whose logs and databases are kept for reading.
+    except Exception as error:
+        check("le déroulement", False, f"{type(error).__name__}: {error}")
     finally:
         if stack is not None:
             step("Arrêt")

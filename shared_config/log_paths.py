@@ -2,9 +2,9 @@
 
 Query strings are left out of every access log (shared_config.logging, deploy/); a few paths
 carry a secret in the path itself: an invitation or password-reset link, allauth's reset key,
-a request's tracking token. Logged, they would let whoever reads the logs use them. This module
-imports nothing of Django: gunicorn's access logger uses it too (deploy/gunicorn.conf.py), and
-deploy/nginx.conf masks the same paths.
+a request's tracking token, the link that stops following a request. Logged, they would let
+whoever reads the logs use them. This module imports nothing of Django: gunicorn's access
+logger uses it too (deploy/gunicorn.conf.py), and deploy/nginx.conf masks the same paths.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from gunicorn.glogging import Logger
 MASK = "***"  # ASCII: nginx escapes other bytes in its logs
 _SECRET_PATHS = re.compile(
     r"^(?P<keep>/(?:en/)?comptes/reset/)[^/]+/[^/]+/"
-    r"|^(?P<keep_key>/(?:en/)?comptes/password/reset/key/)[^/]+/"
+    r"|^(?P<keep_key>/(?:en/)?comptes/password/reset/key/|/suivi/ne-plus-suivre/"
+    r"|/en/track/unfollow/)[^/]+/"
     r"|^(?P<keep_token>/open311/v2/tokens/)[^/.]+"
 )
 

@@ -80,3 +80,19 @@ class NoQueryStringFilter(logging.Filter):
             line = f"{method} {loggable_path(path)} {protocol}".strip()
             record.args = (line, *record.args[1:])
         return True
+
+
+class SecretPathFilter(logging.Filter):
+    """`django.request` names the path of a request it could not serve ("Not Found: %s",
+    "Internal Server Error: %s"): the path without the secret some carry (a reset link, an
+    unfollow link)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                loggable_path(_QUERY.sub("", arg))
+                if isinstance(arg, str) and arg.startswith("/")
+                else arg
+                for arg in record.args
+            )
+        return True

@@ -1,4 +1,5 @@
-"""Prometheus metrics at `/metrics`, for the addresses of RELAIS_METRICS_ALLOWED only.
+"""Prometheus metrics at `/metrics`, for the addresses of RELAIS_METRICS_ALLOWED only, asked
+directly (never through a proxy).
 
 - Requests, counted and timed by each serving process (`RequestLogMiddleware` calls
   `request_observe`), per town (its schema; `public` for the base domain, `-` for what is
@@ -18,11 +19,12 @@ method one of the HTTP methods Relais serves (else `other`), the status one Rela
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 from collections.abc import Iterator
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from prometheus_client import (
@@ -36,7 +38,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from psycopg import sql
-from rest_framework.throttling import BaseThrottle
+
+logger = logging.getLogger(__name__)
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
@@ -53,18 +56,45 @@ LATENCY = Histogram(
 )
 
 
+_failed_once = False
+
+
 def request_observe(request: HttpRequest, status: int, seconds: float) -> None:
+    """Count and time one answered request. Metrics never fail a request: a folder of
+    PROMETHEUS_MULTIPROC_DIR gone or full is logged once, and the request is answered."""
+    global _failed_once
     tenant = getattr(request, "tenant", None)
     town = getattr(tenant, "schema_name", None) or "-"
     method = request.method if request.method in _METHODS else "other"
-    REQUESTS.labels(town=town, method=method, status=str(status)).inc()
-    LATENCY.labels(town=town).observe(seconds)
+    try:
+        REQUESTS.labels(town=town, method=method, status=str(status)).inc()
+        LATENCY.labels(town=town).observe(seconds)
+    except (OSError, ValueError) as error:
+        if not _failed_once:
+            _failed_once = True
+            logger.warning("request metrics not recorded: %s", error)
 
 
 class DatabaseCollector(Collector):
     """The task queue and the towns' outboxes, as the database has them now."""
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
+        up = GaugeMetricFamily(
+            "relais_database_up", "La base de données a répondu aux requêtes des métriques"
+        )
+        try:
+            families = list(self._families())
+        except DatabaseError as error:
+            # The request counts are still served: they matter most when the database fails.
+            logger.warning("metrics: database unavailable: %s", type(error).__name__)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        yield from families
+
+    def _families(self) -> Iterator[GaugeMetricFamily]:
         queued = GaugeMetricFamily(
             "relais_tasks_queued", "Tâches en attente d'un travailleur", labels=["queue"]
         )
@@ -144,12 +174,19 @@ def _allowed_networks() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, 
     )
 
 
+# Headers a proxy adds: a scrape through nginx or an ingress carries one of them.
+_PROXY_HEADERS = ("X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP", "Forwarded")
+
+
 def _allowed(request: HttpRequest) -> bool:
-    # The address the nearest trusted proxy saw (RELAIS_TRUSTED_PROXIES), as the API's
-    # throttles: behind nginx, the connection's own address is nginx's.
-    ident = BaseThrottle().get_ident(request)
+    """A scraper calls the web process itself, from an allowed address. A request that went
+    through a proxy is refused whatever its address: behind an ingress or a load balancer, the
+    connection's address is the proxy's (inside the network), and the address it reports for
+    the client may be one of the network's too."""
+    if any(request.headers.get(name) for name in _PROXY_HEADERS):
+        return False
     try:
-        address = ipaddress.ip_address(ident.strip())
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
     except ValueError:
         return False
     return any(address in network for network in _allowed_networks())

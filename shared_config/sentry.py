@@ -13,12 +13,13 @@ from __future__ import annotations
 import os
 import re
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import sentry_sdk
 from django.db import connection
 from sentry_sdk.integrations.django import DjangoIntegration
-from sentry_sdk.integrations.logging import ignore_logger
 
+from shared_config.log_paths import loggable_path
 from shared_config.observability import request_id_var, role, task_id_var
 
 FILTERED = "[Filtré]"
@@ -76,9 +77,9 @@ _CIVIC = re.compile(
     r"montée|côte|croissant|allée|impasse|promenade|street|st\.?|road|rd\.?|drive|dr\.?)\b[^\n,;]*",
     re.IGNORECASE,
 )
-# Tokens: API keys (`rls_…`), and any long run of letters and digits such as a tracking token,
-# a reset key or a session id.
-_TOKEN = re.compile(r"\brls_[\w-]+|\b(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]{24,}\b")
+# Tokens: API keys (`rls_…`), and any run of 20 letters and digits or more such as a tracking
+# or unfollow token (22), a reset key or a session id.
+_TOKEN = re.compile(r"\brls_[\w-]+|\b(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]{20,}\b")
 
 
 def scrub_text(text: str) -> str:
@@ -106,6 +107,13 @@ def _scrub(value: Any) -> Any:
     return value
 
 
+def _loggable_url(url: str) -> str:
+    """The URL without its query string, without the secret some paths carry (a reset link:
+    shared_config.log_paths), scrubbed."""
+    parts = urlsplit(url)
+    return scrub_text(urlunsplit(parts._replace(path=loggable_path(parts.path), query="")))
+
+
 def scrub_breadcrumb(crumb: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
     """A breadcrumb's message scrubbed; a SQL query keeps its text (placeholders, never the
     values) and loses its parameters; other data is scrubbed by key and content."""
@@ -122,7 +130,8 @@ def scrub_event(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
     """Tag the event with the current schema, role and request, and drop what could identify
     a citizen."""
     tags = event.setdefault("tags", {})
-    tags["schema_name"] = getattr(connection, "schema_name", None) or "-"
+    # A task's scope names its town (tenants.worker); elsewhere, the connection's schema.
+    tags.setdefault("schema_name", getattr(connection, "schema_name", None) or "-")
     tags["role"] = role()
     for name, var in (("request_id", request_id_var), ("task_id", task_id_var)):
         if var.get():
@@ -134,7 +143,7 @@ def scrub_event(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
         request.pop("query_string", None)
         request.pop("env", None)
         if isinstance(request.get("url"), str):
-            request["url"] = scrub_text(request["url"])
+            request["url"] = _loggable_url(request["url"])
         headers = request.get("headers")
         if isinstance(headers, dict):
             request["headers"] = {
@@ -171,11 +180,14 @@ def scrub_event(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
 
 
 def release() -> str:
-    """SENTRY_RELEASE, else the commit Sentry finds (a checkout), else the project's version."""
+    """SENTRY_RELEASE; else `relais@` and the image's RELAIS_RELEASE (its build argument); else
+    the commit Sentry finds (a checkout); else the project's version."""
     from importlib.metadata import PackageNotFoundError, version
 
     if os.environ.get("SENTRY_RELEASE"):
         return os.environ["SENTRY_RELEASE"]
+    if os.environ.get("RELAIS_RELEASE"):
+        return f"relais@{os.environ['RELAIS_RELEASE']}"
     found = sentry_sdk.utils.get_default_release()
     if found:
         return found
@@ -185,10 +197,16 @@ def release() -> str:
         return "relais@unknown"
 
 
+def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any] | None:
+    # django-tasks logs each failed task at ERROR, without its exception when the worker runs
+    # it: the worker reports the failure itself, with the exception and the task's tags
+    # (tenants.worker). Elsewhere (the immediate backend) that line is the only report.
+    if role() == "worker" and event.get("logger") == "django_tasks":
+        return None
+    return scrub_event(event, hint)
+
+
 def init_sentry(*, dsn: str, environment: str) -> None:
-    # django-tasks logs each failed task at ERROR without its exception; the worker reports
-    # the failure itself, with the exception and the task's tags (tenants.worker).
-    ignore_logger("django_tasks")
     sentry_sdk.init(
         dsn=dsn,
         environment=environment,
@@ -197,7 +215,7 @@ def init_sentry(*, dsn: str, environment: str) -> None:
         send_default_pii=False,
         # Frame variables hold requests, citizens and forms: never send them.
         include_local_variables=False,
-        before_send=scrub_event,  # type: ignore[arg-type]
+        before_send=before_send,  # type: ignore[arg-type]
         before_breadcrumb=scrub_breadcrumb,
         traces_sample_rate=0.0,
     )

@@ -487,6 +487,7 @@ LOGGING = {
     "filters": {
         "schema": {"()": "shared_config.logging.SchemaNameFilter"},
         "no_query_string": {"()": "shared_config.logging.NoQueryStringFilter"},
+        "secret_paths": {"()": "shared_config.logging.SecretPathFilter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s [%(schema_name)s] %(name)s: %(message)s"},
@@ -503,6 +504,8 @@ LOGGING = {
     "loggers": {
         # The development server's request lines, without their query strings.
         "django.server": {"filters": ["no_query_string"]},
+        # The paths of the requests it could not serve, without their secrets.
+        "django.request": {"filters": ["secret_paths"]},
         "django.db.backends": {"level": "WARNING"},
         "pgserver": {"level": "WARNING"},
     },

@@ -27,6 +27,7 @@ harmless, because every task of Relais is idempotent and does its writes under a
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import random
 import threading
@@ -36,6 +37,7 @@ from traceback import format_exception
 from typing import Any
 
 import psycopg
+import sentry_sdk
 from django.db import (
     InterfaceError,
     OperationalError,
@@ -207,13 +209,18 @@ def _task_finish(task: DBTaskResult, claim: list[str], **fields: Any) -> bool:
     return bool(updated)
 
 
-def report_task_failure(error: BaseException, *, task_path: str) -> None:
-    """Send a task's failure to Sentry (when it is on), tagged with the task and its town."""
-    import sentry_sdk
-
-    with sentry_sdk.new_scope() as scope:
-        scope.set_tag("task", task_path)
-        sentry_sdk.capture_exception(error)
+def _task_schema(func: Any, args: Any, kwargs: Any) -> str | None:
+    """The town a task works on: its `schema_name` argument (Relais's tasks take the schema
+    they act on as their first argument, or by name)."""
+    if isinstance(kwargs, dict) and isinstance(kwargs.get("schema_name"), str):
+        return str(kwargs["schema_name"])
+    try:
+        first = next(iter(inspect.signature(func).parameters))
+    except (StopIteration, TypeError, ValueError):
+        return None
+    if first == "schema_name" and args and isinstance(args[0], str):
+        return str(args[0])
+    return None
 
 
 def _failure(error: BaseException) -> dict[str, Any]:
@@ -400,12 +407,20 @@ class LeasedWorker(Worker):
             request_id_var.set(arguments.get("request_id")),
             task_id_var.set(str(db_task_result.pk)),
         )
+        # Each task reports its errors in a scope of its own: tagged with the task and its
+        # town, without the breadcrumbs of the tasks this worker ran before.
+        reporting = contextlib.ExitStack()
+        scope = reporting.enter_context(sentry_sdk.isolation_scope())
+        scope.set_tag("task", db_task_result.task_path)
         started = time.perf_counter()
         try:
             self.running_task = True
             task = db_task_result.task
             backend_type = type(task.get_backend())
             task_result = db_task_result.task_result
+            schema = _task_schema(task.func, task_result.args, task_result.kwargs)
+            if schema:
+                scope.set_tag("schema_name", schema)
             task_started.send(sender=backend_type, task_result=task_result)
             if task.takes_context:
                 value = task.call(
@@ -438,8 +453,10 @@ class LeasedWorker(Worker):
             recorded = _task_finish(db_task_result, claim, **_failure(error))
             if backend_type is None:
                 logger.exception("task %s cannot be loaded", db_task_result.pk)
-            report_task_failure(error, task_path=db_task_result.task_path)
+            else:
+                sentry_sdk.capture_exception(error)
         finally:
+            reporting.close()
             self.running_task = False
             self._run_tasks += 1
             logger.info(

@@ -30,6 +30,8 @@ SECRET_PATHS = [
     "/comptes/reset/MTI/secret-jeton-invitation/",
     "/en/comptes/password/reset/key/c-secret-cle-reinitialisation/",
     "/open311/v2/tokens/secret-jeton-suivi.json",
+    "/suivi/ne-plus-suivre/secret-jeton-abonnement/",
+    "/en/track/unfollow/secret-jeton-abonnement/",
 ]
 
 
@@ -47,7 +49,18 @@ def test_the_development_server_logs_paths_without_query_strings(caplog):
         '"GET /comptes/reset/***/***/ HTTP/1.1" 200 0',
         '"GET /en/comptes/password/reset/key/***/ HTTP/1.1" 200 0',
         '"GET /open311/v2/tokens/***.json HTTP/1.1" 200 0',
+        '"GET /suivi/ne-plus-suivre/***/ HTTP/1.1" 200 0',
+        '"GET /en/track/unfollow/***/ HTTP/1.1" 200 0',
     ]
+
+
+def test_a_page_not_found_is_logged_without_the_secret_of_its_path(client_for, laval, caplog):
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        client_for(laval).get("/suivi/ne-plus-suivre/secret-jeton-abonnement/")
+        client_for(laval).get("/comptes/reset/MTI/secret-jeton-invitation/?q=x")
+
+    assert all("secret" not in message for message in caplog.messages), caplog.messages
+    assert "Not Found: /suivi/ne-plus-suivre/***/" in caplog.messages
 
 
 def test_nginx_logs_neither_query_strings_nor_referrers():
@@ -71,6 +84,7 @@ def test_nginx_logs_neither_query_strings_nor_referrers():
     assert "$relais_log_path" in format_text  # $uri with its secrets masked
     assert "comptes/reset/" in conf
     assert "open311/v2/tokens/" in conf
+    assert "suivi/ne-plus-suivre/" in conf
 
 
 def test_gunicorn_logs_paths_without_query_strings(laval):
@@ -124,9 +138,11 @@ def test_gunicorn_logs_paths_without_query_strings(laval):
         output = server.communicate(timeout=30)[0]
 
     lines = [line for line in output.splitlines() if '"GET /' in line and "healthz" not in line]
-    assert len(lines) == 4, output
+    assert len(lines) == 6, output
     assert '"GET /admin/crm/citizen/ HTTP/1.1" 302' in lines[0]
     assert '"GET /comptes/reset/***/***/ HTTP/1.1"' in lines[1]
     assert '"GET /open311/v2/tokens/***.json HTTP/1.1"' in lines[3]
+    assert '"GET /suivi/ne-plus-suivre/***/ HTTP/1.1"' in lines[4]
+    assert '"GET /en/track/unfollow/***/ HTTP/1.1"' in lines[5]
     for secret in ("514-555-0199", "camille", "courriel", "secret", "?"):
         assert not any(secret in line for line in lines), lines

@@ -81,6 +81,7 @@ def test_the_task_queue_depth_and_age(laval):
 
     samples = _scrape()
 
+    assert _value(samples, "relais_database_up") == 1
     assert _value(samples, "relais_tasks_queued", queue="default") == 3
     assert _value(samples, "relais_tasks_running", queue="default") == 0
     # The oldest task that is due, not the one deferred to later.
@@ -128,10 +129,32 @@ def test_only_the_configured_addresses_may_read_the_metrics():
         assert Client(HTTP_HOST="localhost").get("/metrics").status_code == 403
 
 
-def test_behind_a_trusted_proxy_the_address_it_saw_decides():
+def test_a_scrape_through_a_proxy_is_refused_whatever_the_addresses():
+    """Behind an ingress the connection comes from inside the network: the proxy's headers
+    give it away, and the address it reports for the client is not trusted either."""
     with override_settings(
-        REST_FRAMEWORK={"NUM_PROXIES": 1}, RELAIS_METRICS_ALLOWED=["10.42.0.0/16"]
+        REST_FRAMEWORK={"NUM_PROXIES": 1}, RELAIS_METRICS_ALLOWED=["10.0.0.0/8"]
     ):
-        via_proxy = Client(HTTP_HOST="localhost", REMOTE_ADDR="127.0.0.1")
-        assert via_proxy.get("/metrics", HTTP_X_FORWARDED_FOR="203.0.113.9").status_code == 403
-        assert via_proxy.get("/metrics", HTTP_X_FORWARDED_FOR="10.42.0.5").status_code == 200
+        ingress = Client(HTTP_HOST="relais.exemple.qc.ca", REMOTE_ADDR="10.42.0.9")
+        assert ingress.get("/metrics", HTTP_X_FORWARDED_FOR="10.42.0.5").status_code == 403
+        assert ingress.get("/metrics", HTTP_X_REAL_IP="10.42.0.5").status_code == 403
+        assert ingress.get("/metrics", HTTP_FORWARDED="for=10.42.0.5").status_code == 403
+        assert ingress.get("/metrics").status_code == 200
+
+
+def test_without_the_database_the_request_counts_are_still_served(monkeypatch):
+    from django.db import OperationalError
+
+    from shared_config import metrics
+
+    def unavailable(self):
+        raise OperationalError("the database system is shutting down")
+        yield  # a generator, as the real one
+
+    monkeypatch.setattr(metrics.DatabaseCollector, "_families", unavailable)
+    samples = _scrape()
+
+    assert _value(samples, "relais_database_up") == 0
+    assert ("relais_http_requests_total", ()) not in samples  # no label-less sample
+    assert any(name == "relais_http_requests_total" for name, _labels in samples)
+    assert not any(name == "relais_tasks_queued" for name, _labels in samples)

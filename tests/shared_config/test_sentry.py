@@ -102,7 +102,8 @@ def test_an_error_in_a_levis_request_arrives_tagged_with_levis_its_role_and_rele
     sentry_ingest, levis, monkeypatch
 ):
     port = sentry_ingest.server_address[1]
-    monkeypatch.setenv("SENTRY_RELEASE", "relais@essai-42")
+    monkeypatch.delenv("SENTRY_RELEASE", raising=False)
+    monkeypatch.setenv("RELAIS_RELEASE", "essai-42")  # the image's build argument
     monkeypatch.setattr(observability, "_role", "web")
     init_sentry(dsn=f"http://cle@127.0.0.1:{port}/42", environment="test")
     try:
@@ -144,7 +145,7 @@ def test_the_scrubber_cuts_emails_phones_civic_addresses_and_tokens():
     text = (
         "Courriel Jean.Tremblay+311@exemple.qc.ca, tél. (514) 555-0199 ou +1 450.555.0100, "
         "au 1234 boulevard des Laurentides app. 3; clé rls_AbC123dEf456; jeton "
-        "Zx81kQp0vT2mNcLs9RbYa7Wd ; demande 2026-000123 du 2026-12-06 à 14 h 05."
+        "Zx81kQp0vT2mNcLs9RbYa7 ; demande 2026-000123 du 2026-12-06 à 14 h 05."
     )
 
     assert scrub_text(text) == (
@@ -158,7 +159,7 @@ def test_a_task_failing_in_the_db_worker_arrives_tagged_worker_and_scrubbed(
     sentry_ingest, queued_task, tmp_path
 ):
     port = sentry_ingest.server_address[1]
-    task_id = queued_task(fail_with_personal_data, "camille@exemple.qc.ca", "450-555-0199")
+    task_id = queued_task(fail_with_personal_data, "levis", "camille@exemple.qc.ca", "450-555-0199")
     env = child_env(RELAIS_TEST_SENTRY_DSN=f"http://cle@127.0.0.1:{port}/42")
 
     with running(worker_command(), env=env, log=tmp_path / "worker.log"):
@@ -166,6 +167,7 @@ def test_a_task_failing_in_the_db_worker_arrives_tagged_worker_and_scrubbed(
 
     [event] = _events(sentry_ingest)
     assert event["tags"]["role"] == "worker"
+    assert event["tags"]["schema_name"] == "levis"  # the town the task worked on
     assert event["tags"]["task_id"] == task_id
     assert event["tags"]["task"] == "tests.tenants.worker_tasks.fail_with_personal_data"
     assert event["exception"]["values"][0]["type"] == "ValueError"
@@ -183,3 +185,19 @@ def test_log_records_carry_the_schema_name(laval):
 
     SchemaNameFilter().filter(record)
     assert record.schema_name == "public"  # type: ignore[attr-defined]
+
+
+def test_an_events_url_loses_the_secret_of_a_reset_link_and_its_query_string():
+    from shared_config.sentry import scrub_event
+
+    event = {
+        "request": {
+            "url": "https://laval.localhost/comptes/reset/Mg/cbv1kz-a8f0c4e5d6b7/?courriel=x@y.ca",
+            "query_string": "courriel=x@y.ca",
+        }
+    }
+
+    scrubbed = scrub_event(event, {})
+
+    assert scrubbed["request"]["url"] == "https://laval.localhost/comptes/reset/***/***/"
+    assert "query_string" not in scrubbed["request"]

@@ -3,6 +3,8 @@ invited."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from io import StringIO
 
 import pytest
@@ -74,3 +76,46 @@ def test_a_bad_administrator_address_leaves_no_town():
     with pytest.raises(CommandError):
         _create("--admin-email=pas-une-adresse")
     assert not Municipality.objects.filter(slug="gatineau").exists()
+
+
+def test_an_invitation_the_mail_server_refuses_leaves_the_town_and_says_what_to_do():
+    from django.conf import settings
+    from django.db import connection
+
+    from tests.e2e.test_accessibility import committed
+    from tests.processes import child_env, free_port
+
+    closed = free_port()  # nothing listens there: the mail server refuses the connection
+    done = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "create_host_town",
+            "--name=Ville de Gatineau",
+            "--slug=gatineau",
+            "--domain=gatineau.localhost",
+            "--region=07",
+            "--admin-email=admin@gatineau.localhost",
+        ],
+        cwd=settings.BASE_DIR,
+        env=child_env(RELAIS_TEST_EMAIL_URL=f"smtp://127.0.0.1:{closed}?timeout=5"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    try:
+        assert done.returncode == 1, done.stderr
+        assert "L'invitation à admin@gatineau.localhost n'a pas pu partir" in done.stderr
+        assert "http://gatineau.localhost/comptes/password/reset/" in done.stderr
+        assert done.stdout.splitlines()[-1] == "http://gatineau.localhost/"
+        assert Municipality.objects.get(slug="gatineau").status == Municipality.Status.LIVE
+    finally:
+
+        def remove() -> None:
+            with connection.cursor() as cursor:
+                cursor.execute("DROP SCHEMA IF EXISTS gatineau CASCADE")
+            Domain.objects.filter(tenant__slug="gatineau").delete()
+            Municipality.objects.filter(slug="gatineau").delete()
+
+        committed(remove)

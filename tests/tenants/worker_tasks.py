@@ -46,6 +46,6 @@ def log_a_line(word: str) -> str:
 
 
 @task()
-def fail_with_personal_data(email: str, phone: str) -> None:
+def fail_with_personal_data(schema_name: str, email: str, phone: str) -> None:
     """Fail with a message that names a person, as a careless exception could."""
     raise ValueError(f"envoi impossible à {email}, {phone}")

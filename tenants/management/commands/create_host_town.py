@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import smtplib
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -40,6 +41,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
+            # The invitation leaves once the town is committed: a mail server that refuses it
+            # leaves the town in place, and the way to invite again is said below.
             with transaction.atomic():
                 town = municipality_create(
                     name=options["name"],
@@ -59,6 +62,15 @@ class Command(BaseCommand):
             raise CommandError("; ".join(error.messages)) from error
         except TenancyError as error:
             raise CommandError(error.message) from error
+        except (OSError, smtplib.SMTPException) as error:
+            town = Municipality.objects.get(slug=options["slug"])
+            self.stdout.write(f"Ville hôte créée : {town.name}")
+            self.stdout.write(town_url(town))
+            raise CommandError(
+                f"L'invitation à {options['admin_email']} n'a pas pu partir ({error}). Vérifiez "
+                "EMAIL_URL ; l'administrateur choisit ensuite son mot de passe avec « Mot de "
+                f"passe oublié » sur {town_url(town, '/comptes/password/reset/')}."
+            ) from error
         self.stdout.write(f"Ville hôte créée : {town.name}")
         self.stdout.write(f"Invitation envoyée à {options['admin_email']}")
         self.stdout.write(town_url(town))
