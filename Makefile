@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 TEST_SETTINGS := shared_config.settings_test
 
-.PHONY: run test lint typecheck pytest bench messages db-stop clean-db .tools smoke
+.PHONY: run test lint typecheck pytest bench messages db-stop clean-db .tools smoke bench-scale
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -72,6 +72,11 @@ bench: $(VENV)/.installed
 	$(PY) bench/intake.py
 	$(PY) bench/desk.py
 	$(PY) bench/portal.py
+	$(PY) bench/upgrade.py
+
+# Hundreds of towns on one PostgreSQL (bench/scale.py): long, not in CI.
+bench-scale: $(VENV)/.installed
+	$(PY) bench/scale.py
 
 db-stop: $(VENV)/.installed
 	$(PY) -c 'from pathlib import Path; from shared_config.embedded_db import stop_embedded_database as s; s(Path(".data"))'

@@ -40,9 +40,10 @@ from tenants.models import Municipality, Region
 from tenants.provisioning import spare_pool_refill
 from tenants.services import municipality_create
 wanted = int(sys.argv[1])
-have = Municipality.objects.count()
-spare_pool_refill(size=wanted - have)
-for index in range(have + 1, wanted + 1):
+have = set(Municipality.objects.values_list("slug", flat=True))
+missing = [index for index in range(1, wanted + 1) if f"t{index:04d}" not in have]
+spare_pool_refill(size=len(missing))
+for index in missing:
     municipality_create(
         name=f"Ville {index:04d}", slug=f"t{index:04d}", domain=f"t{index:04d}.upgrade.localhost",
         region=Region.LAVAL, status=Municipality.Status.LIVE,

@@ -470,6 +470,14 @@ if SENTRY_DSN:
 
     init_sentry(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT)
 
+# A serving process's connection is replaced after it has served this many towns: a backend's
+# memory grows with every schema it touches (tenants/connection_budget.py).
+RELAIS_CONNECTION_MAX_SCHEMAS = env_int("RELAIS_CONNECTION_MAX_SCHEMAS", 100)
+
+# Towns migrated at once by `migrate_schemas --executor=multiprocessing`, one database
+# connection each (tenants/management/commands/migrate_schemas.py).
+RELAIS_MIGRATION_PROCESSES = env_int("RELAIS_MIGRATION_PROCESSES", 2)
+
 # --- Metrics (Prometheus, /metrics) ----------------------------------------------------------
 # Addresses (or networks) allowed to read /metrics: the scraper's. The address is the one the
 # nearest trusted proxy saw (RELAIS_TRUSTED_PROXIES); nginx refuses the path anyway.

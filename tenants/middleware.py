@@ -11,7 +11,7 @@ from django.http.request import split_domain_port
 from django.template.loader import render_to_string
 
 from shared_config import health, metrics
-from tenants import routing
+from tenants import connection_budget, routing
 from tenants.db import connection
 from tenants.models import Municipality
 from tenants.requests import bind_platform, bind_town
@@ -67,7 +67,9 @@ class TenantRoutingMiddleware:
             connection.set_tenant(route)
         if health_view is not None:
             return health_view(request)
-        return self.get_response(bind_town(request, route))
+        response = self.get_response(bind_town(request, route))
+        connection_budget.schema_served(route.schema_name)
+        return response
 
     @staticmethod
     def _bind_public() -> None:

@@ -1,0 +1,278 @@
+#!/usr/bin/env python
+"""Relais with hundreds of towns on one PostgreSQL: deployments, memory, backups, catalog size.
+
+The database `relais_bench_scale` is brought to each step's number of towns (default 200, 500
+and 1,100) and kept between runs. The first town, `s0001`, is provisioned by the product
+(`municipality_create`: a schema made by the migrations); the others are copies of its schema,
+definitions and rows (the rows its migrations write: defaults, alert topics, the migration
+records), restored under their own name with `pg_dump | psql`, and registered as live towns
+with their domain: the same tables, indexes, constraints and migration records as a migrated
+town, in a tenth of the time. At each step, with the production settings and commands:
+
+  migrate-noop       `migrate_schemas --executor=multiprocessing`, nothing to apply;
+  migrate-one        the same applying one migration to every town (crm 0024: a column, a data
+                     step, a unique constraint) after undoing it everywhere;
+  backend-memory     one PostgreSQL backend's memory (pg_backend_memory_contexts) after one
+                     query in every town (its catalog and relation caches);
+  pg_dump            the whole cluster (custom format), and its size;
+  catalog, database  the size of pg_catalog and of the database.
+
+    make bench-scale                 # or: .venv/bin/python bench/scale.py [--steps 200,500,1100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DATABASE = "relais_bench_scale"
+TEMPLATE = "s0001"
+PREVIOUS = ("crm", "0023_portal_answers_by_question")
+
+FIRST_TOWN = """
+import django; django.setup()
+from tenants.models import Municipality, Region
+from tenants.services import municipality_create
+if not Municipality.objects.filter(slug="s0001").exists():
+    municipality_create(name="Ville 0001", slug="s0001", domain="s0001.scale.localhost",
+        region=Region.LAVAL, status=Municipality.Status.LIVE,
+        privacy_officer_name="Greffe", privacy_officer_email="greffe@s0001.scale.localhost")
+"""
+
+
+def database_url() -> tuple[str, Path | None]:
+    import psycopg
+
+    base = os.environ.get("DATABASE_URL")
+    bin_dir = None
+    if not base:
+        import pgserver
+
+        from shared_config.embedded_db import embedded_database_url
+
+        base = embedded_database_url(ROOT / ".data")
+        bin_dir = Path(pgserver.__file__).parent / "pginstall" / "bin"
+    with psycopg.connect(base, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone():
+            conn.execute(f"CREATE DATABASE {DATABASE}")
+    return urlunsplit(urlsplit(base)._replace(path=f"/{DATABASE}")), bin_dir
+
+
+def tool(bin_dir: Path | None, name: str) -> str:
+    return str(bin_dir / name) if bin_dir else (shutil.which(name) or name)
+
+
+def environment(url: str) -> dict[str, str]:
+    return dict(os.environ) | {
+        "DJANGO_SETTINGS_MODULE": "shared_config.settings",
+        "DATABASE_URL": url,
+        "SECRET_KEY": "bench-only",
+        "DEBUG": "0",
+        "RELAIS_DOTENV": "",
+        "RELAIS_SPARE_POOL_SIZE": "0",
+        "RELAIS_TASKS_BACKEND": "immediate",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def manage(*args: str) -> list[str]:
+    return [sys.executable, str(ROOT / "manage.py"), *args]
+
+
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, str]:
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, cwd=ROOT, check=True, capture_output=True, text=True)
+    return time.perf_counter() - started, done.stdout
+
+
+def towns_count(url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM tenants_municipality").fetchone()
+    return int(row[0]) if row else 0
+
+
+def grow(url: str, bin_dir: Path | None, env: dict[str, str], wanted: int) -> None:
+    """Copies of the template town's schema until the database holds `wanted` towns."""
+    import psycopg
+
+    have = towns_count(url)
+    if have >= wanted:
+        return
+    dump = subprocess.run(
+        [tool(bin_dir, "pg_dump"), f"--schema={TEMPLATE}", "--no-owner", url],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    # The dump names its schema in identifiers only (s0001.table, CREATE SCHEMA s0001): the
+    # template's rows hold no such word.
+    pattern = re.compile(rf"\b{TEMPLATE}\b")
+    started = time.perf_counter()
+    for start in range(have + 1, wanted + 1, 50):
+        names = [f"s{index:04d}" for index in range(start, min(start + 50, wanted + 1))]
+        script = "".join(pattern.sub(name, dump) for name in names)
+        subprocess.run(
+            [
+                tool(bin_dir, "psql"),
+                "--quiet",
+                "--single-transaction",
+                "-v",
+                "ON_ERROR_STOP=1",
+                url,
+            ],
+            input=script,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        with psycopg.connect(url) as conn:
+            for name in names:
+                # The template's record with this town's names: a live town like the others.
+                town_id = first(
+                    conn.execute(
+                        "INSERT INTO tenants_municipality (schema_name, name, slug, kind, status, "
+                        "population, region, languages, time_zone, privacy_officer_name, "
+                        "privacy_officer_email, display_name, logo, primary_colour, created_at, "
+                        "updated_at, host_id, suspended_from) "
+                        "SELECT %s, %s, %s, kind, status, population, region, languages, time_zone, "
+                        "privacy_officer_name, %s, display_name, logo, primary_colour, now(), now(), "
+                        "host_id, suspended_from FROM tenants_municipality WHERE schema_name = %s "
+                        "RETURNING id",
+                        [
+                            name,
+                            f"Ville {name[1:]}",
+                            name,
+                            f"greffe@{name}.scale.localhost",
+                            TEMPLATE,
+                        ],
+                    ).fetchone()
+                )
+                conn.execute(
+                    "INSERT INTO tenants_domain (domain, tenant_id, is_primary) VALUES (%s, %s, true)",
+                    [f"{name}.scale.localhost", town_id],
+                )
+        print(f"  {names[-1]} ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+
+
+def first(row: tuple[Any, ...] | None) -> Any:
+    """The first column of a row a query must return."""
+    if row is None:
+        raise SystemExit("a query returned no row")
+    return row[0]
+
+
+def backend_memory(url: str) -> tuple[int, int, int]:
+    """One backend's memory before and after one query in every town, and the towns touched."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        schemas = [
+            name
+            for (name,) in conn.execute(
+                "SELECT schema_name FROM tenants_municipality WHERE schema_name <> 'public'"
+            ).fetchall()
+        ]
+        memory = "SELECT sum(total_bytes)::bigint FROM pg_backend_memory_contexts"
+        before = first(conn.execute(memory).fetchone())
+        for schema in schemas:
+            conn.execute(sql.SQL("SET search_path = {}, public").format(sql.Identifier(schema)))
+            # What a request of the town's portal reads: its requests with their type.
+            conn.execute(
+                "SELECT r.id FROM crm_servicerequest r JOIN crm_servicetype t "
+                "ON t.id = r.service_type_id ORDER BY r.created_at DESC LIMIT 20"
+            ).fetchall()
+        after = first(conn.execute(memory).fetchone())
+    return int(before), int(after), len(schemas)
+
+
+def sizes(url: str) -> tuple[int, int]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        catalog = first(
+            conn.execute(
+                "SELECT sum(pg_total_relation_size(c.oid))::bigint FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'pg_catalog'"
+            ).fetchone()
+        )
+        whole = first(conn.execute("SELECT pg_database_size(current_database())").fetchone())
+    return int(catalog), int(whole)
+
+
+def measure(url: str, bin_dir: Path | None, env: dict[str, str], towns: int) -> dict[str, object]:
+    migrate = manage("migrate_schemas", "--noinput", "--executor=multiprocessing", "-v", "0")
+    noop, _ = timed(migrate, env)
+    undo, _ = timed(
+        manage("migrate_schemas", *PREVIOUS, "--noinput", "--executor=multiprocessing", "-v", "0"),
+        env,
+    )
+    one, output = timed(migrate, env)
+    if f"{towns} à migrer" not in output:
+        raise SystemExit(f"the migration did not reach every town: {output[-500:]}")
+    before, after, touched = backend_memory(url)
+    with tempfile.TemporaryDirectory() as folder:
+        dump = Path(folder) / "cluster.dump"
+        dumped, _ = timed([tool(bin_dir, "pg_dump"), "--format=custom", f"--file={dump}", url], env)
+        dump_size = dump.stat().st_size
+    catalog, whole = sizes(url)
+    return {
+        "towns": towns,
+        "migrate_noop_s": round(noop, 1),
+        "migrate_one_s": round(one, 1),
+        "undo_one_s (django-tenants, every town)": round(undo, 1),
+        "backend_memory_mib_before": round(before / 2**20, 1),
+        "backend_memory_mib_after": round(after / 2**20, 1),
+        "backend_kib_per_town": round((after - before) / 1024 / touched, 1),
+        "pg_dump_s": round(dumped, 1),
+        "pg_dump_mb": round(dump_size / 1e6, 1),
+        "pg_catalog_mb": round(catalog / 1e6, 1),
+        "database_mb": round(whole / 1e6, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", default="200,500,1100")
+    options = parser.parse_args()
+    url, bin_dir = database_url()
+    env = environment(url)
+    subprocess.run(manage("migrate_schemas", "--shared", "-v", "0"), env=env, cwd=ROOT, check=True)
+    subprocess.run([sys.executable, "-c", FIRST_TOWN], env=env, cwd=ROOT, check=True)
+    results = []
+    for towns in (int(step) for step in options.steps.split(",")):
+        started = time.perf_counter()
+        grow(url, bin_dir, env, towns)
+        print(f"{towns} towns in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        results.append(measure(url, bin_dir, env, towns))
+        print(json.dumps(results[-1]), file=sys.stderr)
+    print(
+        json.dumps(
+            {
+                "date": time.strftime("%Y-%m-%d %H:%M"),
+                "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+                "steps": results,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
