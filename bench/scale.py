@@ -124,23 +124,19 @@ def grow(url: str, bin_dir: Path | None, env: dict[str, str], wanted: int) -> No
     # template's rows hold no such word.
     pattern = re.compile(rf"\b{TEMPLATE}\b")
     started = time.perf_counter()
-    for start in range(have + 1, wanted + 1, 50):
-        names = [f"s{index:04d}" for index in range(start, min(start + 50, wanted + 1))]
+    # Ten towns per transaction: each holds a lock per table and index it creates.
+    for start in range(have + 1, wanted + 1, 10):
+        names = [f"s{index:04d}" for index in range(start, min(start + 10, wanted + 1))]
         script = "".join(pattern.sub(name, dump) for name in names)
-        subprocess.run(
-            [
-                tool(bin_dir, "psql"),
-                "--quiet",
-                "--single-transaction",
-                "-v",
-                "ON_ERROR_STOP=1",
-                url,
-            ],
+        restored = subprocess.run(
+            [tool(bin_dir, "psql"), "-q", "--single-transaction", "-v", "ON_ERROR_STOP=1", url],
             input=script,
-            check=True,
+            check=False,
             capture_output=True,
             text=True,
         )
+        if restored.returncode != 0:
+            raise SystemExit(f"psql: {restored.stderr[-2000:]}")
         with psycopg.connect(url) as conn:
             for name in names:
                 # The template's record with this town's names: a live town like the others.
@@ -202,6 +198,28 @@ def backend_memory(url: str) -> tuple[int, int, int]:
     return int(before), int(after), len(schemas)
 
 
+def lock_needs(url: str) -> tuple[int, int]:
+    """The tables and sequences pg_dump locks, and the slots of the server's lock table."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        relations = first(
+            conn.execute(
+                "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind IN ('r', 'S', 'p', 'v', 'm') "
+                "AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')"
+            ).fetchone()
+        )
+        slots = first(
+            conn.execute(
+                "SELECT current_setting('max_locks_per_transaction')::int * "
+                "(current_setting('max_connections')::int "
+                "+ current_setting('max_prepared_transactions')::int)"
+            ).fetchone()
+        )
+    return int(relations), int(slots)
+
+
 def sizes(url: str) -> tuple[int, int]:
     import psycopg
 
@@ -227,10 +245,20 @@ def measure(url: str, bin_dir: Path | None, env: dict[str, str], towns: int) -> 
     if f"{towns} à migrer" not in output:
         raise SystemExit(f"the migration did not reach every town: {output[-500:]}")
     before, after, touched = backend_memory(url)
+    # pg_dump locks every table and sequence of the cluster in one transaction: the server's
+    # lock table (max_locks_per_transaction × max_connections) must hold them all.
+    relations, lock_slots = lock_needs(url)
+    dumped: float | str
     with tempfile.TemporaryDirectory() as folder:
         dump = Path(folder) / "cluster.dump"
-        dumped, _ = timed([tool(bin_dir, "pg_dump"), "--format=custom", f"--file={dump}", url], env)
-        dump_size = dump.stat().st_size
+        try:
+            dumped, _ = timed(
+                [tool(bin_dir, "pg_dump"), "--format=custom", f"--file={dump}", url], env
+            )
+            dumped = round(dumped, 1)
+            dump_size = round(dump.stat().st_size / 1e6, 1)
+        except subprocess.CalledProcessError as error:
+            dumped, dump_size = f"refused: {error.stderr.strip().splitlines()[0]}", 0.0
     catalog, whole = sizes(url)
     return {
         "towns": towns,
@@ -240,8 +268,10 @@ def measure(url: str, bin_dir: Path | None, env: dict[str, str], towns: int) -> 
         "backend_memory_mib_before": round(before / 2**20, 1),
         "backend_memory_mib_after": round(after / 2**20, 1),
         "backend_kib_per_town": round((after - before) / 1024 / touched, 1),
-        "pg_dump_s": round(dumped, 1),
-        "pg_dump_mb": round(dump_size / 1e6, 1),
+        "pg_dump_s": dumped,
+        "pg_dump_mb": dump_size,
+        "relations_to_lock": relations,
+        "server_lock_slots": lock_slots,
         "pg_catalog_mb": round(catalog / 1e6, 1),
         "database_mb": round(whole / 1e6, 1),
     }

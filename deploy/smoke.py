@@ -668,6 +668,7 @@ def upgrade(stack: Stack, client: Client, check: Checks) -> None:
     check("seules les deux villes en retard sont migrées", "2 à migrer" in output, output[-300:])
     output = stack.manage("migrate_schemas", "--noinput", "--executor=multiprocessing")
     check("ensuite, rien à migrer", "0 à migrer" in output, output[-300:])
+    stack.manage("refill_spare_pool")  # the runbook's step after a release
     check("readyz après la mise à niveau", client.get(PARTNER_TOWN, "/readyz").status == 200)
     check("Lévis sert après la mise à niveau", client.get(PARTNER_TOWN, "/").status == 200)
 

@@ -7,6 +7,8 @@ class TenantsConfig(AppConfig):
     verbose_name = _("Municipalités")
 
     def ready(self) -> None:
-        from tenants import routing
+        from tenants import migration_recorder, routing
 
         routing.connect_invalidation()
+        # Whether a schema has its migration table, without listing every town's tables.
+        migration_recorder.install()

@@ -75,3 +75,16 @@ def test_a_town_whose_migration_fails_is_named_and_the_others_are_migrated(laval
     assert "relancez migrate_schemas" in str(refused.value)
     assert _has_latest("laval")
     assert not _has_latest("levis")
+
+
+def test_the_recorder_finds_a_schemas_migration_table_on_the_search_path_only(laval):
+    from django.db.migrations.recorder import MigrationRecorder
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE SCHEMA vide")
+        cursor.execute("SET search_path = vide")
+        assert not MigrationRecorder(connection).has_table()
+        cursor.execute("SET search_path = laval")
+        assert MigrationRecorder(connection).has_table()
+        cursor.execute("SET search_path = laval, public")
+    connection.set_schema_to_public()
