@@ -9,6 +9,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -167,3 +168,53 @@ def run_header() -> dict[str, str]:
         "machine": f"{platform.node()} · {os.cpu_count()} CPU · {platform.python_version()}",
         "command": " ".join(sys.argv),
     }
+
+
+# --- The benchmarks of many towns (bench/upgrade.py, bench/scale.py) ----------------------------
+
+
+def dedicated_database(name: str) -> tuple[str, Path | None]:
+    """A database of its own on the configured server (or the embedded one), kept between
+    runs: its URL, and the folder of the client tools matching the embedded server (None: the
+    PATH's, for DATABASE_URL's server)."""
+    import psycopg
+
+    base = os.environ.get("DATABASE_URL")
+    bin_dir = None
+    if not base:
+        import pgserver
+
+        from shared_config.embedded_db import embedded_database_url
+
+        base = embedded_database_url(ROOT / ".data")
+        bin_dir = Path(pgserver.__file__).parent / "pginstall" / "bin"
+    with psycopg.connect(base, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(urlsplit(base)._replace(path=f"/{name}")), bin_dir
+
+
+def client_tool(bin_dir: Path | None, name: str) -> str:
+    """pg_dump, psql…: the embedded server's own, else the PATH's."""
+    return str(bin_dir / name) if bin_dir else (shutil.which(name) or name)
+
+
+def production_environment(database_url: str) -> dict[str, str]:
+    """The production settings on `database_url`, for the product's own commands: no spare
+    pool, tasks run in the command, warnings only."""
+    return dict(os.environ) | {
+        "DJANGO_SETTINGS_MODULE": "shared_config.settings",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "bench-only",
+        "DEBUG": "0",
+        "RELAIS_DOTENV": "",
+        "RELAIS_SPARE_POOL_SIZE": "0",
+        "RELAIS_TASKS_BACKEND": "immediate",
+        "RELAIS_EXPORT_DIR": tempfile.mkdtemp(prefix="relais-bench-exports-"),
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def manage(*args: str) -> list[str]:
+    return [sys.executable, str(ROOT / "manage.py"), *args]

@@ -27,17 +27,18 @@ import json
 import os
 import platform
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import client_tool, dedicated_database, manage, production_environment  # noqa: E402
+
 DATABASE = "relais_bench_scale"
 TEMPLATE = "s0001"
 PREVIOUS = ("crm", "0023_portal_answers_by_question")
@@ -51,46 +52,6 @@ if not Municipality.objects.filter(slug="s0001").exists():
         region=Region.LAVAL, status=Municipality.Status.LIVE,
         privacy_officer_name="Greffe", privacy_officer_email="greffe@s0001.scale.localhost")
 """
-
-
-def database_url() -> tuple[str, Path | None]:
-    import psycopg
-
-    base = os.environ.get("DATABASE_URL")
-    bin_dir = None
-    if not base:
-        import pgserver
-
-        from shared_config.embedded_db import embedded_database_url
-
-        base = embedded_database_url(ROOT / ".data")
-        bin_dir = Path(pgserver.__file__).parent / "pginstall" / "bin"
-    with psycopg.connect(base, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone():
-            conn.execute(f"CREATE DATABASE {DATABASE}")
-    return urlunsplit(urlsplit(base)._replace(path=f"/{DATABASE}")), bin_dir
-
-
-def tool(bin_dir: Path | None, name: str) -> str:
-    return str(bin_dir / name) if bin_dir else (shutil.which(name) or name)
-
-
-def environment(url: str) -> dict[str, str]:
-    return dict(os.environ) | {
-        "DJANGO_SETTINGS_MODULE": "shared_config.settings",
-        "DATABASE_URL": url,
-        "SECRET_KEY": "bench-only",
-        "DEBUG": "0",
-        "RELAIS_DOTENV": "",
-        "RELAIS_SPARE_POOL_SIZE": "0",
-        "RELAIS_TASKS_BACKEND": "immediate",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
-    }
-
-
-def manage(*args: str) -> list[str]:
-    return [sys.executable, str(ROOT / "manage.py"), *args]
 
 
 def timed(command: list[str], env: dict[str, str]) -> tuple[float, str]:
@@ -115,7 +76,7 @@ def grow(url: str, bin_dir: Path | None, env: dict[str, str], wanted: int) -> No
     if have >= wanted:
         return
     dump = subprocess.run(
-        [tool(bin_dir, "pg_dump"), f"--schema={TEMPLATE}", "--no-owner", url],
+        [client_tool(bin_dir, "pg_dump"), f"--schema={TEMPLATE}", "--no-owner", url],
         check=True,
         capture_output=True,
         text=True,
@@ -129,7 +90,14 @@ def grow(url: str, bin_dir: Path | None, env: dict[str, str], wanted: int) -> No
         names = [f"s{index:04d}" for index in range(start, min(start + 10, wanted + 1))]
         script = "".join(pattern.sub(name, dump) for name in names)
         restored = subprocess.run(
-            [tool(bin_dir, "psql"), "-q", "--single-transaction", "-v", "ON_ERROR_STOP=1", url],
+            [
+                client_tool(bin_dir, "psql"),
+                "-q",
+                "--single-transaction",
+                "-v",
+                "ON_ERROR_STOP=1",
+                url,
+            ],
             input=script,
             check=False,
             capture_output=True,
@@ -255,7 +223,7 @@ def measure(url: str, bin_dir: Path | None, env: dict[str, str], towns: int) -> 
         dump = Path(folder) / "cluster.dump"
         try:
             dumped, _ = timed(
-                [tool(bin_dir, "pg_dump"), "--format=custom", f"--file={dump}", url], env
+                [client_tool(bin_dir, "pg_dump"), "--format=custom", f"--file={dump}", url], env
             )
             dumped = round(dumped, 1)
             dump_size = round(dump.stat().st_size / 1e6, 1)
@@ -283,8 +251,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", default="200,500,1100")
     options = parser.parse_args()
-    url, bin_dir = database_url()
-    env = environment(url)
+    url, bin_dir = dedicated_database(DATABASE)
+    env = production_environment(url)
     subprocess.run(manage("migrate_schemas", "--shared", "-v", "0"), env=env, cwd=ROOT, check=True)
     subprocess.run([sys.executable, "-c", FIRST_TOWN], env=env, cwd=ROOT, check=True)
     results = []

@@ -20,17 +20,18 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import client_tool, dedicated_database, manage, production_environment  # noqa: E402
+
 DATABASE = "relais_bench_upgrade"
 PREVIOUS = ("crm", "0023_portal_answers_by_question")
 
@@ -52,48 +53,10 @@ print(Municipality.objects.count())
 """
 
 
-def database_url() -> tuple[str, Path | None]:
-    """The bench database's URL and the folder of pg_dump matching its server."""
-    import psycopg
-
-    base = os.environ.get("DATABASE_URL")
-    bin_dir = None
-    if not base:
-        import pgserver
-
-        from shared_config.embedded_db import embedded_database_url
-
-        base = embedded_database_url(ROOT / ".data")
-        bin_dir = Path(pgserver.__file__).parent / "pginstall" / "bin"
-    with psycopg.connect(base, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone():
-            conn.execute(f"CREATE DATABASE {DATABASE}")
-    return urlunsplit(urlsplit(base)._replace(path=f"/{DATABASE}")), bin_dir
-
-
-def environment(url: str) -> dict[str, str]:
-    return dict(os.environ) | {
-        "DJANGO_SETTINGS_MODULE": "shared_config.settings",
-        "DATABASE_URL": url,
-        "SECRET_KEY": "bench-only",
-        "DEBUG": "0",
-        "RELAIS_DOTENV": "",
-        "RELAIS_SPARE_POOL_SIZE": "0",
-        "RELAIS_TASKS_BACKEND": "immediate",
-        "RELAIS_EXPORT_DIR": tempfile.mkdtemp(prefix="relais-bench-exports-"),
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
-    }
-
-
 def timed(command: list[str], env: dict[str, str]) -> float:
     started = time.perf_counter()
     subprocess.run(command, env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
-
-
-def manage(*args: str) -> list[str]:
-    return [sys.executable, str(ROOT / "manage.py"), *args]
 
 
 def main() -> None:
@@ -101,8 +64,8 @@ def main() -> None:
     parser.add_argument("--towns", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=3)
     options = parser.parse_args()
-    url, bin_dir = database_url()
-    env = environment(url)
+    url, bin_dir = dedicated_database(DATABASE)
+    env = production_environment(url)
 
     subprocess.run(manage("migrate_schemas", "--shared", "-v", "0"), env=env, cwd=ROOT, check=True)
     started = time.perf_counter()
@@ -131,7 +94,7 @@ def main() -> None:
         )
         applied.append(timed(migrate, env))
 
-    pg_dump = str(bin_dir / "pg_dump") if bin_dir else (shutil.which("pg_dump") or "pg_dump")
+    pg_dump = client_tool(bin_dir, "pg_dump")
     with tempfile.TemporaryDirectory() as folder:
         dump = Path(folder) / "cluster.dump"
         dumps = [
