@@ -16,6 +16,9 @@ town, in a tenth of the time. At each step, with the production settings and com
                      query in every town (its catalog and relation caches);
   pg_dump            the whole cluster (custom format), and its size;
   catalog, database  the size of pg_catalog and of the database.
+With --serving-only, for the towns already there: the routing table's load time and memory,
+and a gunicorn worker asked every town's home page, with and without the connection budget
+(its memory and its backend's).
 
     make bench-scale                 # or: .venv/bin/python bench/scale.py [--steps 200,500,1100]
 """
@@ -247,10 +250,147 @@ def measure(url: str, bin_dir: Path | None, env: dict[str, str], towns: int) -> 
     }
 
 
+ROUTING = """
+import django, json, time, tracemalloc; django.setup()
+from tenants import routing
+tracemalloc.start()
+started = time.perf_counter()
+table = routing._load()
+seconds = time.perf_counter() - started
+size, _peak = tracemalloc.get_traced_memory()
+print(json.dumps({"routing_load_ms": round(seconds * 1000, 1), "routing_kib": round(size / 1024)}))
+"""
+
+
+def serving(url: str, env: dict[str, str], budget: int) -> dict[str, object]:
+    """A gunicorn worker (production settings) asked every town's home page once: its RSS and
+    its backend's memory after, with RELAIS_CONNECTION_MAX_SCHEMAS = `budget`."""
+    import http.client
+
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        towns = [
+            name
+            for (name,) in conn.execute(
+                "SELECT schema_name FROM tenants_municipality ORDER BY schema_name"
+            ).fetchall()
+        ]
+    port = free_port()
+    application = f"relais-scale-{budget}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "shared_config.wsgi"],
+        cwd=ROOT,
+        env=env
+        | {
+            "DATABASE_URL": f"{url}?application_name={application}",
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "GUNICORN_WORKERS": "1",
+            "RELAIS_HTTPS": "0",
+            "RELAIS_BASE_DOMAIN": "scale.localhost",
+            "RELAIS_ROUTING_LISTEN": "0",
+            "RELAIS_CONNECTION_MAX_SCHEMAS": str(budget),
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        statuses: dict[int, int] = {}
+        started = time.perf_counter()
+        for index, town in enumerate(towns):
+            for attempt in range(100 if index == 0 else 1):
+                try:
+                    client = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                    client.request("GET", "/", headers={"Host": f"{town}.scale.localhost"})
+                    status = client.getresponse().status
+                    client.close()
+                    break
+                except OSError:
+                    if attempt == 99:
+                        raise
+                    time.sleep(0.2)
+            statuses[status] = statuses.get(status, 0) + 1
+        seconds = time.perf_counter() - started
+        worker = subprocess.run(
+            ["pgrep", "-P", str(server.pid)], capture_output=True, text=True, check=True
+        ).stdout.split()[0]
+        rss_kib = int(Path(f"/proc/{worker}/status").read_text().split("VmRSS:")[1].split()[0])
+        with psycopg.connect(url, autocommit=True) as conn:
+            backend = first(
+                conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE application_name = %s",
+                    [application],
+                ).fetchone()
+            )
+            # PostgreSQL 14+: the backend writes its memory contexts to the server's log; its
+            # total is read here from /proc instead, as the operating system sees it.
+            private_kib = backend_private_kib(int(backend))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return {
+        "budget": budget,
+        "pages": len(towns),
+        "statuses": statuses,
+        "pages_per_s": round(len(towns) / seconds, 1),
+        "worker_rss_mib": round(rss_kib / 1024, 1),
+        "backend_private_mib": round(private_kib / 1024, 1) if private_kib else "n/a",
+    }
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def backend_private_kib(pid: int) -> int | None:
+    """A PostgreSQL backend's own memory: the private pages of its anonymous mappings (heap,
+    memory contexts), from /proc when the server runs on this machine. The shared memory
+    segment is left out: its pages count as private in smaps until another process touches
+    them, which would count the shared buffers this backend read."""
+    try:
+        smaps = Path(f"/proc/{pid}/smaps").read_text()
+    except OSError:
+        return None
+    total = 0
+    anonymous = False
+    for line in smaps.splitlines():
+        fields = line.split()
+        if fields and "-" in fields[0] and len(fields) >= 5:  # a mapping's header line
+            name = fields[5] if len(fields) > 5 else ""
+            anonymous = name in ("", "[heap]")
+        elif anonymous and fields and fields[0] in ("Private_Clean:", "Private_Dirty:"):
+            total += int(fields[1])
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", default="200,500,1100")
+    parser.add_argument(
+        "--serving-only",
+        action="store_true",
+        help="only the routing table and a gunicorn worker across the towns already there",
+    )
     options = parser.parse_args()
+    if options.serving_only:
+        url, _bin_dir = dedicated_database(DATABASE)
+        env = production_environment(url)
+        loaded = subprocess.run(
+            [sys.executable, "-c", ROUTING],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        result: dict[str, object] = {"towns": towns_count(url)} | json.loads(loaded.stdout)
+        result["serving"] = [serving(url, env, budget) for budget in (100000, 100)]
+        print(json.dumps(result, indent=2))
+        return
     url, bin_dir = dedicated_database(DATABASE)
     env = production_environment(url)
     subprocess.run(manage("migrate_schemas", "--shared", "-v", "0"), env=env, cwd=ROOT, check=True)
