@@ -13,6 +13,10 @@ Two departures from Django's DatabaseCache, both about these guarantees:
 - **Each write is one statement**: `set` an upsert, `add` an upsert that only replaces an
   expired entry (so two processes adding the same key at once: exactly one succeeds), `touch`
   an update; Django's take up to five round trips.
+- **Counters count in the database**: `count` (the rate limits' window counters) adds one in
+  one statement, atomic under concurrent requests, creating the entry when it is missing or
+  expired. A counter is stored as `n:<digits>` (base64 never holds a colon), which `get` reads
+  as an integer, and `incr` on it is one statement too.
 
 The table (`relais_cache`, UNLOGGED: a cache needs no crash safety) lives in the public schema,
 created by a migration of the `tenants` app; every town's `search_path` ends with `public`, and
@@ -54,6 +58,8 @@ class PostgresCache(DatabaseCache):
         return written
 
     def _encoded(self, value: Any) -> str:
+        if type(value) is int:
+            return f"n:{value}"  # a counter: `count` and `incr` add to it in the database
         return base64.b64encode(pickle.dumps(value, self.pickle_protocol)).decode("latin1")
 
     def set(
@@ -84,6 +90,60 @@ class PostgresCache(DatabaseCache):
                 self._expiry(timeout),
             ],
         )
+
+    def count(self, key: Any, timeout: float | None = DEFAULT_TIMEOUT, version: Any = None) -> int:
+        """Add one to the counter `key` (created at 1, living `timeout`, when missing or
+        expired) and return its new value, in one atomic statement."""
+        connection = connections[router.db_for_write(self.cache_model_class)]
+        table = connection.ops.quote_name(self.cache_model_class._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} AS entry (cache_key, value, expires) "  # noqa: S608
+                "VALUES (%s, 'n:1', %s) ON CONFLICT (cache_key) DO UPDATE SET "
+                "value = CASE WHEN entry.expires < now() OR entry.value NOT LIKE 'n:%%' "
+                "THEN 'n:1' ELSE 'n:' || (substr(entry.value, 3)::bigint + 1) END, "
+                "expires = CASE WHEN entry.expires < now() OR entry.value NOT LIKE 'n:%%' "
+                "THEN EXCLUDED.expires ELSE entry.expires END "
+                "RETURNING value",
+                [self.make_and_validate_key(key, version=version), self._expiry(timeout)],
+            )
+            (value,) = cursor.fetchone()
+        return int(value[2:])
+
+    def incr(self, key: Any, delta: int = 1, version: Any = None) -> int:
+        connection = connections[router.db_for_write(self.cache_model_class)]
+        table = connection.ops.quote_name(self.cache_model_class._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET value = 'n:' || (substr(value, 3)::bigint + %s) "  # noqa: S608
+                "WHERE cache_key = %s AND expires >= now() AND value LIKE 'n:%%' "
+                "RETURNING value",
+                [delta, self.make_and_validate_key(key, version=version)],
+            )
+            row = cursor.fetchone()
+        if row is None:  # missing, expired, or not a counter: Django's read and write
+            return int(super().incr(key, delta, version))
+        return int(row[0][2:])
+
+    def get_many(self, keys: Any, version: Any = None) -> dict[Any, Any]:
+        if not keys:
+            return {}
+        key_map = {self.make_and_validate_key(key, version=version): key for key in keys}
+        connection = connections[router.db_for_read(self.cache_model_class)]
+        table = connection.ops.quote_name(self.cache_model_class._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT cache_key, value FROM {table} "  # noqa: S608
+                "WHERE cache_key = ANY(%s) AND expires >= now()",
+                [list(key_map)],
+            )
+            rows = cursor.fetchall()
+        return {key_map[key]: self._decoded(value) for key, value in rows}
+
+    def _decoded(self, value: str) -> Any:
+        if value.startswith("n:"):
+            return int(value[2:])
+        return pickle.loads(base64.b64decode(value.encode()))  # noqa: S301  (our own writes)
 
     def touch(self, key: Any, timeout: float | None = DEFAULT_TIMEOUT, version: Any = None) -> bool:
         return self._write(

@@ -22,6 +22,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
 
+from crm.selectors.town_config import town_config_forget
 from tenants import routing
 from tenants.models import Municipality, Region
 from tenants.services import municipality_create
@@ -133,6 +134,9 @@ def _reset_tenancy(request: pytest.FixtureRequest, django_db_blocker: Any) -> It
         with django_db_blocker.unblock():
             _clear_shared_cache()
     routing.invalidate()
+    # The towns' intake configuration kept by this process (crm/selectors/town_config.py):
+    # a test's rolled-back tables must not meet a copy made by another test.
+    town_config_forget()
     yield
     connection.set_schema_to_public()
     routing.invalidate()

@@ -2,19 +2,66 @@
 
 Counters live in the cache, whose keys carry the schema name: a town's clients never use up
 another town's allowance. Over the rate, DRF answers 429 with a Retry-After header.
+
+Each counter counts the requests of one window of the rate's period (a minute for `…/min`):
+one atomic step per request in the shared cache (`count` in the database's cache table, `add`
+then `incr` in Redis), whatever the rate. DRF's own throttle kept the time of every request of
+the period in one entry, read and written whole on each request: its cost grew with the rate,
+and two processes writing it at once lost one of their requests. A client can reach twice the
+rate across the boundary of two windows, never more.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.core.cache import cache as default_cache
+from django.core.cache.backends.base import BaseCache
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
 from crm.models import ApiKey
 
 
-class ApiKeyThrottle(SimpleRateThrottle):
+def window_count(cache: BaseCache, key: str, timeout: int) -> int:
+    """Add one to the counter `key` and return its value: atomic in Redis and in the
+    database's cache table."""
+    count = getattr(cache, "count", None)
+    if count is not None:
+        return int(count(key, timeout))
+    if cache.add(key, 1, timeout):
+        return 1
+    try:
+        return int(cache.incr(key))
+    except ValueError:  # expired between the two calls
+        cache.add(key, 1, timeout)
+        return 1
+
+
+class WindowRateThrottle(SimpleRateThrottle):
+    """SimpleRateThrottle's rates, scopes and client addresses, counted by windows."""
+
+    cache = default_cache
+    window_end = 0.0
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        self.now = self.timer()
+        window = int(self.now // self.duration)
+        self.window_end = (window + 1) * self.duration
+        # The entry outlives its window by a second: it is never read after.
+        count = window_count(self.cache, f"{key}:w{window}", self.duration + 1)
+        return count <= self.num_requests
+
+    def wait(self) -> float | None:
+        return max(self.window_end - self.now, 1.0)
+
+
+class ApiKeyThrottle(WindowRateThrottle):
     scope = "api_key"
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
@@ -23,7 +70,7 @@ class ApiKeyThrottle(SimpleRateThrottle):
         return f"throttle:key:{request.auth.pk}"
 
 
-class ClientAddressThrottle(SimpleRateThrottle):
+class ClientAddressThrottle(WindowRateThrottle):
     scope = "client"
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:

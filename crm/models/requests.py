@@ -168,6 +168,10 @@ def new_tracking_token() -> str:
 
 
 class ServiceRequest(models.Model):
+    # The timeline events `request_create` wrote, in order, on the instance it returns (the
+    # whole timeline of a new request: its detail needs no read back). Not a column.
+    written_events: list[RequestEvent] | None = None
+
     number = models.CharField(_("numéro"), max_length=16, unique=True, editable=False)
     service_type = models.ForeignKey(
         ServiceType, verbose_name=_("type"), on_delete=models.PROTECT, related_name="requests"

@@ -5,19 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 
-from crm.errors import CrmError
-from crm.location import boundary_parse, contains
 from crm.models import (
     Department,
-    RoutingRule,
     Sector,
     ServiceAttribute,
     ServiceAttributeValue,
     ServiceType,
 )
 from crm.roles import Viewer
+from crm.selectors.town_config import town_config
 
 __all__ = [
     "CatalogOutlineDepartment",
@@ -38,17 +36,7 @@ def routed_department(*, service_type: ServiceType, sector: Sector | None) -> De
 
     A rule for (sector, this type) wins over a rule for (sector, every type).
     """
-    if sector is not None:
-        rule = (
-            RoutingRule.objects.filter(sector=sector)
-            .filter(Q(service_type=service_type) | Q(service_type__isnull=True))
-            .select_related("department")
-            .order_by("service_type_id")  # NULLS LAST in ascending order: the specific rule first
-            .first()
-        )
-        if rule is not None:
-            return rule.department
-    return service_type.department
+    return town_config().routed_department(service_type=service_type, sector=sector)
 
 
 def service_types_offered(*, viewer: Viewer) -> QuerySet[ServiceType]:
@@ -86,15 +74,9 @@ def service_type_directory(*, viewer: Viewer) -> QuerySet[ServiceType]:
 
 
 def service_type_for_intake(*, viewer: Viewer, code: str) -> ServiceType | None:
-    """The active type `code` as intake needs it, if `viewer` may file it."""
-    types = ServiceType.objects.filter(code=code, is_active=True)
-    if not viewer.sees_internal_types:
-        types = types.filter(is_public=True)
-    return (
-        types.select_related("department", "category")
-        .prefetch_related("attributes__values")
-        .first()
-    )
+    """The active type `code` as intake needs it (department, category, questions and
+    choices), if `viewer` may file it: the process's copy, shared, never to be changed."""
+    return town_config().intake_type(code=code, internal=viewer.sees_internal_types)
 
 
 @dataclass(frozen=True)
@@ -133,11 +115,4 @@ def department_by_code(*, code: str) -> Department | None:
 def sector_at(*, latitude: Decimal, longitude: Decimal) -> Sector | None:
     """The sector whose boundary holds the point (the first by name when boundaries overlap),
     or None when no sector has a boundary there."""
-    for sector in Sector.objects.exclude(boundary__isnull=True).order_by("name_fr", "id"):
-        try:
-            boundary = boundary_parse(sector.boundary)
-        except CrmError:
-            continue  # a boundary saved before the checks: ignored rather than fatal
-        if contains(boundary, latitude, longitude):
-            return sector
-    return None
+    return town_config().sector_at(latitude=latitude, longitude=longitude)

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.db.models import Max
-from django.utils.translation import gettext as _
 
 from crm.business_time import WorkingCalendar
-from crm.errors import CrmError, CrmErrorCode
 from crm.models import (
-    BusinessCalendar,
     CrmSettings,
     Interaction,
     ServiceRequest,
 )
+from crm.selectors.town_config import town_config
 
 __all__ = [
     "TownActivity",
@@ -34,35 +30,12 @@ def crm_settings() -> CrmSettings:
 
 
 def working_calendar() -> WorkingCalendar:
-    """The town's calendar as a value (three queries).
+    """The town's calendar as a value: the process's copy, checked in one query
+    (crm/selectors/town_config.py).
 
     Raises CrmError when it cannot compute anything (no working day, unknown time zone).
     """
-    calendar, _created = BusinessCalendar.objects.get_or_create(pk=1)
-    hours = {h.weekday: (h.opens_at, h.closes_at) for h in calendar.working_hours.all()}
-    closures = frozenset(calendar.closures.values_list("date", flat=True))
-    try:
-        tz = ZoneInfo(calendar.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
-        raise CrmError(
-            CrmErrorCode.CALENDAR_MISCONFIGURED,
-            _("Le fuseau horaire du calendrier de travail ({zone}) est inconnu.").format(
-                zone=calendar.time_zone
-            ),
-            status=500,
-        ) from error
-    if not hours:
-        raise CrmError(
-            CrmErrorCode.CALENDAR_MISCONFIGURED,
-            _("Le calendrier de travail n'a aucune heure d'ouverture : ajoutez-en une."),
-            status=500,
-        )
-    return WorkingCalendar(
-        tz=tz,
-        hours=hours,
-        closures=closures,
-        quebec_holidays=calendar.quebec_holidays,
-    )
+    return town_config().calendar
 
 
 @dataclass(frozen=True)

@@ -185,9 +185,17 @@ def request_event_notify(*, event: RequestEvent) -> list[Notification]:
     if kind is None or _paused.get():
         return []
     service_request = event.request
+    author = service_request.citizen
+    follows: list[RequestSubscription] = []
+    if kind in (NotificationKind.STATUS, NotificationKind.CLOSED):
+        subscriptions = RequestSubscription.objects.filter(request=service_request)
+        if author is not None:
+            subscriptions = subscriptions.exclude(citizen=author)
+        follows = list(subscriptions.select_related("citizen"))
+    if author is None and not follows:
+        return []  # a request filed by an integration without a contact: nobody to tell
     town = town_of_schema()
     written = []
-    author = service_request.citizen
     if author is not None:
         message = notification_write(
             citizen=author,
@@ -199,23 +207,17 @@ def request_event_notify(*, event: RequestEvent) -> list[Notification]:
         )
         if message is not None:
             written.append(message)
-    if kind in (NotificationKind.STATUS, NotificationKind.CLOSED):
-        follows = RequestSubscription.objects.filter(request=service_request).select_related(
-            "citizen"
+    for follow in follows:
+        message = notification_write(
+            citizen=follow.citizen,
+            purpose=ConsentPurpose.REQUEST_FOLLOW_UP,
+            kind=kind,
+            event=event,
+            town=town,
+            content_for=partial(_for_follower, event, kind, town, follow=follow),
         )
-        if author is not None:
-            follows = follows.exclude(citizen=author)
-        for follow in follows:
-            message = notification_write(
-                citizen=follow.citizen,
-                purpose=ConsentPurpose.REQUEST_FOLLOW_UP,
-                kind=kind,
-                event=event,
-                town=town,
-                content_for=partial(_for_follower, event, kind, town, follow=follow),
-            )
-            if message is not None:
-                written.append(message)
+        if message is not None:
+            written.append(message)
     return written
 
 

@@ -31,6 +31,7 @@ from crm.models import (
 )
 from crm.numbering import request_number, request_numbers_reserve
 from crm.roles import CITIZEN, DEPARTMENT_ROLES, KEY, Viewer
+from crm.selectors.town_config import town_config
 from crm.services.citizens import IntakeContact, citizen_for_contact
 from crm.services.common import author_of, citizen_standing_for
 from crm.services.notifications import request_event_notify
@@ -210,18 +211,21 @@ def request_create(
                 field="media_url",
             )
     answers = clean_answers(service_type.attributes.all(), attributes)
+    config = town_config()  # the process's copy of the catalog and calendar: one query
     if sector is None and lat is not None and lon is not None:
-        sector = selectors.sector_at(latitude=lat, longitude=lon)
-    department = selectors.routed_department(service_type=service_type, sector=sector)
-    calendar = selectors.working_calendar()
+        sector = config.sector_at(latitude=lat, longitude=lon)
+    department = config.routed_department(service_type=service_type, sector=sector)
+    calendar = config.calendar
     sla_due_at, sla_warn_at = sla_deadlines(
         service_type=service_type,
         start=now,
         calendar=calendar,
-        warning_ratio=selectors.crm_settings().sla_warning_ratio,
+        warning_ratio=config.sla_warning_ratio,
     )
 
-    with transaction.atomic():
+    # Inside a caller's transaction (request_intake's), no savepoint of its own: an error here
+    # ends the caller's transaction too, which every caller lets go up.
+    with transaction.atomic(savepoint=False):
         citizen = citizen_standing_for(citizen)
         local_year = now.astimezone(calendar.tz).year  # the town's year, not the server's
         service_request = ServiceRequest(
@@ -246,7 +250,7 @@ def request_create(
             created_at=now,
         )
         service_request.save()
-        _event(
+        created = _event(
             service_request,
             EventKind.CREATED,
             actor=actor,
@@ -257,6 +261,7 @@ def request_create(
             # A question answered at first contact: the person already has the answer.
             notify=not close_at_intake,
         )
+        service_request.written_events = [created]
         if close_at_intake:
             service_request.status = S.CLOSED
             service_request.first_contact_resolution = True
@@ -264,7 +269,7 @@ def request_create(
             service_request.save(
                 update_fields=["status", "first_contact_resolution", "resolved_at", "closed_at"]
             )
-            _event(
+            closed = _event(
                 service_request,
                 EventKind.STATUS_CHANGED,
                 actor=actor,
@@ -275,6 +280,7 @@ def request_create(
                 at=now,
                 notify=False,
             )
+            service_request.written_events.append(closed)
     return service_request
 
 

@@ -157,3 +157,34 @@ def test_each_town_has_its_own_allowance(laval, levis, monkeypatch):
 
     assert laval_answers == [200, 200, 200, 429]
     assert levis_answer == 200
+
+
+COUNTER = """
+import django, sys
+django.setup()
+from django.core.cache import cache
+from crm.api.throttling import window_count
+for _ in range(int(sys.argv[1])):
+    window_count(cache, "test:compteur", 60)
+"""
+
+
+def test_a_window_counter_loses_no_request_under_concurrency(laval):
+    """Four processes counting at once (as four workers under load): every step is counted,
+    in one atomic statement each (DRF's own counter read then wrote the whole history)."""
+    processes = [
+        subprocess.Popen(  # noqa: S603  (this interpreter, a constant script)
+            [sys.executable, "-c", COUNTER, "50"], cwd=Path(settings.BASE_DIR), env=child_env()
+        )
+        for _ in range(4)
+    ]
+    for process in processes:
+        assert process.wait(timeout=120) == 0
+
+    assert cache.get("test:compteur") == 200
+    assert cache.incr("test:compteur", 5) == 205
+    cache.set("test:autre", 7, 60)
+    assert cache.get("test:autre") == 7
+    assert cache.incr("test:autre") == 8
+    cache.set("test:liste", [1, 2], 60)
+    assert cache.get("test:liste") == [1, 2]

@@ -22,7 +22,7 @@ from crm import selectors, services
 from crm.api.rest import serializers as io
 from crm.api.rest.permissions import HasRole
 from crm.errors import CrmError, CrmErrorCode
-from crm.models import Citizen, ServiceRequest
+from crm.models import Citizen, ServiceRequest, Visibility
 from crm.roles import (
     ADMINISTRATOR,
     AGENT,
@@ -210,7 +210,11 @@ class RequestListCreate(ApiView):
 
 
 def _detail(service_request: ServiceRequest, viewer: Viewer, *, created: bool = False) -> Any:
-    events = selectors.request_events_visible(viewer=viewer, service_request=service_request)
+    written = service_request.written_events if created else None
+    if written is None:
+        events = selectors.request_events_visible(viewer=viewer, service_request=service_request)
+    else:  # a new request's timeline is what its creation wrote
+        events = [e for e in written if viewer.is_staff or e.visibility == Visibility.PUBLIC]
     context = {**_serializer_context(viewer), "events": events}
     data = io.RequestDetailOut(service_request, context=context).data
     # The tracking token follows a request only to whoever may follow it.
