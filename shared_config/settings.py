@@ -146,6 +146,26 @@ WSGI_APPLICATION = "shared_config.wsgi.application"
 
 
 # --- Database -----------------------------------------------------------------------------------
+# What stands between Relais and PostgreSQL: nothing (""), or a pooler such as pgbouncer in
+# "session" mode. A pooler in "transaction" mode is refused: it hands each transaction to any
+# server connection, and django-tenants sets a town's search_path once per connection, so a
+# query would run in the town another request chose (bench/pooling.py shows it), besides the
+# routing listener's LISTEN and the task worker's session lock. docs/scaling.md, "Connections".
+DATABASE_POOLING = env_str("RELAIS_DATABASE_POOLING", "")
+if DATABASE_POOLING == "transaction":
+    raise ImproperlyConfigured(
+        "RELAIS_DATABASE_POOLING=transaction est refusé : un pooler en mode transaction donne "
+        "chaque transaction à n'importe quelle connexion du serveur, alors que le schéma de la "
+        "ville (search_path) est choisi une fois par connexion. Une requête pourrait lire les "
+        "données d'une autre ville. Utilisez pgbouncer en mode session (pool_mode = session) et "
+        "RELAIS_DATABASE_POOLING=session."
+    )
+if DATABASE_POOLING not in ("", "session"):
+    raise ImproperlyConfigured(
+        f"RELAIS_DATABASE_POOLING={DATABASE_POOLING!r} : valeurs possibles « session » ou vide."
+    )
+
+
 def database_config(url: str) -> dict[str, object]:
     """Turn a postgres:// URL (socket directory allowed as ?host=) into a DATABASES entry."""
     parts = urlsplit(url)
@@ -162,7 +182,9 @@ def database_config(url: str) -> dict[str, object]:
         "PORT": str(parts.port or ""),
         "OPTIONS": {key: values[0] for key, values in query.items()},
         # Persistent connections: opening one per request costs more than the request itself.
-        "CONN_MAX_AGE": env_int("CONN_MAX_AGE", 600),
+        # Behind a session pooler, a connection to it is cheap and holds a server connection
+        # for as long as it lives: each request takes one and gives it back.
+        "CONN_MAX_AGE": env_int("CONN_MAX_AGE", 0 if DATABASE_POOLING == "session" else 600),
         "CONN_HEALTH_CHECKS": True,
     }
 

@@ -248,7 +248,7 @@ class ServiceRequest(models.Model):
         blank=True,
         related_name="+",
     )
-    created_at = models.DateTimeField(_("créée le"), default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(_("créée le"), default=timezone.now)
     updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
     resolved_at = models.DateTimeField(_("résolue le"), null=True, blank=True)
     closed_at = models.DateTimeField(_("fermée le"), null=True, blank=True)
@@ -261,6 +261,9 @@ class ServiceRequest(models.Model):
         verbose_name_plural = _("requêtes")
         ordering = ["-created_at", "-id"]
         indexes = [
+            # Newest first, as every list reads them: a page stops after its rows instead of
+            # sorting the whole period (Open311's 90 days can hold tens of thousands).
+            models.Index(fields=["created_at", "id"], name="request_newest_idx"),
             models.Index(fields=["status", "department"], name="request_queue_idx"),
             models.Index(fields=["service_type", "latitude", "longitude"], name="request_geo_idx"),
             # The dashboards: requests resolved in a period, and those still open at a moment

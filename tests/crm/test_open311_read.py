@@ -349,8 +349,47 @@ def test_get_requests_costs_the_same_queries_whatever_the_page_size(
         with CaptureQueriesContext(connection) as captured:
             response = laval_client.get(f"{BASE}/requests.json?page_size={size}&extensions=true")
         assert len(response.json()) == size
-        # The rows (type, department, parent) and their events; the throttle's counter aside.
-        assert len(data_queries(captured)) == 2
+        # The rows (with the parent's number), their types, their departments and their
+        # events; the throttle's counter aside.
+        assert len(data_queries(captured)) == 4
+
+
+def test_a_page_from_plain_rows_is_each_request_as_shown_alone(
+    open311_catalog: Open311Catalog, laval: Municipality
+) -> None:
+    """The list builds its page from rows (crm/api/open311/representations.py); it must say
+    exactly what `request_data` says of each request: notes, merges, answers, coordinates,
+    the address id of the intake, an empty description, both delays."""
+    from crm.api.open311.representations import request_data, request_page_data
+    from crm.roles import PUBLISHED_REGISTER
+    from crm.selectors import request_list
+    from tests.factories import ServiceRequestFactory
+
+    agent = UserFactory(is_staff=True)
+    zone = timezone.get_default_timezone()
+    with schema_context(laval.schema_name):
+        parent = open311_catalog.pothole_request()
+        child = open311_catalog.pothole_request(
+            channel="api", attributes={"taille": "petit", "voies": ["gauche", "centre"]}
+        )
+        request_add_note(actor=agent, service_request=child, message="Vu sur place.", public=True)
+        request_add_note(actor=agent, service_request=child, message="Interne.", public=False)
+        request_merge(actor=agent, duplicate=child, parent=parent)
+        ServiceRequestFactory(
+            service_type=open311_catalog.graffiti,
+            description="",
+            latitude="45.570000",
+            longitude="-73.690000",
+            intake_data={"address_id": 4521},
+        )
+        requests = request_list(viewer=PUBLISHED_REGISTER)[:50]
+        for extensions in (False, True):
+            alone = [request_data(r, zone=zone, extensions=extensions) for r in requests]
+            page = request_page_data(requests, zone=zone, extensions=extensions)
+            assert page == alone
+            assert [list(item) for item in page] == [list(item) for item in alone]
+        assert len(alone) == 3
+        assert any(item["address_id"] == "4521" for item in alone)
 
 
 def test_extensions_add_channel_parent_notes_and_answers(

@@ -260,3 +260,41 @@ def test_the_policy_can_be_rolled_out_in_report_only_mode():
         **enforced["CONTENT_SECURITY_POLICY"]["DIRECTIVES"],
         "report-uri": ["https://sentry.exemple.qc.ca/api/2/security/?sentry_key=k"],
     }
+
+
+def test_a_transaction_mode_pooler_is_refused_at_start():
+    """Behind pgbouncer in transaction mode, a query could run in the town another request
+    chose (bench/pooling.py measures it): Relais refuses to start, saying why."""
+    result = _start_django(DEBUG="1", RELAIS_DATABASE_POOLING="transaction")
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "mode session" in result.stderr
+    assert "started" not in result.stdout
+    assert _start_django(DEBUG="1", RELAIS_DATABASE_POOLING="statement").returncode != 0
+
+
+def test_behind_a_session_pooler_each_request_gives_its_connection_back():
+    script = (
+        "from django.conf import settings; print(settings.DATABASES['default']['CONN_MAX_AGE'])"
+    )
+    outputs = []
+    for pooling in ("session", ""):
+        result = subprocess.run(  # noqa: S603  (this interpreter, a constant script)
+            [sys.executable, "-c", script],
+            cwd=PROJECT,
+            env=os.environ
+            | {
+                "DJANGO_SETTINGS_MODULE": "shared_config.settings",
+                "RELAIS_DOTENV": "",
+                "DEBUG": "1",
+                "DATABASE_URL": "postgres://relais@127.0.0.1:1/unused",
+                "RELAIS_DATABASE_POOLING": pooling,
+            },
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        outputs.append(result.stdout.strip())
+    assert outputs == ["0", "600"]

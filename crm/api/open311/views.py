@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AnonymousUser
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.http.request import split_domain_port
 from django.utils import timezone, translation
@@ -52,6 +53,7 @@ from crm.api.open311.renderers import (
 from crm.api.open311.representations import (
     datatype_description,
     request_data,
+    request_page_data,
     service_data,
     service_notice,
 )
@@ -102,7 +104,7 @@ class Open311KeyAuthentication(BaseAuthentication):
         return AnonymousUser(), api_key
 
 
-def _request_page(query: RequestQuery) -> list[ServiceRequest]:
+def _request_page(query: RequestQuery) -> QuerySet[ServiceRequest]:
     """One page of the published register, as the query asks (`service_request_id` overrides
     every other filter: the specification's rule)."""
     filters = selectors.RequestFilters(
@@ -114,7 +116,7 @@ def _request_page(query: RequestQuery) -> list[ServiceRequest]:
     )
     offset = (query.page - 1) * query.page_size
     requests = selectors.request_list(viewer=PUBLISHED_REGISTER, filters=filters)
-    return list(requests[offset : offset + query.page_size])
+    return requests[offset : offset + query.page_size]
 
 
 # --- Views ---------------------------------------------------------------------------------------
@@ -265,12 +267,8 @@ class RequestListView(Open311View):
             "extensions",
         )
         query = request_query({name: self.param(name) for name in names}, timezone.now())
-        zone = self.zone
         return Response(
-            [
-                request_data(service_request, zone=zone, extensions=query.extensions)
-                for service_request in _request_page(query)
-            ]
+            request_page_data(_request_page(query), zone=self.zone, extensions=query.extensions)
         )
 
     def post(self, request: Request, format: str) -> Response:
