@@ -74,9 +74,12 @@ bench: $(VENV)/.installed
 	$(PY) bench/portal.py
 	$(PY) bench/upgrade.py
 
-# Hundreds of towns on one PostgreSQL (bench/scale.py): long, not in CI.
+# Hundreds of towns on one PostgreSQL (bench/scale.py), and Relais behind pgbouncer
+# (bench/pooling.py, Debian's pgbouncer on loopback): long, not in CI.
 bench-scale: $(VENV)/.installed
 	$(PY) bench/scale.py
+	@command -v pgbouncer >/dev/null || { apt-get update -qq && apt-get install -y -qq pgbouncer; }
+	$(PY) bench/pooling.py
 
 db-stop: $(VENV)/.installed
 	$(PY) -c 'from pathlib import Path; from shared_config.embedded_db import stop_embedded_database as s; s(Path(".data"))'

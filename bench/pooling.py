@@ -1,6 +1,6 @@
 #!/usr/bin/env python
-"""Relais behind pgbouncer (Debian's package) on loopback, in the many-town database of
-bench/scale.py (at least two towns; `bench/scale.py --steps 2` makes them).
+"""Relais behind pgbouncer (Debian's package) on loopback, with two towns of the benchmarks'
+database (`bench` and `pool2`, made by the product when missing).
 
   direct       gunicorn (2 workers) straight to PostgreSQL, persistent connections: four threads
                ask two towns' public catalogs (/api/v1/services/) in turn; each town has a
@@ -34,10 +34,20 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import dedicated_database, production_environment  # noqa: E402
-from bench.scale import DATABASE, free_port  # noqa: E402
+from bench.common import BENCH_DB, bench_database_url, prepare, production_environment  # noqa: E402
+from bench.scale import free_port  # noqa: E402
 
-TOWNS = ("s0001", "s0002")
+DATABASE = BENCH_DB
+TOWNS = ("bench", "pool2")
+SECOND_TOWN = """
+import django; django.setup()
+from tenants.models import Municipality, Region
+from tenants.services import municipality_create
+if not Municipality.objects.filter(slug="pool2").exists():
+    municipality_create(name="Ville de Pool", slug="pool2", domain="pool2.localhost",
+        region=Region.LAVAL, status=Municipality.Status.LIVE,
+        privacy_officer_name="Banc", privacy_officer_email="banc@pool2.localhost")
+"""
 PATH = "/api/v1/services/"  # the town's public catalog, read from its schema
 
 # Each town gets a service type of its own (its schema's rows, not the routing's), so that an
@@ -97,7 +107,7 @@ def start_gunicorn(env: dict[str, str], database_url: str, **extra: str) -> tupl
             "GUNICORN_BIND": f"127.0.0.1:{port}",
             "GUNICORN_WORKERS": "2",
             "RELAIS_HTTPS": "0",
-            "RELAIS_BASE_DOMAIN": "scale.localhost",
+            "RELAIS_BASE_DOMAIN": "localhost",
             "RELAIS_ROUTING_LISTEN": "0",
         }
         | extra,
@@ -117,7 +127,7 @@ def start_gunicorn(env: dict[str, str], database_url: str, **extra: str) -> tupl
 def page(port: int, town: str) -> tuple[int, str]:
     client = HTTPConnection("127.0.0.1", port, timeout=30)
     try:
-        client.request("GET", PATH, headers={"Host": f"{town}.scale.localhost"})
+        client.request("GET", PATH, headers={"Host": f"{town}.localhost"})
         response = client.getresponse()
         return response.status, response.read().decode()
     finally:
@@ -163,8 +173,10 @@ def main() -> None:
     options = parser.parse_args()
     if shutil.which("pgbouncer") is None:
         subprocess.run(["apt-get", "install", "-y", "-qq", "pgbouncer"], check=True)
-    url, _bin_dir = dedicated_database(DATABASE)
+    url = bench_database_url()
+    prepare(url)
     env = production_environment(url)
+    subprocess.run([sys.executable, "-c", SECOND_TOWN], env=env, cwd=ROOT, check=True)
     subprocess.run([sys.executable, "-c", MARKERS, *TOWNS], env=env, cwd=ROOT, check=True)
     result: dict[str, object] = {"date": time.strftime("%Y-%m-%d %H:%M")}
     runs = [("direct", None, {}), ("session", "session", {"RELAIS_DATABASE_POOLING": "session"})]

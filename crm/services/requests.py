@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import nullcontext
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
@@ -223,9 +224,7 @@ def request_create(
         warning_ratio=config.sla_warning_ratio,
     )
 
-    # Inside a caller's transaction (request_intake's), no savepoint of its own: an error here
-    # ends the caller's transaction too, which every caller lets go up.
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         citizen = citizen_standing_for(citizen)
         local_year = now.astimezone(calendar.tz).year  # the town's year, not the server's
         service_request = ServiceRequest(
@@ -601,7 +600,10 @@ def request_intake(
     Raises CrmError as request_create does, `not_found` for an unknown citizen, and
     `invalid_phone` for a contact phone without 10 digits."""
     detail = ""
-    with transaction.atomic():
+    # One transaction with the citizen record a contact may create; without a contact nothing
+    # is written before request_create, whose own transaction is then the outermost (no
+    # savepoint: two round trips fewer on the API's hot path).
+    with transaction.atomic() if contact is not None else nullcontext():
         if viewer.role == CITIZEN:
             citizen = viewer.citizen
         elif viewer.role == KEY:

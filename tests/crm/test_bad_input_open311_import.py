@@ -41,6 +41,8 @@ CATALOG_TABLES = {
     "laval.crm_serviceattributevalue",
     "laval.crm_servicecategory",
     "laval.crm_servicetype",
+    # The version of the town's intake configuration, moved by a change of the catalog.
+    "laval.crm_townconfigversion",
 }
 DATATYPES = ["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -14,14 +14,13 @@ from django.utils.translation import ngettext
 from crm.models import (
     OPEN_STATUSES,
     AttributeDatatype,
-    Department,
     RequestEvent,
     ServiceAttribute,
     ServiceRequest,
     ServiceType,
     SlaUnit,
-    Visibility,
 )
+from crm.selectors import published_page_rows
 
 
 def _iso(moment: datetime | None, zone: ZoneInfo) -> str | None:
@@ -116,48 +115,18 @@ def request_page_data(
     its type, its department and its events took most of the page's time. The types' and
     departments' texts are made once per page. A test holds the two to the same output
     (tests/crm/test_open311_read.py)."""
-    fields = [
-        "id",
-        "number",
-        "status",
-        "description",
-        "address",
-        "latitude",
-        "longitude",
-        "media_url",
-        "created_at",
-        "updated_at",
-        "sla_due_at",
-        "service_type_id",
-        "department_id",
-    ]
-    if extensions:
-        fields += ["channel", "attributes", "duplicate_of__number"]
-    rows = list(requests.prefetch_related(None).values(*fields))
+    rows, types_found, departments_found, events = published_page_rows(
+        requests, extensions=extensions
+    )
     if not rows:
         return []
     types = {
-        service_type.pk: (
-            service_type.localized("name"),
-            service_type.code,
-            service_notice(service_type),
-        )
-        for service_type in ServiceType.objects.filter(pk__in={r["service_type_id"] for r in rows})
+        pk: (service_type.localized("name"), service_type.code, service_notice(service_type))
+        for pk, service_type in types_found.items()
     }
-    departments = {
-        department.pk: department.localized("name")
-        for department in Department.objects.filter(pk__in={r["department_id"] for r in rows})
-    }
+    departments = {pk: department.localized("name") for pk, department in departments_found.items()}
     notes: dict[int, list[tuple[datetime, str]]] = {}
     address_ids: dict[int, object] = {}
-    events = (
-        RequestEvent.objects.filter(
-            request_id__in=[r["id"] for r in rows], visibility=Visibility.PUBLIC
-        )
-        .filter(Q(kind="created") | ~Q(message=""))
-        .order_by("created_at", "id")
-        .values_list("request_id", "kind", "message", "created_at", "data")
-    )
     for request_id, kind, message, created_at, event_data in events:
         if message.strip():
             notes.setdefault(request_id, []).append((created_at, message))
