@@ -1,12 +1,14 @@
 #!/usr/bin/env python
-"""Routing benchmark: throughput of a trivial view on a town's host under gunicorn (2 workers).
+"""Routing benchmark: throughput of two views on a town's host under gunicorn (2 workers):
+`/ping` makes no query (the best case), `/query` makes one (bench/urls.py), as a real page does.
 
-Compared in one run, on the same machine, database and view:
+Compared in one run, on the same machine, database and views:
   none          no tenant middleware at all (the ceiling);
   stock-conn0   django-tenants' TenantMainMiddleware with Django's default CONN_MAX_AGE=0;
   stock         TenantMainMiddleware with Relais's persistent connections;
   relais        Relais's TenantRoutingMiddleware (in-process routing table).
-Load comes from wrk on loopback. Modes are interleaved over several rounds and the median kept.
+Load comes from wrk on loopback. Modes are interleaved over several rounds and the median kept;
+the ratios are also taken within each round (the machine's speed drifts between rounds).
 
     make bench                    # or: .venv/bin/python bench/routing.py --duration 10 --rounds 3
 """
@@ -43,7 +45,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wrk(port: int, seconds: int, connections: int) -> dict[str, float]:
+VIEWS = ("/ping", "/query")
+
+
+def wrk(port: int, seconds: int, connections: int, view: str = "/ping") -> dict[str, float]:
     output = subprocess.run(
         [
             "wrk",
@@ -52,7 +57,7 @@ def wrk(port: int, seconds: int, connections: int) -> dict[str, float]:
             f"-d{seconds}s",
             "-H",
             f"Host: {HOST}",
-            f"http://127.0.0.1:{port}/ping",
+            f"http://127.0.0.1:{port}{view}",
         ],
         capture_output=True,
         text=True,
@@ -64,7 +69,7 @@ def wrk(port: int, seconds: int, connections: int) -> dict[str, float]:
     return {"rps": rps}
 
 
-def measure(mode: str, database_url: str, seconds: int, connections: int) -> float:
+def measure(mode: str, database_url: str, seconds: int, connections: int) -> dict[str, float]:
     port = free_port()
     server = subprocess.Popen(
         [
@@ -84,8 +89,11 @@ def measure(mode: str, database_url: str, seconds: int, connections: int) -> flo
     )
     try:
         wait_ready(port, host=HOST, path="/ping")
-        wrk(port, 2, connections)  # warm-up: both workers load their code and tables
-        return wrk(port, seconds, connections)["rps"]
+        rates = {}
+        for view in VIEWS:
+            wrk(port, 2, connections, view)  # warm-up: both workers load their code and tables
+            rates[view] = wrk(port, seconds, connections, view)["rps"]
+        return rates
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -104,29 +112,37 @@ def main() -> None:
 
     database_url = bench_database_url()
     prepare(database_url)
-    samples: dict[str, list[float]] = {mode: [] for mode in MODES}
+    samples: dict[str, dict[str, list[float]]] = {view: {m: [] for m in MODES} for view in VIEWS}
     for round_number in range(1, args.rounds + 1):
         for mode in MODES:
-            rps = measure(mode, database_url, args.duration, args.connections)
-            samples[mode].append(rps)
-            print(f"round {round_number} {mode:<12} {rps:9.0f} req/s", flush=True)
+            rates = measure(mode, database_url, args.duration, args.connections)
+            for view, rps in rates.items():
+                samples[view][mode].append(rps)
+                print(f"round {round_number} {view:<7} {mode:<12} {rps:9.0f} req/s", flush=True)
 
-    median = {mode: statistics.median(values) for mode, values in samples.items()}
-    result = {
+    result: dict[str, object] = {
         "machine": f"{platform.node()} · {os.cpu_count()} CPU · {platform.python_version()}",
         "command": " ".join(sys.argv),
-        "median_rps": median,
         "samples": samples,
-        "relais_vs_none": median["relais"] / median["none"],
-        "relais_vs_stock": median["relais"] / median["stock"],
-        "relais_vs_stock_conn0": median["relais"] / median["stock-conn0"],
     }
     print()
-    for mode, value in median.items():
-        print(f"{mode:<12} {value:9.0f} req/s (median of {args.rounds})")
-    print(f"relais / none        = {result['relais_vs_none']:.2f}  (target ≥ 0.80)")
-    print(f"relais / stock       = {result['relais_vs_stock']:.2f}  (target ≥ 3)")
-    print(f"relais / stock-conn0 = {result['relais_vs_stock_conn0']:.2f}")
+    for view in VIEWS:
+        by_mode = samples[view]
+        median = {mode: statistics.median(values) for mode, values in by_mode.items()}
+        ratios = {
+            f"relais_vs_{other}": [
+                relais / base
+                for relais, base in zip(by_mode["relais"], by_mode[other], strict=True)
+            ]
+            for other in ("none", "stock", "stock-conn0")
+        }
+        result[view] = {"median_rps": median, "ratios_by_round": ratios}
+        for mode, value in median.items():
+            print(f"{view:<7} {mode:<12} {value:9.0f} req/s (median of {args.rounds})")
+        for name, values in ratios.items():
+            each = " · ".join(f"{value:.2f}" for value in values)
+            print(f"{view:<7} {name:<22} = {statistics.median(values):.2f}  (rounds: {each})")
+    print("targets (/ping): relais / none ≥ 0.80, relais / stock ≥ 3")
     out = ROOT / "bench" / "out"
     out.mkdir(exist_ok=True)
     (out / "routing.json").write_text(json.dumps(result, indent=2))

@@ -18,7 +18,12 @@ town, in a tenth of the time. At each step, with the production settings and com
   catalog, database  the size of pg_catalog and of the database.
 With --serving-only, for the towns already there: the routing table's load time and memory,
 and a gunicorn worker asked every town's home page, with and without the connection budget
-(its memory and its backend's).
+(its memory and its backend's). With --console, for the towns already there:
+  console            the platform console's home (every town with its domains, plan and
+                     activity), signed in with a second factor, through gunicorn: p50 and p95;
+  provisioning       `municipality_onboard` as the console's wizard runs it, from a host town
+                     holding the demo catalog and bank: a spare claimed, the catalog and bank
+                     copied, the administrator invited, committed: p50.
 
     make bench-scale                 # or: .venv/bin/python bench/scale.py [--steps 200,500,1100]
 """
@@ -338,6 +343,144 @@ def serving(url: str, env: dict[str, str], budget: int) -> dict[str, object]:
     }
 
 
+CONSOLE_SETUP = """
+import django, json; django.setup()
+from django.test import Client
+from django_tenants.utils import schema_context
+from onboarding.models import ConsoleMember
+from tenants.accounts.models import User
+from tenants.accounts.services import account_email_verify
+from tests.accounts import sign_in, totp_device
+email = "banc-console@scale.localhost"
+with schema_context("public"):
+    User.objects.filter(email=email).delete()
+    user = User.objects.create_user(email=email, password="Banc-tres-solide-2026")
+    account_email_verify(user=user)
+    ConsoleMember.objects.create(user=user, role="operator")
+    secret = totp_device(user)
+client = Client(HTTP_HOST="scale.localhost")
+sign_in(client, email, password="Banc-tres-solide-2026", secret=secret)
+print(json.dumps({name: morsel.value for name, morsel in client.cookies.items()}))
+"""
+
+HOST_TOWN = """
+import django, time; django.setup()
+from django_tenants.utils import schema_context
+from crm.demo.build import _catalog, _faq
+from crm.models import ServiceType
+from tenants.models import Municipality, Region
+from tenants.services import municipality_create
+host = Municipality.objects.filter(slug="hote").first()
+if host is None:
+    host = municipality_create(name="Ville hôte", slug="hote", domain="hote.scale.localhost",
+        region=Region.LAVAL, status=Municipality.Status.LIVE, privacy_officer_name="Greffe",
+        privacy_officer_email="greffe@hote.scale.localhost")
+Municipality.objects.filter(pk=host.pk).update(kind=Municipality.Kind.HOST)
+with schema_context("hote"):
+    if not ServiceType.objects.exists():
+        _catalog()
+        _faq()
+"""
+
+PROVISION = """
+import django, json, statistics, sys, time; django.setup()
+from django.db import connection
+from onboarding.services import municipality_onboard
+from tenants.models import Domain, Municipality, Region
+from tenants.provisioning import spare_schema_create
+host = Municipality.objects.get(slug="hote")
+samples = []
+for index in range(int(sys.argv[1])):
+    slug = f"prov-{index}"
+    spare_schema_create()  # the pool's work, before anyone asks
+    started = time.perf_counter()
+    result = municipality_onboard(name=f"Nouvelle {index}", slug=slug,
+        domain=f"{slug}.scale.localhost", host=host, region=Region.LAVAL,
+        privacy_officer_name="Greffe", privacy_officer_email=f"greffe@{slug}.scale.localhost",
+        administrator_email=f"admin@{slug}.scale.localhost")
+    samples.append((time.perf_counter() - started) * 1000)
+    counts = result.clone.counts if result.clone else {}
+    town = Municipality.objects.get(slug=slug)
+    Domain.objects.filter(tenant=town).delete()
+    Municipality.objects.filter(pk=town.pk).delete()
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP SCHEMA "{town.schema_name}" CASCADE')
+print(json.dumps({"provisioning_ms": [round(ms) for ms in samples],
+    "provisioning_p50_ms": round(statistics.median(samples)), "copied": counts}))
+"""
+
+
+def console(url: str, env: dict[str, str], samples: int) -> dict[str, object]:
+    """The console's home through gunicorn (production settings, 1 worker), signed in."""
+    import http.client
+    import statistics
+
+    signed = subprocess.run(
+        [sys.executable, "-c", CONSOLE_SETUP],
+        env=env | {"RELAIS_HTTPS": "0", "RELAIS_BASE_DOMAIN": "scale.localhost"},
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    cookies = json.loads(signed.stdout.strip().splitlines()[-1])
+    cookie = "; ".join(f"{name}={value}" for name, value in cookies.items())
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "shared_config.wsgi"],
+        cwd=ROOT,
+        env=env
+        | {
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "GUNICORN_WORKERS": "1",
+            "RELAIS_HTTPS": "0",
+            "RELAIS_BASE_DOMAIN": "scale.localhost",
+            "RELAIS_ROUTING_LISTEN": "0",
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def get() -> tuple[int, int]:
+        client = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            client.request(
+                "GET", "/console/", headers={"Host": "scale.localhost", "Cookie": cookie}
+            )
+            response = client.getresponse()
+            return response.status, len(response.read())
+        finally:
+            client.close()
+
+    try:
+        for attempt in range(150):
+            try:
+                get()
+                break
+            except OSError:
+                if attempt == 149:
+                    raise
+                time.sleep(0.2)
+        status, size = get()
+        if status != 200:
+            raise SystemExit(f"the console's home answered {status}")
+        timings = []
+        for _ in range(samples):
+            started = time.perf_counter()
+            get()
+            timings.append((time.perf_counter() - started) * 1000)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    timings.sort()
+    return {
+        "console_home_p50_ms": round(statistics.median(timings), 1),
+        "console_home_p95_ms": round(timings[int(0.95 * (len(timings) - 1))], 1),
+        "console_home_kb": round(size / 1000),
+        "samples": samples,
+    }
+
+
 def free_port() -> int:
     import socket
 
@@ -375,7 +518,28 @@ def main() -> None:
         action="store_true",
         help="only the routing table and a gunicorn worker across the towns already there",
     )
+    parser.add_argument(
+        "--console",
+        action="store_true",
+        help="only the console's home and a provisioning, with the towns already there",
+    )
     options = parser.parse_args()
+    if options.console:
+        url, _bin_dir = dedicated_database(DATABASE)
+        env = production_environment(url)
+        subprocess.run([sys.executable, "-c", HOST_TOWN], env=env, cwd=ROOT, check=True)
+        provisioned = subprocess.run(
+            [sys.executable, "-c", PROVISION, "9"],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        result = {"towns": towns_count(url)} | console(url, env, 40)
+        result |= json.loads(provisioned.stdout.strip().splitlines()[-1])
+        print(json.dumps(result, indent=2))
+        return
     if options.serving_only:
         url, _bin_dir = dedicated_database(DATABASE)
         env = production_environment(url)

@@ -3,11 +3,14 @@
 
 50,000 generated articles (French and English, Zipf-distributed words around a municipal
 vocabulary) in the bench town's schema; 200 queries, half of them common municipal words.
-For each query, in turn:
+For each query, the three in an order drawn anew each time (the first to run warms the
+cache for the others):
   naive    websearch_to_tsquery + ts_rank over every match, ORDER BY rank LIMIT 20 (same
            accent folding and weights as Relais, so results are comparable);
-  relais   crm.search.ranked_ids (the retrieval behind faq_search);
-  full     crm.search.faq_search, retrieval plus articles and highlighted snippets.
+  relais   crm.search.ranked_ids (the retrieval behind faq_search), top 20;
+  full     crm.search.faq_search as GET /api/v1/faq/ calls it (public articles, the API's
+           default of 10): retrieval plus articles and highlighted snippets, what a client
+           gets. The target (p95 under 20 ms, common words included) applies to this one.
 Reports p50/p95 latency (all queries and common words), and how Relais's top 20 agree with the
 naive top 20 (overlap, and whether question matches always come first).
 
@@ -32,6 +35,7 @@ from bench.common import bench_database_url, child_env, prepare  # noqa: E402
 
 ARTICLES = 50_000
 LIMIT = 20
+API_LIMIT = 10  # FaqSearchIn's default (crm/api/rest/serializers.py)
 
 COMMON_FR = (
     "collecte ordures recyclage déneigement stationnement permis taxes eau arbre parc rue "
@@ -196,7 +200,7 @@ def main() -> None:
             return [pk for pk, _rank in hits]
 
         def full(text: str) -> list[int]:
-            return [hit.article.pk for hit in faq_search(query=text, limit=LIMIT)]
+            return [hit.article.pk for hit in faq_search(query=text, limit=API_LIMIT)]
 
         def question_matches(ids: list[int], text: str) -> list[bool]:
             folded = fold_text(text)
@@ -215,9 +219,12 @@ def main() -> None:
 
         timings: dict[str, list[tuple[float, bool]]] = {"naive": [], "relais": [], "full": []}
         results: dict[str, dict[str, list[int]]] = {"naive": {}, "relais": {}}
+        order = random.Random(7)
         for _ in range(args.rounds):
             for text, common in workload:
-                for name, function in (("naive", naive), ("relais", relais), ("full", full)):
+                functions = [("naive", naive), ("relais", relais), ("full", full)]
+                order.shuffle(functions)
+                for name, function in functions:
                     started = time.perf_counter()
                     ids = function(text)
                     timings[name].append(((time.perf_counter() - started) * 1000, common))
