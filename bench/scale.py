@@ -351,9 +351,11 @@ from onboarding.models import ConsoleMember
 from tenants.accounts.models import User
 from tenants.accounts.services import account_email_verify
 from tests.accounts import sign_in, totp_device
-email = "banc-console@scale.localhost"
+import time
+# A new account each run: deleting one from the public schema would cascade into the towns'
+# staff profiles, which the public schema does not have.
+email = f"banc-console-{int(time.time())}@scale.localhost"
 with schema_context("public"):
-    User.objects.filter(email=email).delete()
     user = User.objects.create_user(email=email, password="Banc-tres-solide-2026")
     account_email_verify(user=user)
     ConsoleMember.objects.create(user=user, role="operator")
@@ -527,6 +529,11 @@ def main() -> None:
     if options.console:
         url, _bin_dir = dedicated_database(DATABASE)
         env = production_environment(url)
+        # The pages' files as production serves them (hashed names): the console's templates
+        # name them.
+        subprocess.run(
+            manage("collectstatic", "--noinput", "-v", "0"), env=env, cwd=ROOT, check=True
+        )
         subprocess.run([sys.executable, "-c", HOST_TOWN], env=env, cwd=ROOT, check=True)
         provisioned = subprocess.run(
             [sys.executable, "-c", PROVISION, "9"],

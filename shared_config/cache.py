@@ -110,6 +110,30 @@ class PostgresCache(DatabaseCache):
             (value,) = cursor.fetchone()
         return int(value[2:])
 
+    def count_many(self, counters: Any, version: Any = None) -> list[int]:
+        """`count` of several (key, timeout) at once, in one statement (the keys distinct);
+        the new values in the same order."""
+        connection = connections[router.db_for_write(self.cache_model_class)]
+        table = connection.ops.quote_name(self.cache_model_class._meta.db_table)
+        keys = [self.make_and_validate_key(key, version=version) for key, _timeout in counters]
+        params: list[Any] = []
+        for key, (_name, timeout) in zip(keys, counters, strict=True):
+            params += [key, self._expiry(timeout)]
+        rows = ", ".join(["(%s, 'n:1', %s)"] * len(keys))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} AS entry (cache_key, value, expires) "  # noqa: S608
+                f"VALUES {rows} ON CONFLICT (cache_key) DO UPDATE SET "
+                "value = CASE WHEN entry.expires < now() OR entry.value NOT LIKE 'n:%%' "
+                "THEN 'n:1' ELSE 'n:' || (substr(entry.value, 3)::bigint + 1) END, "
+                "expires = CASE WHEN entry.expires < now() OR entry.value NOT LIKE 'n:%%' "
+                "THEN EXCLUDED.expires ELSE entry.expires END "
+                "RETURNING cache_key, value",
+                params,
+            )
+            values = dict(cursor.fetchall())
+        return [int(values[key][2:]) for key in keys]
+
     def incr(self, key: Any, delta: int = 1, version: Any = None) -> int:
         connection = connections[router.db_for_write(self.cache_model_class)]
         table = connection.ops.quote_name(self.cache_model_class._meta.db_table)

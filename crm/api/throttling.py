@@ -13,6 +13,7 @@ rate across the boundary of two windows, never more.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.cache import cache as default_cache
@@ -38,24 +39,42 @@ def window_count(cache: BaseCache, key: str, timeout: int) -> int:
         return 1
 
 
+def windows_count(cache: BaseCache, counters: Sequence[tuple[str, int]]) -> list[int]:
+    """`window_count` of each (key, timeout), in one statement when the cache can (the
+    database's cache table)."""
+    if not counters:
+        return []
+    count_many = getattr(cache, "count_many", None)
+    keys = [key for key, _timeout in counters]
+    if count_many is not None and len(set(keys)) == len(keys):
+        return [int(count) for count in count_many(counters)]
+    return [window_count(cache, key, timeout) for key, timeout in counters]
+
+
 class WindowRateThrottle(SimpleRateThrottle):
     """SimpleRateThrottle's rates, scopes and client addresses, counted by windows."""
 
     cache = default_cache
     window_end = 0.0
 
-    def allow_request(self, request: Request, view: Any) -> bool:
+    def window_key(self, request: Request, view: Any) -> str | None:
+        """The counter of the current window for this request, or None when not limited."""
         if self.rate is None:
-            return True
+            return None
         key = self.get_cache_key(request, view)
         if key is None:
-            return True
+            return None
         self.now = self.timer()
         window = int(self.now // self.duration)
         self.window_end = (window + 1) * self.duration
+        return f"{key}:w{window}"
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        key = self.window_key(request, view)
+        if key is None:
+            return True
         # The entry outlives its window by a second: it is never read after.
-        count = window_count(self.cache, f"{key}:w{window}", self.duration + 1)
-        return count <= self.num_requests
+        return window_count(self.cache, key, self.duration + 1) <= self.num_requests
 
     def wait(self) -> float | None:
         return max(self.window_end - self.now, 1.0)
@@ -75,3 +94,28 @@ class ClientAddressThrottle(WindowRateThrottle):
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         return f"throttle:client:{self.get_ident(request)}"
+
+
+class WindowThrottled:
+    """For an API view: its window throttles (per key, per client address) count in one step
+    of the shared cache instead of one each; other throttles as DRF runs them."""
+
+    def check_throttles(self, request: Request) -> None:
+        durations: list[float] = []
+        counted: list[tuple[WindowRateThrottle, str]] = []
+        for throttle in self.get_throttles():  # type: ignore[attr-defined]
+            if isinstance(throttle, WindowRateThrottle):
+                key = throttle.window_key(request, self)
+                if key is not None:
+                    counted.append((throttle, key))
+            elif not throttle.allow_request(request, self):
+                durations.append(throttle.wait())
+        counts = windows_count(
+            default_cache, [(key, throttle.duration + 1) for throttle, key in counted]
+        )
+        for (throttle, _key), count in zip(counted, counts, strict=True):
+            if count > throttle.num_requests:
+                durations.append(throttle.wait())
+        durations = [duration for duration in durations if duration is not None]
+        if durations:
+            self.throttled(request, max(durations))  # type: ignore[attr-defined]

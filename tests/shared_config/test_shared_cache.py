@@ -188,3 +188,22 @@ def test_a_window_counter_loses_no_request_under_concurrency(laval):
     assert cache.incr("test:autre") == 8
     cache.set("test:liste", [1, 2], 60)
     assert cache.get("test:liste") == [1, 2]
+
+
+def test_an_api_call_counts_both_its_limits_in_one_step(laval, api_key):
+    """Per key and per client address: one statement in the database's cache table (Redis
+    counts each in its own atomic steps)."""
+    from django.test.utils import CaptureQueriesContext
+
+    from crm.api.throttling import windows_count
+
+    client = Client(HTTP_HOST="laval.localhost", HTTP_AUTHORIZATION=f"Api-Key {api_key}")
+    client.get("/api/v1/services/")
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v1/services/").status_code == 200
+    cache_statements = [q for q in queries.captured_queries if "relais_cache" in q["sql"]]
+    if not os.environ.get("REDIS_URL"):
+        assert len(cache_statements) == 1
+    assert windows_count(cache, [("test:a", 60), ("test:b", 60)]) == [1, 1]
+    assert windows_count(cache, [("test:b", 60), ("test:a", 60)]) == [2, 2]
+    assert windows_count(cache, []) == []

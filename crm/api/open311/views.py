@@ -57,7 +57,7 @@ from crm.api.open311.representations import (
     service_data,
     service_notice,
 )
-from crm.api.throttling import ApiKeyThrottle, ClientAddressThrottle
+from crm.api.throttling import ApiKeyThrottle, ClientAddressThrottle, WindowThrottled
 from crm.models import (
     ServiceRequest,
 )
@@ -120,7 +120,7 @@ def _request_page(query: RequestQuery) -> QuerySet[ServiceRequest]:
 
 
 # --- Views ---------------------------------------------------------------------------------------
-class Open311View(APIView):
+class Open311View(WindowThrottled, APIView):
     authentication_classes: ClassVar[list[type[BaseAuthentication]]] = [Open311KeyAuthentication]
     permission_classes = [AllowAny]
     throttle_classes = [ApiKeyThrottle, ClientAddressThrottle]

@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from crm import selectors, services
 from crm.api.rest import serializers as io
 from crm.api.rest.permissions import HasRole
+from crm.api.throttling import WindowThrottled
 from crm.errors import CrmError, CrmErrorCode
 from crm.models import Citizen, ServiceRequest, Visibility
 from crm.roles import (
@@ -64,7 +65,7 @@ class NewestFirst(CursorPagination):
     max_page_size = 100
 
 
-class ApiView(GenericAPIView):
+class ApiView(WindowThrottled, GenericAPIView):
     permission_classes = [HasRole]
     allowed_roles: tuple[str, ...] = ()
 
