@@ -204,7 +204,7 @@ REDIS_URL = env_str("REDIS_URL")
 CACHES = {
     "default": {
         **(
-            {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+            {"BACKEND": "shared_config.cache.RedisCache", "LOCATION": REDIS_URL}
             if REDIS_URL
             else {"BACKEND": "shared_config.cache.PostgresCache", "LOCATION": "relais_cache"}
         ),

@@ -4,15 +4,18 @@ Counters live in the cache, whose keys carry the schema name: a town's clients n
 another town's allowance. Over the rate, DRF answers 429 with a Retry-After header.
 
 Each counter counts the requests of one window of the rate's period (a minute for `…/min`):
-one atomic step per request in the shared cache (`count` in the database's cache table, `add`
-then `incr` in Redis), whatever the rate. DRF's own throttle kept the time of every request of
-the period in one entry, read and written whole on each request: its cost grew with the rate,
-and two processes writing it at once lost one of their requests. A client can reach twice the
-rate across the boundary of two windows, never more.
+one atomic step per request in the shared cache (`count` in the database's cache table and in
+Redis, shared_config/cache.py), whatever the rate; a view's counters (per key, per client) are
+counted together (`WindowThrottled`). A counter expires at the end of its window and the next
+request starts it again. DRF's own throttle kept the time of every request of the period in one
+entry, read and written whole on each request: its cost grew with the rate, and two processes
+writing it at once lost one of their requests. A client can reach twice the rate across the
+boundary of two windows, never more.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,11 +28,12 @@ from crm.models import ApiKey
 
 
 def window_count(cache: BaseCache, key: str, timeout: int) -> int:
-    """Add one to the counter `key` and return its value: atomic in Redis and in the
-    database's cache table."""
+    """Add one to the counter `key` (started at 1, expiring in `timeout` seconds, when missing
+    or expired) and return its value: atomic in Redis and in the database's cache table."""
     count = getattr(cache, "count", None)
     if count is not None:
         return int(count(key, timeout))
+    # Another backend (not used in production): add then incr, which may lose a request.
     if cache.add(key, 1, timeout):
         return 1
     try:
@@ -58,23 +62,26 @@ class WindowRateThrottle(SimpleRateThrottle):
     window_end = 0.0
 
     def window_key(self, request: Request, view: Any) -> str | None:
-        """The counter of the current window for this request, or None when not limited."""
+        """This request's counter, or None when it is not limited; sets the current window."""
         if self.rate is None:
             return None
         key = self.get_cache_key(request, view)
         if key is None:
             return None
         self.now = self.timer()
-        window = int(self.now // self.duration)
-        self.window_end = (window + 1) * self.duration
-        return f"{key}:w{window}"
+        self.window_end = (int(self.now // self.duration) + 1) * self.duration
+        return key
+
+    def window_timeout(self) -> int:
+        """Seconds until the current window ends (rounded up: a counter never lapses before
+        its window does)."""
+        return max(1, math.ceil(self.window_end - self.now))
 
     def allow_request(self, request: Request, view: Any) -> bool:
         key = self.window_key(request, view)
         if key is None:
             return True
-        # The entry outlives its window by a second: it is never read after.
-        return window_count(self.cache, key, self.duration + 1) <= self.num_requests
+        return window_count(self.cache, key, self.window_timeout()) <= self.num_requests
 
     def wait(self) -> float | None:
         return max(self.window_end - self.now, 1.0)
@@ -101,7 +108,7 @@ class WindowThrottled:
     of the shared cache instead of one each; other throttles as DRF runs them."""
 
     def check_throttles(self, request: Request) -> None:
-        durations: list[float] = []
+        durations: list[float | None] = []
         counted: list[tuple[WindowRateThrottle, str]] = []
         for throttle in self.get_throttles():  # type: ignore[attr-defined]
             if isinstance(throttle, WindowRateThrottle):
@@ -111,11 +118,11 @@ class WindowThrottled:
             elif not throttle.allow_request(request, self):
                 durations.append(throttle.wait())
         counts = windows_count(
-            default_cache, [(key, throttle.duration + 1) for throttle, key in counted]
+            default_cache, [(key, throttle.window_timeout()) for throttle, key in counted]
         )
         for (throttle, _key), count in zip(counted, counts, strict=True):
             if count > throttle.num_requests:
                 durations.append(throttle.wait())
-        durations = [duration for duration in durations if duration is not None]
+        known = [duration for duration in durations if duration is not None]
         if durations:
-            self.throttled(request, max(durations))  # type: ignore[attr-defined]
+            self.throttled(request, max(known, default=None))  # type: ignore[attr-defined]

@@ -1,6 +1,7 @@
 """The version of a town's intake configuration (crm/selectors/town_config.py): one row whose
 value a statement trigger on each watched table moves to a new number of a sequence, in the
-transaction of the change. Processes compare it with their copy at each read.
+transaction of the change. Processes compare it with their copy at each read. The trigger runs
+before the statement, so the version row is always the first lock a change takes.
 
 The trigger names the row's schema from the table's own (TG_TABLE_SCHEMA), so a town copied or
 renamed keeps a working trigger. An API key's `last_used_at` alone does not move it."""
@@ -48,7 +49,7 @@ def trigger(table: str) -> str:
         else "INSERT OR UPDATE OR DELETE OR TRUNCATE"
     )
     return (
-        f"CREATE TRIGGER crm_townconfig_changed AFTER {events} ON {table} "
+        f"CREATE TRIGGER crm_townconfig_changed BEFORE {events} ON {table} "
         "FOR EACH STATEMENT EXECUTE FUNCTION crm_townconfig_changed();"
     )
 

@@ -15,10 +15,16 @@ next read, with no delay and no message to deliver:
 - an API key's `last_used_at`, written once a minute per key, is left out of the trigger;
 - a town whose row is missing (tables emptied by a test) is read from the database every time.
 
-Within one HTTP request the check is made once per town (the request's later reads reuse it):
-a request that saves or deletes one of these rows through the ORM starts over, and one that
-changes them otherwise (an update of many rows, SQL) and then reads them in the same request
-would see its copy from before. Commands and tasks check at every read.
+Within one HTTP request, outside a transaction, the check is made once per town (the
+request's later reads reuse it): a request that saves or deletes one of these rows through the
+ORM starts over, and one that changes them otherwise (an update of many rows, SQL) and then
+reads them in the same request would see its copy from before. Inside a transaction, and in
+commands and tasks, every read checks.
+
+The trigger runs before each statement that changes a watched table: it locks the version row
+first, so two transactions changing the configuration take turns in the same order (no
+deadlock between them), and a town's configuration changes one transaction at a time (an
+administrator's edit waits for a catalog import to commit).
 
 What a copy holds is shared by the requests of a process: callers read it, never change it.
 At most `MAX_TOWNS` towns are kept per process, the least recently used dropped first.
@@ -26,6 +32,7 @@ At most `MAX_TOWNS` towns are kept per process, the least recently used dropped 
 
 from __future__ import annotations
 
+import threading
 import zoneinfo
 from collections import OrderedDict
 from contextvars import ContextVar
@@ -106,7 +113,7 @@ class TownConfig:
     """One town's intake configuration as of `version`; each part is loaded on first use."""
 
     version: tuple[int, int] | None
-    _types: dict[tuple[str, bool], ServiceType | None] = field(default_factory=dict)
+    _types: dict[tuple[str, bool], ServiceType] = field(default_factory=dict)
     _keys: dict[str, ApiKey] = field(default_factory=dict)
     _calendar: WorkingCalendar | None = None
     _warning_ratio: int | None = None
@@ -117,16 +124,20 @@ class TownConfig:
         """The active type `code` with its department, category, questions and choices;
         `internal`: also a type that is not public."""
         cache_key = (code, internal)
-        if cache_key not in self._types:
+        service_type = self._types.get(cache_key)
+        if service_type is None:
             types = ServiceType.objects.filter(code=code, is_active=True)
             if not internal:
                 types = types.filter(is_public=True)
-            self._types[cache_key] = (
+            service_type = (
                 types.select_related("department", "category")
                 .prefetch_related("attributes__values")
                 .first()
             )
-        return self._types[cache_key]
+            # Unknown codes are not remembered: anyone can send any code.
+            if service_type is not None:
+                self._types[cache_key] = service_type
+        return service_type
 
     def api_key(self, *, digest: str) -> ApiKey | None:
         """The active key of `digest`. Unknown digests are not remembered (a client trying
@@ -186,6 +197,7 @@ class TownConfig:
 
 
 _towns: OrderedDict[str, TownConfig] = OrderedDict()
+_lock = threading.Lock()  # threaded servers (runserver, gthread): one change of _towns at once
 # The towns checked during the current HTTP request (None outside one).
 _checked: ContextVar[dict[str, TownConfig] | None] = ContextVar("town_config_checked", default=None)
 
@@ -199,23 +211,26 @@ def _current_version() -> tuple[int, int] | None:
 
 def town_config() -> TownConfig:
     """The current town's configuration, checked against the database (one query, once per
-    town in an HTTP request)."""
+    town in an HTTP request outside a transaction)."""
     schema = connection.schema_name
-    checked = _checked.get()
+    # Inside a transaction the check is made at every read: the transaction may change the
+    # configuration, or roll back a change, after a first read.
+    checked = None if connection.in_atomic_block else _checked.get()
     if checked is not None and schema in checked:
         return checked[schema]
     version = _current_version()
-    config = _towns.get(schema)
-    if config is None or version is None or config.version != version:
-        config = TownConfig(version=version)
-        if version is None:
-            _towns.pop(schema, None)
-        else:
-            _towns[schema] = config
-    if version is not None:
-        _towns.move_to_end(schema)
-        while len(_towns) > MAX_TOWNS:
-            _towns.popitem(last=False)
+    with _lock:
+        config = _towns.get(schema)
+        if config is None or version is None or config.version != version:
+            config = TownConfig(version=version)
+            if version is None:
+                _towns.pop(schema, None)
+            else:
+                _towns[schema] = config
+        if version is not None:
+            _towns.move_to_end(schema)
+            while len(_towns) > MAX_TOWNS:
+                _towns.popitem(last=False)
     if checked is not None:
         checked[schema] = config
     return config
@@ -223,7 +238,8 @@ def town_config() -> TownConfig:
 
 def town_config_forget() -> None:
     """Drop every town's copy (tests that recreate tables between runs)."""
-    _towns.clear()
+    with _lock:
+        _towns.clear()
     checked = _checked.get()
     if checked is not None:
         checked.clear()

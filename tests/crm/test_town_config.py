@@ -294,3 +294,38 @@ def test_a_gunicorn_worker_sees_each_change_at_its_next_request(laval, tmp_path)
         server.wait(timeout=30)
         log.close()
         committed(lambda: _cleanup(schema, code, key_name))
+
+
+def test_inside_a_request_a_transaction_checks_at_every_read(laval):
+    """The request's memo is not used inside a transaction: a change made there without the
+    ORM's signals (an update of many rows) is seen, and the copy made from it is never used
+    once the transaction rolls back."""
+    token = module._checked.set({})  # as during an HTTP request
+    try:
+        with schema_context(laval.schema_name):
+            ServiceTypeFactory(code="arbre", name_fr="Arbre")
+            assert town_config().intake_type(code="arbre", internal=False).name_fr == "Arbre"
+            seen_inside = []
+
+            def change_then_fail() -> None:
+                with transaction.atomic():
+                    model = ServiceTypeFactory._meta.model
+                    model.objects.filter(code="arbre").update(name_fr="Jamais")
+                    config = town_config()
+                    seen_inside.append(config.intake_type(code="arbre", internal=False).name_fr)
+                    raise Rollback
+
+            with pytest.raises(Rollback):
+                change_then_fail()
+            assert seen_inside == ["Jamais"]
+            assert town_config().intake_type(code="arbre", internal=False).name_fr == "Arbre"
+    finally:
+        module._checked.reset(token)
+
+
+def test_unknown_codes_are_not_remembered(laval):
+    with schema_context(laval.schema_name):
+        config = town_config()
+        for n in range(50):
+            assert config.intake_type(code=f"inconnu-{n}", internal=False) is None
+        assert config._types == {}

@@ -207,3 +207,18 @@ def test_an_api_call_counts_both_its_limits_in_one_step(laval, api_key):
     assert windows_count(cache, [("test:a", 60), ("test:b", 60)]) == [1, 1]
     assert windows_count(cache, [("test:b", 60), ("test:a", 60)]) == [2, 2]
     assert windows_count(cache, []) == []
+
+
+def test_a_window_counter_lives_until_its_window_ends(laval):
+    """A counter keeps its count for the seconds it is given (in Redis and in the database's
+    table alike), then starts again."""
+    import time
+
+    from crm.api.throttling import window_count
+
+    assert [window_count(cache, "test:fenetre", 3) for _ in range(3)] == [1, 2, 3]
+    time.sleep(1.5)
+    assert cache.get("test:fenetre") == 3
+    assert window_count(cache, "test:fenetre", 3) == 4
+    time.sleep(2.5)
+    assert window_count(cache, "test:fenetre", 3) == 1
