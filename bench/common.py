@@ -56,15 +56,21 @@ def child_env(database_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
-SETUP = f"""
+def town_script(slug: str, name: str, domain: str) -> str:
+    """A Python script that makes the live town `slug` through the product when it is missing
+    (run with the product's environment)."""
+    return f"""
 import django; django.setup()
 from tenants.models import Municipality, Region
 from tenants.services import municipality_create
-if not Municipality.objects.filter(slug="bench").exists():
-    municipality_create(name="Ville de Banc-d'Essai", slug="bench", domain="{HOST}",
+if not Municipality.objects.filter(slug={slug!r}).exists():
+    municipality_create(name={name!r}, slug={slug!r}, domain={domain!r},
         region=Region.LAVAL, status=Municipality.Status.LIVE,
-        privacy_officer_name="Banc", privacy_officer_email="banc@bench.localhost")
+        privacy_officer_name="Banc", privacy_officer_email="banc@" + {domain!r})
 """
+
+
+SETUP = town_script("bench", "Ville de Banc-d'Essai", HOST)
 
 
 MIGRATE_TOWNS = """

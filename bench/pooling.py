@@ -34,20 +34,18 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import BENCH_DB, bench_database_url, prepare, production_environment  # noqa: E402
+from bench.common import (  # noqa: E402
+    BENCH_DB,
+    bench_database_url,
+    prepare,
+    production_environment,
+    town_script,
+)
 from bench.scale import free_port  # noqa: E402
 
 DATABASE = BENCH_DB
 TOWNS = ("bench", "pool2")
-SECOND_TOWN = """
-import django; django.setup()
-from tenants.models import Municipality, Region
-from tenants.services import municipality_create
-if not Municipality.objects.filter(slug="pool2").exists():
-    municipality_create(name="Ville de Pool", slug="pool2", domain="pool2.localhost",
-        region=Region.LAVAL, status=Municipality.Status.LIVE,
-        privacy_officer_name="Banc", privacy_officer_email="banc@pool2.localhost")
-"""
+SECOND_TOWN = town_script("pool2", "Ville de Pool", "pool2.localhost")
 PATH = "/api/v1/services/"  # the town's public catalog, read from its schema
 
 # Each town gets a service type of its own (its schema's rows, not the routing's), so that an

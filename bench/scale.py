@@ -45,21 +45,19 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import client_tool, dedicated_database, manage, production_environment  # noqa: E402
+from bench.common import (  # noqa: E402
+    client_tool,
+    dedicated_database,
+    manage,
+    production_environment,
+    town_script,
+)
 
 DATABASE = "relais_bench_scale"
 TEMPLATE = "s0001"
 PREVIOUS = ("crm", "0023_portal_answers_by_question")
 
-FIRST_TOWN = """
-import django; django.setup()
-from tenants.models import Municipality, Region
-from tenants.services import municipality_create
-if not Municipality.objects.filter(slug="s0001").exists():
-    municipality_create(name="Ville 0001", slug="s0001", domain="s0001.scale.localhost",
-        region=Region.LAVAL, status=Municipality.Status.LIVE,
-        privacy_officer_name="Greffe", privacy_officer_email="greffe@s0001.scale.localhost")
-"""
+FIRST_TOWN = town_script(TEMPLATE, "Ville 0001", "s0001.scale.localhost")
 
 
 def timed(command: list[str], env: dict[str, str]) -> tuple[float, str]:

@@ -87,6 +87,22 @@ def running(command: list[str], *, env: dict[str, str], log: Path) -> Iterator[s
             process.wait(timeout=30)
 
 
+def gunicorn(port: int, *, application: str, **extra: str) -> tuple[list[str], dict[str, str]]:
+    """The product's gunicorn (deploy/gunicorn.conf.py, one worker) on loopback `port`, on the
+    test database under the connection name `application` (to find its backend): the command
+    and environment to give `running`."""
+    command = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "shared_config.settings_test",
+        "DATABASE_URL": child_database_url(application_name=application),
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": "1",
+        **extra,
+    }
+    return [*command, "shared_config.wsgi"], env
+
+
 def free_port() -> int:
     """A TCP port free on loopback, for a server a test starts."""
     with socket.socket() as probe:

@@ -6,15 +6,11 @@ stays; two towns never share a copy."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, time
 from decimal import Decimal
 from http.client import HTTPConnection
 
 import pytest
-from django.conf import settings
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
@@ -32,7 +28,7 @@ from tests.factories import (
     ServiceCategoryFactory,
     ServiceTypeFactory,
 )
-from tests.processes import child_database_url, free_port, wait_for
+from tests.processes import free_port, gunicorn, running, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -215,20 +211,7 @@ def test_a_gunicorn_worker_sees_each_change_at_its_next_request(laval, tmp_path)
 
     committed(make_key)
     port = free_port()
-    log = (tmp_path / "gunicorn.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "shared_config.wsgi"],
-        cwd=settings.BASE_DIR,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "shared_config.settings_test",
-            "DATABASE_URL": child_database_url(application_name="relais-town-config-test"),
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
-            "GUNICORN_WORKERS": "1",
-        },
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    command, env = gunicorn(port, application="relais-town-config-test")
 
     def post() -> tuple[int, dict]:
         client = HTTPConnection("127.0.0.1", port, timeout=10)
@@ -276,23 +259,21 @@ def test_a_gunicorn_worker_sees_each_change_at_its_next_request(laval, tmp_path)
             api_key_revoke(actor=None, api_key=ApiKey.objects.get(name=key_name))
 
     try:
-        wait_for(up, timeout=60, what="gunicorn answers")
-        assert post()[0] == 404  # the unknown type, from the worker's copy
+        with running(command, env=env, log=tmp_path / "gunicorn.log"):
+            wait_for(up, timeout=60, what="gunicorn answers")
+            assert post()[0] == 404  # the unknown type, from the worker's copy
 
-        committed(add_type)
-        committed(add_question)
-        status, body = post()
-        assert status == 400
-        assert "urgence" in json.dumps(body)  # the question added a moment ago is required
+            committed(add_type)
+            committed(add_question)
+            status, body = post()
+            assert status == 400
+            assert "urgence" in json.dumps(body)  # the question added a moment ago is required
 
-        committed(revoke)
-        status, body = post()
-        assert status in (401, 403)
-        assert body["error"]["code"] == "authentication_failed"
+            committed(revoke)
+            status, body = post()
+            assert status in (401, 403)
+            assert body["error"]["code"] == "authentication_failed"
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
         committed(lambda: _cleanup(schema, code, key_name))
 
 

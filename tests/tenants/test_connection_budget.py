@@ -4,16 +4,12 @@ serves the same towns again is kept."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from http.client import HTTPConnection
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
-from tests.processes import child_database_url, free_port, wait_for
+from tests.processes import free_port, gunicorn, running, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -33,21 +29,7 @@ def _backends() -> list[int]:
 
 def test_a_worker_gets_a_new_connection_after_its_budget_of_towns(laval, levis, tmp_path):
     port = free_port()
-    log = (tmp_path / "gunicorn.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "shared_config.wsgi"],
-        cwd=settings.BASE_DIR,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "shared_config.settings_test",
-            "DATABASE_URL": child_database_url(application_name=APPLICATION),
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
-            "GUNICORN_WORKERS": "1",
-            "RELAIS_CONNECTION_MAX_SCHEMAS": "1",
-        },
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    command, env = gunicorn(port, application=APPLICATION, RELAIS_CONNECTION_MAX_SCHEMAS="1")
 
     def get(host: str) -> int:
         client = HTTPConnection("127.0.0.1", port, timeout=10)
@@ -63,7 +45,7 @@ def test_a_worker_gets_a_new_connection_after_its_budget_of_towns(laval, levis, 
         except OSError:
             return False
 
-    try:
+    with running(command, env=env, log=tmp_path / "gunicorn.log"):
         wait_for(up, timeout=60, what="gunicorn answers")
         first = wait_for(_backends, timeout=10, what="the worker's connection")
         assert get("laval.localhost") == 200
@@ -74,7 +56,3 @@ def test_a_worker_gets_a_new_connection_after_its_budget_of_towns(laval, levis, 
         assert get("levis.localhost") == 200
         second = wait_for(_backends, timeout=10, what="a new connection")
         assert second != first
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
