@@ -265,6 +265,26 @@ print(json.dumps({"routing_load_ms": round(seconds * 1000, 1), "routing_kib": ro
 """
 
 
+def one_worker(env: dict[str, str], port: int, **extra: str) -> subprocess.Popen[bytes]:
+    """The product's gunicorn (deploy/gunicorn.conf.py) with one worker on loopback `port`,
+    the towns under `scale.localhost`, plain HTTP."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "shared_config.wsgi"],
+        cwd=ROOT,
+        env=env
+        | {
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "GUNICORN_WORKERS": "1",
+            "RELAIS_HTTPS": "0",
+            "RELAIS_BASE_DOMAIN": "scale.localhost",
+            "RELAIS_ROUTING_LISTEN": "0",
+        }
+        | extra,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def serving(url: str, env: dict[str, str], budget: int) -> dict[str, object]:
     """A gunicorn worker (production settings) asked every town's home page once: its RSS and
     its backend's memory after, with RELAIS_CONNECTION_MAX_SCHEMAS = `budget`."""
@@ -281,21 +301,11 @@ def serving(url: str, env: dict[str, str], budget: int) -> dict[str, object]:
         ]
     port = free_port()
     application = f"relais-scale-{budget}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "shared_config.wsgi"],
-        cwd=ROOT,
-        env=env
-        | {
-            "DATABASE_URL": f"{url}?application_name={application}",
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
-            "GUNICORN_WORKERS": "1",
-            "RELAIS_HTTPS": "0",
-            "RELAIS_BASE_DOMAIN": "scale.localhost",
-            "RELAIS_ROUTING_LISTEN": "0",
-            "RELAIS_CONNECTION_MAX_SCHEMAS": str(budget),
-        },
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    server = one_worker(
+        env,
+        port,
+        DATABASE_URL=f"{url}?application_name={application}",
+        RELAIS_CONNECTION_MAX_SCHEMAS=str(budget),
     )
     try:
         statuses: dict[int, int] = {}
@@ -426,20 +436,7 @@ def console(url: str, env: dict[str, str], samples: int) -> dict[str, object]:
     cookies = json.loads(signed.stdout.strip().splitlines()[-1])
     cookie = "; ".join(f"{name}={value}" for name, value in cookies.items())
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "shared_config.wsgi"],
-        cwd=ROOT,
-        env=env
-        | {
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
-            "GUNICORN_WORKERS": "1",
-            "RELAIS_HTTPS": "0",
-            "RELAIS_BASE_DOMAIN": "scale.localhost",
-            "RELAIS_ROUTING_LISTEN": "0",
-        },
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = one_worker(env, port)
 
     def get() -> tuple[int, int]:
         client = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
