@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet, Sum
+from django.db.models import Prefetch, Q, QuerySet, Sum
 from django_tenants.utils import schema_context
 
 from crm.selectors import CatalogOutlineDepartment, catalog_outline
@@ -25,19 +25,44 @@ class ConsoleTown:
     rollup: TownRollup | None
 
 
-def console_town_list() -> list[ConsoleTown]:
-    """Every town with its domains, plan, go-live date and activity rollup, in four queries."""
-    towns = (
-        Municipality.objects.exclude(schema_name="public")
-        .select_related("rollup", "onboarding_project")
+TOWNS_PER_PAGE = 50
+SEARCH_MAX = 100
+
+
+@dataclass(frozen=True)
+class ConsoleTownPage:
+    towns: list[ConsoleTown]
+    total: int  # the towns that match the search, every page
+    page: int
+    pages: int
+    search: str
+
+
+def console_town_list(*, search: str = "", page: int = 1) -> ConsoleTownPage:
+    """One page of the towns (TOWNS_PER_PAGE, by name) whose name, address (slug) or one of
+    whose domains holds `search`, each with its domains, plan, go-live date and activity
+    rollup: five queries whatever the number of towns. A page past the last gives the last."""
+    search = " ".join(search.split())[:SEARCH_MAX]
+    towns = Municipality.objects.exclude(schema_name="public")
+    if search:
+        matching = Domain.objects.filter(domain__icontains=search).values("tenant_id")
+        towns = towns.filter(
+            Q(name__icontains=search) | Q(slug__icontains=search) | Q(pk__in=matching)
+        )
+    total = towns.count()
+    pages = max(1, -(-total // TOWNS_PER_PAGE))
+    page = min(max(page, 1), pages)
+    start = (page - 1) * TOWNS_PER_PAGE
+    shown = (
+        towns.select_related("rollup", "onboarding_project")
         .prefetch_related(
             Prefetch("domains", queryset=Domain.objects.order_by("-is_primary", "domain")),
             Prefetch("onboarding_project__milestones"),
         )
-        .order_by("name")
+        .order_by("name", "pk")[start : start + TOWNS_PER_PAGE]
     )
     rows = []
-    for town in towns:
+    for town in shown:
         project = getattr(town, "onboarding_project", None)
         milestones = {m.kind: m.at for m in project.milestones.all()} if project else {}
         started = milestones.get(Milestone.Kind.STARTED)
@@ -52,7 +77,7 @@ def console_town_list() -> list[ConsoleTown]:
                 rollup=getattr(town, "rollup", None),
             )
         )
-    return rows
+    return ConsoleTownPage(rows, total, page, pages, search)
 
 
 def project_list(*, open_only: bool = False) -> QuerySet[OnboardingProject]:

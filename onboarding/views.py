@@ -137,13 +137,18 @@ def _form_errors(form: Any, error: ValidationError) -> None:
 
 @console_required()
 def console_home(request: HttpRequest, member: ConsoleMember) -> HttpResponse:
-    towns = console_town_list()
+    try:
+        page = int(request.GET.get("page", "1"))
+    except ValueError:
+        page = 1
+    listing = console_town_list(search=request.GET.get("q", ""), page=page)
     return console_render(
         request,
         member,
         "onboarding/home.html",
         {
-            "towns": towns,
+            "listing": listing,
+            "towns": listing.towns,
             "projects": project_list(open_only=True),
             "step_count": len(wizard.STEPS),
         },

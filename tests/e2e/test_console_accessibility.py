@@ -113,6 +113,9 @@ def test_console_pages_have_no_wcag_aa_violation(page, live_port, console_accoun
     for path in [
         "/console/",
         "/en/console/",
+        "/console/?q=laval",
+        "/console/?q=aucune-ville",
+        "/en/console/?q=levis",
         "/console/projets/",
         "/console/projets/nouveau/",
         f"/console/projets/{project}/",

@@ -562,6 +562,48 @@ def test_the_home_reads_the_rollup_without_visiting_any_town_schema(
     assert rows["laval"].rollup is not None
 
 
+def test_the_towns_are_found_by_name_address_or_domain(laval, levis, operator):
+    """A provincial platform lists hundreds of towns: the home finds them by what an operator
+    knows of them, and says when nothing matches."""
+    for search in ("lévis", "LEVIS", "levis.local"):
+        response = operator.get("/console/", {"q": search})
+        slugs = [row.municipality.slug for row in response.context["towns"]]
+        assert slugs == ["levis"], search
+    page = operator.get("/console/", {"q": "  Lévis  "}).content.decode()
+    assert "1 municipalité correspond à « Lévis »" in page
+    assert 'value="Lévis"' in page
+
+    nothing = operator.get("/console/", {"q": "<script>x</script>"}).content.decode()
+    assert "Aucune municipalité ne correspond à cette recherche." in nothing
+    assert "<script>x</script>" not in nothing
+    english = operator.get("/en/console/", {"q": "zzz"}).content.decode()
+    assert "0 municipalities match “zzz”" in english
+    assert "No municipality matches this search." in english
+
+
+def test_the_towns_come_by_pages_and_a_bad_page_is_the_nearest_one(
+    laval, levis, operator, monkeypatch
+):
+    from onboarding import selectors as console_selectors
+
+    monkeypatch.setattr(console_selectors, "TOWNS_PER_PAGE", 1)
+    names = sorted(
+        Municipality.objects.exclude(schema_name="public").values_list("name", flat=True)
+    )
+
+    first = operator.get("/console/")
+    second = operator.get("/console/", {"page": "2"})
+    assert [row.municipality.name for row in first.context["towns"]] == names[:1]
+    assert [row.municipality.name for row in second.context["towns"]] == names[1:2]
+    assert f"page 1 sur {len(names)}" in first.content.decode()
+    assert 'href="?page=2" rel="next"' in first.content.decode()
+    assert 'href="?page=1" rel="prev"' in second.content.decode()
+    for bad, expected in (("abc", 1), ("-4", 1), ("9" * 5000, 1), ("999", len(names))):
+        assert operator.get("/console/", {"page": bad}).context["listing"].page == expected
+    searched = operator.get("/console/", {"q": "l", "page": "1"}).content.decode()
+    assert 'href="?q=l&amp;page=2" rel="next"' in searched
+
+
 def test_the_audit_cannot_be_changed_or_deleted(laval):
     project = project_start(
         host=laval, name="Ville de Blainville", slug="blainville", domain="b.localhost", actor=None
