@@ -130,21 +130,27 @@ def test_a_revoked_key_is_refused_at_its_next_call_and_use_does_not_reload(laval
         assert town_config().api_key(digest=digest) is None
 
 
+def _renamed_then_rolled_back(code: str) -> str:
+    """Rename the type `code` to « Jamais » by an update of many rows (no ORM signal) in a
+    transaction that rolls back; the name the town's configuration gave inside it."""
+    seen_inside = []
+
+    def change_then_fail() -> None:
+        with transaction.atomic():
+            ServiceTypeFactory._meta.model.objects.filter(code=code).update(name_fr="Jamais")
+            seen_inside.append(town_config().intake_type(code=code, internal=False).name_fr)
+            raise Rollback
+
+    with pytest.raises(Rollback):
+        change_then_fail()
+    return seen_inside[0]
+
+
 def test_a_copy_made_inside_a_rolled_back_change_is_never_used(laval):
     with schema_context(laval.schema_name):
         ServiceTypeFactory(code="arbre", name_fr="Arbre")
         assert town_config().intake_type(code="arbre", internal=False).name_fr == "Arbre"
-        seen_inside = []
-
-        def change_then_fail() -> None:
-            with transaction.atomic():
-                ServiceTypeFactory._meta.model.objects.filter(code="arbre").update(name_fr="Jamais")
-                seen_inside.append(town_config().intake_type(code="arbre", internal=False).name_fr)
-                raise Rollback
-
-        with pytest.raises(Rollback):
-            change_then_fail()
-        assert seen_inside == ["Jamais"]
+        assert _renamed_then_rolled_back("arbre") == "Jamais"
 
         assert town_config().intake_type(code="arbre", internal=False).name_fr == "Arbre"
         # A later committed-looking change whose value the rolled-back copy could have matched.
@@ -286,19 +292,7 @@ def test_inside_a_request_a_transaction_checks_at_every_read(laval):
         with schema_context(laval.schema_name):
             ServiceTypeFactory(code="arbre", name_fr="Arbre")
             assert town_config().intake_type(code="arbre", internal=False).name_fr == "Arbre"
-            seen_inside = []
-
-            def change_then_fail() -> None:
-                with transaction.atomic():
-                    model = ServiceTypeFactory._meta.model
-                    model.objects.filter(code="arbre").update(name_fr="Jamais")
-                    config = town_config()
-                    seen_inside.append(config.intake_type(code="arbre", internal=False).name_fr)
-                    raise Rollback
-
-            with pytest.raises(Rollback):
-                change_then_fail()
-            assert seen_inside == ["Jamais"]
+            assert _renamed_then_rolled_back("arbre") == "Jamais"
             assert town_config().intake_type(code="arbre", internal=False).name_fr == "Arbre"
     finally:
         module._checked.reset(token)

@@ -17,15 +17,20 @@ from shared_config.settings import database_config
 PROJECT = Path(__file__).resolve().parents[2]
 
 
-def _start_django(**env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+def _start_django(
+    script: str = "import django; django.setup(); print('started')", **env: str
+) -> subprocess.CompletedProcess[str]:
+    """`script` (by default: start Django) with the production settings and `env`."""
+    clean = {
+        k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "CONN_MAX_AGE"}
+    }
     clean |= {
         "DJANGO_SETTINGS_MODULE": "shared_config.settings",
         "RELAIS_DOTENV": "",  # ignore the developer's .env
         "DATABASE_URL": "postgres://relais@127.0.0.1:1/unused",  # parsed, never connected
     } | env
-    return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+    return subprocess.run(  # noqa: S603  (this interpreter, the tests' scripts)
+        [sys.executable, "-c", script],
         cwd=PROJECT,
         env=clean,
         capture_output=True,
@@ -278,23 +283,8 @@ def test_behind_a_session_pooler_each_request_gives_its_connection_back():
     script = (
         "from django.conf import settings; print(settings.DATABASES['default']['CONN_MAX_AGE'])"
     )
-    outputs = []
-    for pooling in ("session", ""):
-        result = subprocess.run(  # noqa: S603  (this interpreter, a constant script)
-            [sys.executable, "-c", script],
-            cwd=PROJECT,
-            env=os.environ
-            | {
-                "DJANGO_SETTINGS_MODULE": "shared_config.settings",
-                "RELAIS_DOTENV": "",
-                "DEBUG": "1",
-                "DATABASE_URL": "postgres://relais@127.0.0.1:1/unused",
-                "RELAIS_DATABASE_POOLING": pooling,
-            },
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-        outputs.append(result.stdout.strip())
+    outputs = [
+        _start_django(script, DEBUG="1", RELAIS_DATABASE_POOLING=pooling).stdout.strip()
+        for pooling in ("session", "")
+    ]
     assert outputs == ["0", "600"]
