@@ -11,6 +11,7 @@ factories of tests/factories.py.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -120,6 +121,19 @@ def _uses_database(request: pytest.FixtureRequest) -> bool:
     return request.node.get_closest_marker("django_db") is not None or bool(
         DATABASE_FIXTURES & set(request.fixturenames)
     )
+
+
+@pytest.fixture(autouse=True)
+def _throttle_windows_stand_still(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rate limits count by fixed windows (crm/api/throttling.py): a test whose calls
+    straddled the turn of a minute would see its count start again. In the tests' process the
+    throttles' clock stands still one second into the current day (UTC), so every window of a
+    minute, an hour or a day stays the same for the test; the counters' own expiry is real
+    (tests/shared_config/test_shared_cache.py tests it)."""
+    from crm.api.throttling import WindowRateThrottle
+
+    now = time.time()
+    monkeypatch.setattr(WindowRateThrottle, "timer", staticmethod(lambda: now - now % 86400 + 1))
 
 
 @pytest.fixture(autouse=True)
